@@ -1,0 +1,53 @@
+# save-relay: the habits of the project, one target each.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DB_URL ?= sqlite+aiosqlite:///var/save-relay.sqlite3
+
+.PHONY: help install run init serve test test-fast test-slow lint format mypy bench clean system-deps
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## make .venv and install the package with its dev tools
+
+system-deps:  ## install the Debian packages the slow tests and benchmarks need (root)
+	bash scripts/install-system-deps.sh
+
+init: $(STAMP)  ## create var/, migrate the SQLite database and load the demo network
+	$(BIN)/save-relay --config config/save-relay.example.toml init --demo
+
+run: init  ## set up and start the daemon on 127.0.0.1:2525 (outbox: var/outbox/)
+	$(BIN)/save-relay --config config/save-relay.example.toml serve
+
+test: $(STAMP)  ## the whole suite (PostgreSQL too when SAVE_RELAY_TEST_DATABASE_URL is set)
+	$(BIN)/pytest -q
+
+test-fast: $(STAMP)  ## the suite without the slow tests
+	$(BIN)/pytest -q -m 'not slow'
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: $(STAMP)  ## ruff format and fix
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+mypy: $(STAMP)  ## type check the package
+	$(BIN)/mypy
+
+bench: $(STAMP)  ## the benchmarks; writes bench/results/<date>.json
+	$(BIN)/python -m bench
+
+clean:  ## remove the venv, caches and var/
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache dist build

@@ -1,0 +1,153 @@
+"""The outbound worker: claims due deliveries in batches, sends them over parallel connections, records
+each outcome only after the answer (250 = sent; 4xx = retry with backoff; 5xx = failed)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from save_relay.clock import utcnow
+from save_relay.context import Context
+from save_relay.db import SessionFactory
+from save_relay.delivery.personalize import Personal, message_id, personal_headers
+from save_relay.delivery.retry import SendResult, decide
+from save_relay.delivery.transport import Transport
+from save_relay.models import Distribution, Report
+from save_relay.routing import Purpose
+from save_relay.store import deliveries
+from save_relay.store.deliveries import Claimed, Outcome
+from save_relay.tokens import new_token, token_hash
+
+log = logging.getLogger(__name__)
+
+
+class OutboundWorker:
+    """Sends the queue; ``transports`` are used in parallel, one task each."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        sessions: SessionFactory,
+        transports: Sequence[Transport],
+        *,
+        unsubscribe_url: str | None,
+    ) -> None:
+        self.ctx = ctx
+        self.sessions = sessions
+        self.transports = list(transports)
+        self.unsubscribe_url = unsubscribe_url.rstrip("/") if unsubscribe_url else None
+        self.conf = ctx.settings.outbound
+        self._bodies: dict[int, tuple[bytes, str | None]] = {}
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _body(self, distribution_id: int) -> tuple[bytes, str | None]:
+        cached = self._bodies.get(distribution_id)
+        if cached is None:
+            async with self.sessions() as session:
+                row = (
+                    await session.execute(
+                        select(Distribution.body, Report.reference)
+                        .outerjoin(Report, Report.id == Distribution.report_id)
+                        .where(Distribution.id == distribution_id)
+                    )
+                ).one()
+            if len(self._bodies) > 32:
+                self._bodies.clear()
+            cached = self._bodies[distribution_id] = (row[0], row[1])
+        return cached
+
+    async def _prepare(self, item: Claimed) -> tuple[str, bytes, str, str | None]:
+        """(envelope sender, data, bounce token, unsubscribe token) for one delivery."""
+        network = self.ctx.network(item.network_id).settings
+        bounce = new_token()
+        mail_from = self.ctx.subaddress(network, Purpose.BOUNCES, bounce)
+        if item.distribution_id is None:
+            return mail_from, item.message or b"", bounce, None
+        body, reference = await self._body(item.distribution_id)
+        unsubscribe = new_token()
+        key = self.ctx.network(item.network_id).key
+        personal = Personal(
+            recipient=item.recipient,
+            message_id=message_id(reference, item.id, network.domain),
+            unsubscribe_mailto=self.ctx.subaddress(network, Purpose.UNSUBSCRIBE, unsubscribe),
+            unsubscribe_url=f"{self.unsubscribe_url}/{key}/{unsubscribe}" if self.unsubscribe_url else None,
+        )
+        return mail_from, personal_headers(personal) + body, bounce, unsubscribe
+
+    async def _send_all(self, items: list[Claimed]) -> list[Outcome]:
+        queue: asyncio.Queue[Claimed] = asyncio.Queue()
+        for item in items:
+            queue.put_nowait(item)
+        outcomes: list[Outcome] = []
+
+        async def consume(transport: Transport) -> None:
+            while not queue.empty():
+                item = queue.get_nowait()
+                try:
+                    mail_from, data, bounce, unsubscribe = await self._prepare(item)
+                    result = await transport.send(mail_from, item.recipient, data)
+                except ValueError as exc:  # a header that failed the CR/LF check: never retry
+                    bounce, unsubscribe, result = "", None, SendResult(554, f"refused to send: {exc}")
+                decision = decide(
+                    result,
+                    attempts_before=item.attempts,
+                    now=utcnow(),
+                    base_seconds=self.conf.retry_base_seconds,
+                    max_seconds=self.conf.retry_max_seconds,
+                    max_attempts=self.conf.max_attempts,
+                )
+                outcomes.append(
+                    Outcome(
+                        id=item.id,
+                        sent=decision.sent,
+                        retry_at=decision.retry_at,
+                        error=decision.error,
+                        bounce_hash=token_hash(bounce) if decision.sent else None,
+                        unsubscribe_hash=token_hash(unsubscribe) if decision.sent and unsubscribe else None,
+                    )
+                )
+
+        await asyncio.gather(*(consume(t) for t in self.transports[: max(1, len(items))]))
+        return outcomes
+
+    async def run_once(self) -> int:
+        """Claim one batch, send it, record the outcomes; returns how many were handled."""
+        async with self.sessions() as session, session.begin():
+            items = await deliveries.claim(
+                session,
+                worker=self.ctx.settings.node_name,
+                limit=self.conf.batch_size,
+                lease=timedelta(seconds=self.conf.lease_seconds),
+            )
+        if not items:
+            return 0
+        outcomes = await self._send_all(items)
+        async with self.sessions() as session, session.begin():
+            await deliveries.record_outcomes(session, outcomes)
+        failed = sum(1 for o in outcomes if not o.sent)
+        log.info("sent %d, not sent %d", len(outcomes) - failed, failed, extra={"action": "outbound_batch"})
+        return len(items)
+
+    async def run(self) -> None:
+        """Send forever; sleep until woken, the next retry is due, or the idle poll interval passed."""
+        while True:
+            self._wake.clear()
+            try:
+                if await self.run_once():
+                    continue
+            except Exception:
+                log.exception("outbound round failed", extra={"action": "outbound_error"})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.conf.idle_poll_seconds)
+
+    async def close(self) -> None:
+        for transport in self.transports:
+            await transport.close()

@@ -1,0 +1,124 @@
+"""The SMTP (and LMTP) listener: aiosmtpd speaks the protocol, a thin handler applies the policy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from save_relay.intake.service import Intake
+from save_relay.routing import Refusal, Route
+
+log = logging.getLogger(__name__)
+
+STORAGE_FAILURE = "451 4.3.0 Temporary storage failure; the message was not accepted, please retry later"
+
+
+class RelaySMTP(SMTP):
+    """aiosmtpd's SMTP with RFC 3463 enhanced codes on its size replies and room for long lines."""
+
+    line_length_limit = 16 * 1024  # real mail programs break the 1000-octet rule; don't refuse their mail
+
+    async def push(self, status: Any) -> None:
+        if isinstance(status, str) and status.startswith("552 Error"):
+            status = f"552 5.3.4 Message size exceeds the limit of {self.data_size_limit} bytes"
+        await super().push(status)
+
+
+class RelayLMTP(LMTP):
+    line_length_limit = RelaySMTP.line_length_limit
+    push = RelaySMTP.push
+
+
+class RelayHandler:
+    """RCPT checks the address; DATA stores the message and answers with its reference."""
+
+    def __init__(self, intake: Intake, max_recipients: int, lmtp: bool = False) -> None:
+        self.intake = intake
+        self.max_recipients = max_recipients
+        self.lmtp = lmtp
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if len(envelope.rcpt_tos) >= self.max_recipients:
+            return f"452 4.5.3 Too many recipients (at most {self.max_recipients} per message)"
+        route = self.intake.check_recipient(address)
+        if isinstance(route, Refusal):
+            log.info("refused recipient %r: %s", address, route.name, extra={"action": "rcpt_refused"})
+            return route.value
+        envelope.rcpt_tos.append(address)
+        routes: list[Route] = getattr(envelope, "save_routes", [])
+        routes.append(route)
+        envelope.save_routes = routes  # type: ignore[attr-defined]
+        return "250 2.1.5 Recipient ok"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        routes: list[Route] = getattr(envelope, "save_routes", [])
+        raw = envelope.original_content or b""
+        peer = _peer(session)
+        try:
+            stored = await self.intake.accept(
+                raw,
+                mail_from=envelope.mail_from or "",
+                routes=routes,
+                peer=peer,
+                via="lmtp" if self.lmtp else "smtp",
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("storage failed; answering 451", extra={"action": "intake_storage_failed"})
+            if self.lmtp:
+                return "\r\n".join([STORAGE_FAILURE] * len(routes))
+            return STORAGE_FAILURE
+        lines = [_accepted(s.reference) for s in stored]
+        if self.lmtp:
+            return "\r\n".join(lines)
+        refs = [s.reference for s in stored if s.reference]
+        return _accepted(", ".join(refs) if refs else None)
+
+    async def handle_exception(self, error: Exception) -> str:
+        log.error("SMTP session error: %r", error, extra={"action": "smtp_session_error"})
+        return "451 4.3.0 Local error in processing; please retry later"
+
+
+def _accepted(reference: str | None) -> str:
+    return f"250 2.0.0 Ok: queued as {reference}" if reference else "250 2.0.0 Ok: queued"
+
+
+def _peer(session: Session) -> str:
+    peer = session.peer
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return str(peer or "")
+
+
+async def start_server(
+    handler: RelayHandler,
+    *,
+    host: str,
+    port: int,
+    hostname: str,
+    max_message_size: int,
+    timeout: float,  # noqa: ASYNC109 - the SMTP idle timeout handed to aiosmtpd, not this call's
+    lmtp: bool = False,
+) -> asyncio.Server:
+    """Listen on ``host:port`` (0 picks a free port) in the running loop."""
+    protocol = RelayLMTP if lmtp else RelaySMTP
+
+    def factory() -> SMTP:
+        return protocol(
+            handler,
+            hostname=hostname,
+            data_size_limit=max_message_size,
+            enable_SMTPUTF8=True,
+            timeout=timeout,
+            ident="save-relay ESMTP",
+        )
+
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(factory, host=host, port=port)

@@ -1,0 +1,409 @@
+"""Parse raw inbound mail into a ``ParsedMessage``; never raises, whatever the bytes.
+
+The stdlib parser runs with ``policy.compat32``: it keeps header values raw and does no lazy parsing
+that could raise later. Headers are decoded here (8-bit bytes as UTF-8, else Latin-1; RFC 2047 with
+``policy.default``'s tolerant unstructured-header parser), parts are walked iteratively with a depth
+and a count limit, and every access to the parsed tree is guarded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
+from html import unescape
+from html.parser import HTMLParser
+from typing import Any, TypeVar
+
+from save_relay.mail.addresses import Mailbox, is_mailer_daemon, parse_mailbox, sanitize_header_text
+
+__all__ = ["Attachment", "ParsedMessage", "html_to_text", "parse_message"]
+
+MAX_DEPTH = 50  # nesting of multiparts below the top-level message
+MAX_PARTS = 1000
+MAX_TEXT = 1_000_000  # characters of text (and of html) kept
+MAX_HEADERS = 200  # headers kept in ParsedMessage.headers
+MAX_REFERENCES = 100
+
+_T = TypeVar("_T")
+_MSG_ID = re.compile(r"<([^<>]*)>")
+_AUTO_PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply", "auto-reply"})
+# Present at all: an autoresponder's reply, or list mail (X-Auto-Response-Suppress alone is not enough).
+_AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "List-Id", "List-Unsubscribe")
+_ATTACHED_MESSAGE = frozenset({"message/rfc822", "message/global"})
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A non-body part: its (decoded, path-free) file name or "", type, decoded size and Content-ID."""
+
+    filename: str
+    content_type: str
+    size: int
+    content_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    """What the relay needs from one inbound message; every string is decoded and display-safe."""
+
+    message_id: str | None
+    sender: Mailbox | None
+    reply_to: Mailbox | None
+    subject: str
+    date: datetime | None
+    text: str
+    html: str | None
+    attachments: tuple[Attachment, ...]
+    auto_submitted: bool
+    from_mailer_daemon: bool
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    defects: tuple[str, ...]
+    headers: tuple[tuple[str, str], ...]  # the first MAX_HEADERS, single-line, RFC 2047 left encoded
+
+    def header(self, name: str) -> str | None:
+        """The first kept header called ``name`` (case-insensitive), or ``None``."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)
+
+
+def _safe(func: Callable[[], _T], default: _T) -> _T:
+    """``func()``, or ``default`` when the email package trips over hostile input."""
+    try:
+        return func()
+    except Exception:  # parsing untrusted input: any exception means "no usable value"
+        return default
+
+
+def _utf8_or_latin1(raw: bytes) -> str:
+    """UTF-8 when the bytes are (mostly: truncated or slightly damaged) UTF-8, else Latin-1."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        lossy = raw.decode("utf-8", errors="replace")
+        high = sum(1 for byte in raw if byte > 0x7F)
+        return lossy if 4 * lossy.count("\ufffd") < high else raw.decode("latin-1")
+
+
+def _unraw(value: object) -> str:
+    """A header value as text: unfolded, undecodable (surrogate-escaped) bytes read as UTF-8 or Latin-1."""
+    text = re.sub(r"\r?\n(?=[ \t])", "", str(value))
+    return _utf8_or_latin1(text.encode("utf-8", "surrogateescape"))
+
+
+def _decode_words(value: str) -> str:
+    """Decode RFC 2047 encoded words leniently (unknown charsets and bad base64 are defects there)."""
+    if "=?" not in value:
+        return value
+    return _safe(lambda: str(policy.default.header_factory("subject", value[:16_000])), value)
+
+
+def _decode_text(payload: bytes, charset: str | None) -> str:
+    """Body bytes to text: the declared charset, else UTF-8, else the declared one lossily, else Latin-1."""
+    for candidate in (charset, "utf-8"):
+        if candidate:
+            try:
+                return payload.decode(candidate)
+            except (LookupError, UnicodeError, ValueError, TypeError):
+                pass
+    if charset and charset.replace("_", "-") not in {"utf-8", "utf8", "us-ascii", "ascii"}:
+        try:
+            return payload.decode(charset, errors="replace")
+        except (LookupError, UnicodeError, ValueError, TypeError):
+            pass
+    return _utf8_or_latin1(payload)
+
+
+class _HtmlText(HTMLParser):
+    """A small HTML-to-text converter: blocks become lines, blockquotes become "> " lines."""
+
+    _SKIP = frozenset({"script", "style", "title", "template"})
+    _BLOCK = frozenset(
+        {"br", "div", "li", "tr", "ul", "ol", "table", "hr", "pre", "dl", "dt", "dd", "section", "article"}
+    )
+    _PARAGRAPH = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[tuple[int, str]] = []
+        self._buf: list[str] = []
+        self._quote = self._skip = self._pre = self._size = 0
+
+    def _newline(self, *, force: bool = False, blank: bool = False) -> None:
+        text = "".join(self._buf).rstrip()
+        self._buf = []
+        if not self._pre:
+            text = text.lstrip()
+        if text or force:
+            self.lines.append((self._quote, text))
+        if blank and self.lines and self.lines[-1][1]:
+            self.lines.append((self._quote, ""))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skip += 1
+        elif tag == "br":
+            self._newline(force=True)
+        elif tag in self._BLOCK or tag in self._PARAGRAPH:
+            self._newline(blank=tag in self._PARAGRAPH)
+            self._quote += tag == "blockquote"
+            self._pre += tag == "pre"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag != "br" and (tag in self._BLOCK or tag in self._PARAGRAPH):
+            self._newline()
+            self._quote = max(0, self._quote - (tag == "blockquote"))
+            self._pre = max(0, self._pre - (tag == "pre"))
+            self._newline(blank=tag in self._PARAGRAPH)
+
+    def handle_data(self, data: str) -> None:
+        if self._skip or self._size > MAX_TEXT:
+            return
+        self._size += len(data)
+        if not self._pre:
+            self._buf.append(re.sub(r"\s+", " ", data))
+            return
+        first, *more = data.replace("\r\n", "\n").split("\n")
+        self._buf.append(first)
+        for line in more:
+            self._newline(force=True)
+            self._buf.append(line)
+
+    def text(self) -> str:
+        self._newline()
+        rendered: list[str] = []
+        following = 0  # a blank line takes the quote depth of the line after it, if that is shallower
+        for depth, line in reversed(self.lines):
+            depth = depth if line else min(depth, following)
+            following = depth if line else following
+            rendered.append(("> " * depth + line).rstrip())
+        out: list[str] = []
+        for line in reversed(rendered):
+            if line.strip("> ") or (out and out[-1] != line):
+                out.append(line)
+        return "\n".join(out).strip("\n")
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML body (script/style dropped, blocks as lines, quotes as "> ")."""
+    converter = _HtmlText()
+    try:
+        converter.feed(html[: 4 * MAX_TEXT])
+        converter.close()
+        return converter.text()
+    except Exception:  # html.parser raises AssertionError on some malformed declarations
+        stripped = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>|<[^>]*>", " ", html[: 4 * MAX_TEXT])
+        return re.sub(r"[ \t\r\f\v]+", " ", unescape(stripped)).strip()
+
+
+def _part_header(part: Message, name: str) -> str | None:
+    wanted = name.lower()
+    found = _safe(lambda: next((v for k, v in part.raw_items() if k.lower() == wanted), None), None)
+    return None if found is None else _unraw(found)
+
+
+def _msg_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    match = _MSG_ID.search(value)
+    found = "".join((match.group(1) if match else value).split())
+    return sanitize_header_text(found, limit=500) or None
+
+
+def _get_filename(part: Message) -> str | None:
+    # compat32 turns 8-bit header bytes into U+FFFD when it reads parameters, so read them from a copy of
+    # the two headers that holds the bytes already decoded (raw UTF-8 file names are common).
+    holder = Message()
+    for name in ("Content-Type", "Content-Disposition"):
+        value = _part_header(part, name)
+        if value is not None:
+            holder[name] = value
+    found = holder.get_filename()
+    return found if isinstance(found, str) else None
+
+
+def _filename(part: Message) -> str:
+    name = _safe(lambda: _get_filename(part), None)
+    if name is None:
+        return ""
+    name = _decode_words(name).replace("\\", "/").rsplit("/", 1)[-1]
+    return sanitize_header_text(name, limit=255)
+
+
+def _payload(part: Message) -> bytes:
+    payload = _safe(lambda: part.get_payload(decode=True), None)
+    return payload if isinstance(payload, bytes) else b""
+
+
+@dataclass
+class _Body:
+    """What the walk over the parts collects."""
+
+    plain: list[str]
+    html: list[str]
+    broken: list[str]
+    attachments: list[Attachment]
+    defects: list[str]
+
+    def add_defects(self, part: Message) -> None:
+        no_defects: list[object] = []
+        for defect in _safe(lambda: list(part.defects), no_defects):
+            self.defects.append(type(defect).__name__)
+
+    def attach(self, part: Message, ctype: str, size: int, filename: str) -> None:
+        cid = _part_header(part, "Content-ID")
+        cid = sanitize_header_text(cid.strip().strip("<>"), limit=500) if cid else None
+        self.attachments.append(Attachment(filename, ctype, size, cid or None))
+
+    def leaf(self, part: Message, ctype: str) -> None:
+        filename = _filename(part)
+        is_file = bool(filename) or _safe(part.get_content_disposition, None) == "attachment"
+        if not is_file and ctype in ("text/plain", "text/html"):
+            charset = _safe(part.get_content_charset, None)
+            text = _decode_text(_payload(part), charset if isinstance(charset, str) else None)
+            (self.plain if ctype == "text/plain" else self.html).append(text)
+        elif ctype.startswith("multipart/"):  # a multipart whose boundary is missing or never found
+            self.broken.append(_decode_text(_payload(part), None))
+        elif is_file or not ctype.startswith(("text/", "message/")):
+            self.attach(part, ctype, len(_payload(part)), filename)
+
+
+def _walk(message: Message) -> _Body:
+    body = _Body([], [], [], [], [])
+    stack: list[tuple[Message, int]] = [(message, 0)]
+    seen = 0
+    while stack:
+        part, depth = stack.pop()
+        seen += 1
+        if seen > MAX_PARTS:
+            body.defects.append("too many parts")
+            break
+        body.add_defects(part)
+        ctype = _safe(part.get_content_type, "application/octet-stream")
+        children = _safe(part.get_payload, None)
+        if not isinstance(children, list):
+            body.leaf(part, ctype)
+        elif ctype in _ATTACHED_MESSAGE:
+            size = _safe(lambda: len(part.as_bytes()), 0)  # noqa: B023 - called at once
+            body.attach(part, ctype, size, _filename(part))
+        elif ctype.startswith("multipart/"):
+            if depth >= MAX_DEPTH:
+                body.defects.append("nesting too deep")
+                continue
+            stack.extend((child, depth + 1) for child in reversed(children) if isinstance(child, Message))
+        # other message/* containers (delivery-status, disposition-notification) are neither body nor file
+    return body
+
+
+def _lines(text: str) -> str:
+    """Unix line ends and no NUL (PostgreSQL text columns refuse it)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+
+
+def _is_auto(first: Callable[[str], str | None]) -> bool:
+    auto = (first("Auto-Submitted") or "no").split(";")[0].strip().lower()
+    precedence = (first("Precedence") or "").strip().lower()
+    flagged = any(first(name) is not None for name in _AUTO_HEADERS)
+    return auto != "no" or precedence in _AUTO_PRECEDENCE or flagged
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = _safe(lambda: parsedate_to_datetime(value), None)
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # "-0000": zone unknown, read as UTC
+
+
+def _parse(raw: bytes, test_environment: bool) -> ParsedMessage:
+    defects: list[str] = []
+    try:
+        message = BytesParser(policy=policy.compat32).parsebytes(raw)
+        body = _walk(message)
+    except Exception as exc:  # e.g. RecursionError from the parser on absurdly deep nesting
+        defects.append(f"parse failed: {type(exc).__name__}")
+        message = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+        body = _Body([], [], [], [], [])
+    defects.extend(body.defects)
+
+    index: dict[str, list[str]] = {}
+    kept: list[tuple[str, str]] = []
+    no_headers: list[tuple[str, str]] = []
+    for name, value in _safe(lambda: list(message.raw_items()), no_headers):
+        index.setdefault(name.lower(), []).append(value)
+        if len(kept) < MAX_HEADERS:
+            kept.append((sanitize_header_text(name, 100), sanitize_header_text(_unraw(value), 2000)))
+
+    def first(name: str) -> str | None:
+        values = index.get(name.lower())
+        return _unraw(values[0]) if values else None
+
+    def mailbox(name: str) -> Mailbox | None:
+        values = index.get(name.lower(), [])
+        if len(values) > 1:
+            defects.append(f"multiple {name} headers")
+            return None
+        found = parse_mailbox(_unraw(values[0]), test_environment=test_environment) if values else None
+        if values and found is None:
+            defects.append(f"invalid {name}")
+        return found
+
+    sender, reply_to = mailbox("From"), mailbox("Reply-To")
+    if "from" not in index:
+        defects.append("no From")
+    raw_from = first("From")
+    if sender is not None:
+        from_daemon = is_mailer_daemon(sender.address)
+    else:
+        angle = re.findall(r"<([^<>]*)>", raw_from or "")
+        from_daemon = raw_from is not None and is_mailer_daemon(angle[-1] if angle else raw_from)
+
+    plain = _lines("\n".join(body.plain))
+    html = _lines("\n".join(body.html)) or None
+    text = plain if plain.strip() else (html_to_text(html) if html else _lines("\n".join(body.broken)))
+    if len(text) > MAX_TEXT or (html and len(html) > MAX_TEXT):
+        defects.append("text truncated")
+    refs = [r for r in map(_msg_id, re.findall(r"<[^<>]*>", first("References") or "")) if r]
+    if len(refs) > MAX_REFERENCES:
+        refs = refs[:1] + refs[1 - MAX_REFERENCES :]  # keep the thread's root and the latest ancestors
+    return ParsedMessage(
+        message_id=_msg_id(first("Message-ID")),
+        sender=sender,
+        reply_to=reply_to,
+        subject=sanitize_header_text(_decode_words(first("Subject") or ""), limit=1000),
+        date=_date(first("Date")),
+        text=text[:MAX_TEXT],
+        html=html[:MAX_TEXT] if html else None,
+        attachments=tuple(body.attachments),
+        auto_submitted=_is_auto(first),
+        from_mailer_daemon=from_daemon,
+        in_reply_to=_msg_id(first("In-Reply-To")),
+        references=tuple(refs),
+        defects=tuple(dict.fromkeys(defects))[:100],
+        headers=tuple(kept),
+    )
+
+
+def parse_message(raw: bytes, *, test_environment: bool = False) -> ParsedMessage:
+    """Parse raw message bytes; never raises (a hopeless input gives an empty result with a defect).
+
+    ``test_environment`` lets ``.test`` sender domains through (see ``normalize_address``).
+    """
+    try:
+        return _parse(bytes(raw), test_environment)
+    except Exception as exc:  # last line of defence: intake must never crash on a message
+        nothing: dict[str, Any] = dict.fromkeys(
+            ("message_id", "sender", "reply_to", "date", "html", "in_reply_to")
+        )
+        nothing |= {"subject": "", "text": "", "attachments": (), "references": (), "headers": ()}
+        defects = (f"internal error: {type(exc).__name__}",)
+        return ParsedMessage(**nothing, auto_submitted=False, from_mailer_daemon=False, defects=defects)

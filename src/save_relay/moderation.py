@@ -1,0 +1,240 @@
+"""Moderation: a new report is announced to the moderators; a decision (by mail or CLI) is applied once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from save_relay.clock import utcnow
+from save_relay.context import Context
+from save_relay.distribution import distribute
+from save_relay.errors import CommandRefused
+from save_relay.mail.commands import REPLY_MARKERS
+from save_relay.mail.parse import ParsedMessage, parse_message
+from save_relay.models import InboundMessage, Report
+from save_relay.notices import queue_notice
+from save_relay.routing import Purpose
+from save_relay.store import audit, members
+from save_relay.store import tokens as token_store
+from save_relay.store.networks import NetworkRef
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a moderator decided about one report."""
+
+    action: str  # "approve" or "reject"
+    zones: Sequence[str] | None = None
+    groups: Sequence[str] | None = None
+    edit_text: str | None = None
+    credit: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts, and how: ``via`` is mail (with the reply's Message-ID) or cli."""
+
+    name: str
+    via: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    reference: str
+    action: str
+    zones: tuple[str, ...]
+    groups: tuple[str, ...]
+    recipients: int = 0
+    unknown: tuple[str, ...] = field(default_factory=tuple)
+
+
+def is_auto_generated(parsed: ParsedMessage) -> bool:
+    return parsed.auto_submitted or parsed.from_mailer_daemon or parsed.sender is None
+
+
+async def announce(session: AsyncSession, ctx: Context, inbound: InboundMessage, report: Report) -> None:
+    """Fill the report from its message, acknowledge the reporter, notify every moderator."""
+    network = ctx.network(inbound.network_id)
+    conf = network.settings
+    parsed = parse_message(inbound.raw)
+    report.subject = parsed.subject[:300]
+    if parsed.sender is not None:
+        report.sender = parsed.sender.address.lower()
+        report.sender_name = parsed.sender.name[:200]
+    info = await members.sender_info(session, network.id, report.sender) if report.sender else None
+    report.subscriber_id = info.subscriber_id if info else None
+    report.zones = list(info.zones) if info else []
+    report.groups = list(conf.default_groups)
+    context = {
+        "reference": report.reference,
+        "subject": report.subject or "(geen onderwerp)",
+    }
+    if conf.send_acknowledgements and report.sender and not is_auto_generated(parsed):
+        queue_notice(
+            session,
+            network,
+            kind="ack",
+            template="ack",
+            to=report.sender,
+            context=context,
+            in_reply_to=parsed.message_id,
+        )
+    known = await members.zone_slugs(session, network.id)
+    expires = utcnow() + timedelta(hours=conf.confirm_ttl_hours)
+    local_expiry = expires.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M")
+    for moderator in conf.moderators:
+        token = await token_store.issue(
+            session,
+            purpose="confirm",
+            network_id=network.id,
+            address=moderator,
+            expires_at=expires,
+            report_id=report.id,
+        )
+        queue_notice(
+            session,
+            network,
+            kind="notification",
+            template="notification",
+            to=moderator,
+            reply_to=ctx.subaddress(conf, Purpose.CONFIRM, token),
+            headers=[("X-Save-Relay-Reference", report.reference or "")],
+            context={
+                **context,
+                "reply_marker": REPLY_MARKERS[0],
+                "sender": f"{report.sender_name} <{report.sender}>" if report.sender else "(onbekend)",
+                "subscriber": info.company if info else None,
+                "received": report.received_at.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M"),
+                "proposed_zones": report.zones,
+                "default_groups": report.groups,
+                "attachments": parsed.attachments,
+                "known_zones": list(known),
+                "defects": list(parsed.defects)[:5],
+                "text": parsed.text[:20_000],
+                "expires": local_expiry,
+            },
+        )
+    report.notified_at = utcnow()
+    audit.record(
+        session,
+        action="report_received",
+        actor=report.sender or inbound.mail_from or "<>",
+        via=inbound.via,
+        network_id=network.id,
+        object_ref=report.reference,
+        message_id=parsed.message_id,
+        sha256=inbound.sha256,
+        size=inbound.size,
+    )
+
+
+def _resolve(requested: Sequence[str], known: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Map names or slugs (any case) to slugs; return (found, unknown)."""
+    lookup = {slug.lower(): slug for slug in known} | {name.lower(): slug for slug, name in known.items()}
+    found: list[str] = []
+    unknown: list[str] = []
+    for item in requested:
+        slug = lookup.get(item.strip().lower())
+        if slug is None:
+            unknown.append(item)
+        elif slug not in found:
+            found.append(slug)
+    return found, unknown
+
+
+async def decide(
+    session: AsyncSession, ctx: Context, report: Report, decision: Decision, actor: Actor
+) -> Applied:
+    """Apply a decision to a pending report; raises CommandRefused and changes nothing when it can't."""
+    network = ctx.network(report.network_id)
+    if report.status != "pending":
+        raise CommandRefused(f"report {report.reference} is already {report.status}")
+    zones, groups = list(report.zones), list(report.groups)
+    if decision.zones is not None:
+        zones, unknown = _resolve(decision.zones, await members.zone_slugs(session, network.id))
+        if unknown:
+            raise CommandRefused(f"unknown zone(s): {', '.join(unknown)}")
+    if decision.groups is not None:
+        extra, unknown = _resolve(decision.groups, await members.group_slugs(session, network.id))
+        if unknown:
+            raise CommandRefused(f"unknown group(s): {', '.join(unknown)}")
+        groups = list(dict.fromkeys([*network.settings.default_groups, *extra]))
+    if decision.action == "approve" and not zones and not groups:
+        raise CommandRefused("no zones or groups to send to: add 'zones: ...'")
+    report.decided_at, report.decided_by = utcnow(), actor.name
+    await token_store.use_all_for_report(session, report.id, "confirm")
+    applied = Applied(report.reference or "", decision.action, tuple(zones), tuple(groups))
+    if decision.action == "reject":
+        report.status, report.reason = "rejected", decision.reason
+    else:
+        report.status, report.zones, report.groups = "approved", zones, groups
+        report.credit = decision.credit
+        report.edited_text = decision.edit_text
+        inbound = await session.get(InboundMessage, report.inbound_id)
+        assert inbound is not None
+        fanout = await distribute(session, network, report, parse_message(inbound.raw), inbound.raw)
+        applied = Applied(applied.reference, "approve", applied.zones, applied.groups, fanout.recipients)
+    audit.record(
+        session,
+        action=f"report_{report.status}",
+        actor=actor.name,
+        via=actor.via,
+        network_id=network.id,
+        object_ref=report.reference,
+        message_id=actor.message_id,
+        zones=list(applied.zones),
+        groups=list(applied.groups),
+        recipients=applied.recipients,
+        edited=decision.edit_text is not None,
+        credit=decision.credit,
+        reason=decision.reason,
+    )
+    log.info(
+        "%s %s by %s",
+        report.reference,
+        report.status,
+        actor.name,
+        extra={"action": f"report_{report.status}"},
+    )
+    return applied
+
+
+def confirmation_context(applied: Applied, decision: Decision) -> dict[str, object]:
+    return {
+        "reference": applied.reference,
+        "action": applied.action,
+        "zones": applied.zones,
+        "groups": applied.groups,
+        "recipients": applied.recipients,
+        "edited": decision.edit_text is not None,
+        "credit": decision.credit,
+        "reason": decision.reason,
+    }
+
+
+def send_error(
+    session: AsyncSession,
+    network: NetworkRef,
+    to: str,
+    reason: str,
+    reference: str | None,
+    in_reply_to: str | None,
+) -> None:
+    queue_notice(
+        session,
+        network,
+        kind="error",
+        template="command_error",
+        to=to,
+        context={"reason": reason, "reference": reference},
+        in_reply_to=in_reply_to,
+    )

@@ -1,0 +1,147 @@
+"""Everything after the 250: each stored message is processed once, in its own transaction.
+
+Processing a message and queuing the mails it causes commit together, so a crash in between repeats
+the whole step after restart and never leaves half of it. A message that makes the code fail is
+``shunted`` with the error (and its report too): kept for a human, never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import traceback
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from save_relay.context import Context
+from save_relay.db import SessionFactory
+from save_relay.mail.parse import parse_message
+from save_relay.models import Delivery, InboundMessage
+from save_relay.moderation import announce
+from save_relay.replies import handle_reply
+from save_relay.routing import Purpose
+from save_relay.store import audit, inbound
+from save_relay.tokens import token_hash
+from save_relay.unsubscribe import unsubscribe_by_token
+
+log = logging.getLogger(__name__)
+
+
+async def _bounce(session: AsyncSession, ctx: Context, message: InboundMessage) -> None:
+    """Tie a bounce to its delivery; scoring and disabling come with the membership module."""
+    delivery = await session.scalar(
+        select(Delivery).where(Delivery.bounce_hash == token_hash(message.token or ""))
+    )
+    parsed = parse_message(message.raw)
+    audit.record(
+        session,
+        action="bounce_received",
+        actor=message.mail_from or "<>",
+        via=message.via,
+        network_id=message.network_id,
+        object_ref=delivery.recipient if delivery else None,
+        message_id=parsed.message_id,
+        delivery_id=delivery.id if delivery else None,
+    )
+
+
+async def _unsubscribe(session: AsyncSession, ctx: Context, message: InboundMessage) -> None:
+    parsed = parse_message(message.raw)
+    network = ctx.network(message.network_id)
+    address = await unsubscribe_by_token(
+        session, network, message.token or "", via=message.via, message_id=parsed.message_id
+    )
+    if address is None:
+        raise LookupError("unsubscribe token not known")
+
+
+async def _post(session: AsyncSession, ctx: Context, message: InboundMessage) -> None:
+    report = await inbound.report_for_inbound(session, message.id)
+    if report is None:
+        raise LookupError("post without a report")
+    await announce(session, ctx, message, report)
+
+
+HANDLERS = {
+    Purpose.POST.value: _post,
+    Purpose.CONFIRM.value: handle_reply,
+    Purpose.BOUNCES.value: _bounce,
+    Purpose.UNSUBSCRIBE.value: _unsubscribe,
+}
+
+
+class Processor:
+    """Works through new inbound messages; ``wake()`` makes it look at once."""
+
+    def __init__(
+        self, ctx: Context, sessions: SessionFactory, on_processed: Callable[[], None] = lambda: None
+    ) -> None:
+        self.ctx = ctx
+        self.sessions = sessions
+        self.on_processed = on_processed
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def process_one(self) -> bool:
+        """Process the oldest new message; False when there is none."""
+        async with self.sessions() as session, session.begin():
+            found = await session.scalar(
+                select(InboundMessage)
+                .where(InboundMessage.status == "new")
+                .order_by(InboundMessage.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if found is None:
+                return False
+            message_id, purpose = found.id, found.purpose
+            try:
+                async with session.begin_nested():
+                    await HANDLERS[purpose](session, self.ctx, found)
+                await inbound.mark(session, message_id, "done")
+                return True
+            except Exception as exc:
+                error = "".join(traceback.format_exception(exc))[-4000:]
+                log.exception(
+                    "processing inbound %d failed; shunted", message_id, extra={"action": "inbound_shunted"}
+                )
+        await self._shunt(message_id, error)
+        return True
+
+    async def _shunt(self, message_id: int, error: str) -> None:
+        async with self.sessions() as session, session.begin():
+            await inbound.mark(session, message_id, "shunted", error)
+            report = await inbound.report_for_inbound(session, message_id)
+            if report is not None:
+                report.status = "shunted"
+            audit.record(
+                session,
+                action="inbound_shunted",
+                actor="system",
+                via="system",
+                object_ref=report.reference if report else str(message_id),
+                error=error[-500:],
+            )
+
+    async def drain(self) -> int:
+        count = 0
+        while await self.process_one():
+            count += 1
+        return count
+
+    async def run(self, poll_seconds: float = 5.0) -> None:
+        """Process forever; sleeps until woken or ``poll_seconds`` passed."""
+        while True:
+            self._wake.clear()
+            try:
+                if await self.drain():
+                    self.on_processed()
+            except Exception:
+                log.exception("processor round failed", extra={"action": "processor_error"})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), poll_seconds)

@@ -1,0 +1,187 @@
+"""The outbound queue: enqueue, fan out in bulk, claim with leases, record outcomes.
+
+On PostgreSQL a claim uses ``FOR UPDATE SKIP LOCKED`` so that several workers (and nodes) share the
+table without sending one delivery twice; SQLite has one writer at a time and needs no more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import CursorResult, Select, Table, bindparam, func, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from save_relay.clock import as_utc, utcnow
+from save_relay.models import Delivery, Distribution
+
+DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery claimed by this worker, with what it takes to send it."""
+
+    id: int
+    network_id: int
+    distribution_id: int | None
+    kind: str
+    recipient: str
+    message: bytes | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one claimed delivery."""
+
+    id: int
+    sent: bool
+    retry_at: datetime | None = None
+    error: str | None = None
+    bounce_hash: str | None = None
+    unsubscribe_hash: str | None = None
+
+
+def enqueue(session: AsyncSession, *, network_id: int, kind: str, recipient: str, message: bytes) -> None:
+    """Queue one pre-rendered message (acknowledgement, notification, confirmation)."""
+    session.add(
+        Delivery(
+            network_id=network_id,
+            kind=kind,
+            recipient=recipient,
+            message=message,
+            status="queued",
+            next_attempt_at=utcnow(),
+        )
+    )
+
+
+async def fan_out(session: AsyncSession, distribution: Distribution, recipients: Select[tuple[str]]) -> int:
+    """Insert one delivery per distinct address of ``recipients`` in a single INSERT ... SELECT."""
+    now = utcnow()
+    addresses = recipients.subquery()
+    source = select(
+        literal(distribution.network_id),
+        literal(distribution.id),
+        literal("distribution"),
+        addresses.c[0],
+        literal("queued"),
+        literal(0),
+        literal(now, type_=Delivery.next_attempt_at.type),
+        literal(now, type_=Delivery.created_at.type),
+    )
+    columns = ["network_id", "distribution_id", "kind", "recipient", "status", "attempts"]
+    columns += ["next_attempt_at", "created_at"]
+    result = await session.execute(DELIVERIES.insert().from_select(columns, source))
+    assert isinstance(result, CursorResult)
+    count = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else None
+    if count is None:
+        count = (
+            await session.scalar(
+                select(func.count()).select_from(Delivery).where(Delivery.distribution_id == distribution.id)
+            )
+            or 0
+        )
+    distribution.recipients = count
+    return count
+
+
+async def claim(
+    session: AsyncSession, *, worker: str, limit: int, lease: timedelta, kinds: Sequence[str] | None = None
+) -> list[Claimed]:
+    """Lease up to ``limit`` due deliveries to ``worker``; the caller commits."""
+    now = utcnow()
+    query = (
+        select(
+            Delivery.id,
+            Delivery.network_id,
+            Delivery.distribution_id,
+            Delivery.kind,
+            Delivery.recipient,
+            Delivery.message,
+            Delivery.attempts,
+        )
+        .where(
+            Delivery.status == "queued",
+            Delivery.next_attempt_at <= now,
+            (Delivery.lease_until.is_(None)) | (Delivery.lease_until < now),
+        )
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = [Claimed(*row) for row in (await session.execute(query)).all()]
+    if rows:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_([row.id for row in rows]))
+            .values(lease_until=now + lease, claimed_by=worker)
+        )
+    return rows
+
+
+async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+    """Mark sent deliveries sent, schedule retries, fail what has no retry left; in bulk."""
+    now = utcnow()
+    sent = [o for o in outcomes if o.sent]
+    retry = [o for o in outcomes if not o.sent and o.retry_at is not None]
+    failed = [o for o in outcomes if not o.sent and o.retry_at is None]
+    table = DELIVERIES
+    if sent:
+        await session.execute(
+            table.update()
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                status="sent",
+                sent_at=now,
+                lease_until=None,
+                attempts=table.c.attempts + 1,
+                bounce_hash=bindparam("b_bounce"),
+                unsubscribe_hash=bindparam("b_unsub"),
+            ),
+            [{"b_id": o.id, "b_bounce": o.bounce_hash, "b_unsub": o.unsubscribe_hash} for o in sent],
+        )
+    if retry:
+        await session.execute(
+            table.update()
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                status="queued",
+                lease_until=None,
+                attempts=table.c.attempts + 1,
+                next_attempt_at=bindparam("b_at"),
+                last_error=bindparam("b_error"),
+            ),
+            [{"b_id": o.id, "b_at": o.retry_at, "b_error": o.error} for o in retry],
+        )
+    if failed:
+        await session.execute(
+            table.update()
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                status="failed",
+                lease_until=None,
+                attempts=table.c.attempts + 1,
+                last_error=bindparam("b_error"),
+            ),
+            [{"b_id": o.id, "b_error": o.error} for o in failed],
+        )
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the earliest queued delivery becomes due (for the worker's sleep)."""
+    value = await session.scalar(
+        select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "queued")
+    )
+    return as_utc(value) if value is not None else None
+
+
+async def counts(session: AsyncSession, distribution_id: int) -> dict[str, int]:
+    rows = await session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.distribution_id == distribution_id)
+        .group_by(Delivery.status)
+    )
+    return {status: count for status, count in rows.all()}

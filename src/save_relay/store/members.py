@@ -1,0 +1,109 @@
+"""Subscribers, zones and groups: lookups for moderation and the recipient selection of a distribution."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select, union
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from save_relay.models import (
+    Group,
+    GroupMembership,
+    Subscriber,
+    SubscriberAddress,
+    Zone,
+    ZoneMembership,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SenderInfo:
+    """The subscriber behind a sender address, with its zones."""
+
+    subscriber_id: int
+    company: str
+    zones: tuple[str, ...]
+
+
+async def sender_info(session: AsyncSession, network_id: int, address: str) -> SenderInfo | None:
+    row = (
+        await session.execute(
+            select(Subscriber.id, Subscriber.company)
+            .join(SubscriberAddress, SubscriberAddress.subscriber_id == Subscriber.id)
+            .where(
+                Subscriber.network_id == network_id, func.lower(SubscriberAddress.address) == address.lower()
+            )
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    member_of = set(
+        await session.scalars(
+            select(Zone.slug)
+            .join(ZoneMembership, ZoneMembership.zone_id == Zone.id)
+            .where(ZoneMembership.subscriber_id == row.id)
+        )
+    )
+    parents = dict(
+        (
+            await session.execute(select(Zone.slug, Zone.parent_slug).where(Zone.network_id == network_id))
+        ).all()
+    )
+    zones = sorted(member_of - _ancestors(member_of, parents))
+    return SenderInfo(subscriber_id=row.id, company=row.company, zones=tuple(zones))
+
+
+def _ancestors(slugs: set[str], parents: dict[str, str | None]) -> set[str]:
+    """The zones that contain one of ``slugs`` (a park's sector, the sector's municipality)."""
+    found: set[str] = set()
+    for slug in slugs:
+        parent = parents.get(slug)
+        while parent is not None and parent not in found:
+            found.add(parent)
+            parent = parents.get(parent)
+    return found
+
+
+async def zone_slugs(session: AsyncSession, network_id: int) -> dict[str, str]:
+    """Zone slug -> display name."""
+    rows = await session.execute(
+        select(Zone.slug, Zone.name).where(Zone.network_id == network_id).order_by(Zone.slug)
+    )
+    return {slug: name for slug, name in rows.all()}
+
+
+async def group_slugs(session: AsyncSession, network_id: int) -> dict[str, str]:
+    rows = await session.execute(
+        select(Group.slug, Group.name).where(Group.network_id == network_id).order_by(Group.slug)
+    )
+    return {slug: name for slug, name in rows.all()}
+
+
+def recipients_query(network_id: int, zones: Sequence[str], groups: Sequence[str]) -> Select[tuple[str]]:
+    """Distinct active addresses of enabled subscribers in any of ``zones`` or ``groups``."""
+    in_zones = (
+        select(ZoneMembership.subscriber_id)
+        .join(Zone, Zone.id == ZoneMembership.zone_id)
+        .where(Zone.network_id == network_id, Zone.slug.in_(list(zones) or [""]))
+    )
+    in_groups = (
+        select(GroupMembership.subscriber_id)
+        .join(Group, Group.id == GroupMembership.group_id)
+        .where(Group.network_id == network_id, Group.slug.in_(list(groups) or [""]))
+    )
+    members = union(in_zones, in_groups).subquery()
+    address = func.lower(SubscriberAddress.address)
+    return (
+        select(address)
+        .join(Subscriber, Subscriber.id == SubscriberAddress.subscriber_id)
+        .where(
+            Subscriber.network_id == network_id,
+            Subscriber.enabled,
+            SubscriberAddress.status == "active",
+            SubscriberAddress.subscriber_id.in_(select(members.c[0])),
+        )
+        .group_by(address)
+    )

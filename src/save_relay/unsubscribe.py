@@ -1,0 +1,56 @@
+"""Unsubscribe by the token of a delivery (List-Unsubscribe mailto now, the one-click URL later)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from save_relay.clock import utcnow
+from save_relay.models import Delivery, Subscriber, SubscriberAddress
+from save_relay.notices import queue_notice
+from save_relay.store import audit
+from save_relay.store.networks import NetworkRef
+from save_relay.tokens import token_hash
+
+
+async def unsubscribe_by_token(
+    session: AsyncSession, network: NetworkRef, token: str, *, via: str, message_id: str | None = None
+) -> str | None:
+    """Unsubscribe the address a delivery with this token went to; returns it, or None if unknown."""
+    address = await session.scalar(
+        select(Delivery.recipient).where(
+            Delivery.unsubscribe_hash == token_hash(token), Delivery.network_id == network.id
+        )
+    )
+    if address is None:
+        return None
+    subscriber_ids = select(Subscriber.id).where(Subscriber.network_id == network.id)
+    result = await session.execute(
+        update(SubscriberAddress)
+        .where(
+            SubscriberAddress.address == address,
+            SubscriberAddress.subscriber_id.in_(subscriber_ids),
+            SubscriberAddress.status == "active",
+        )
+        .values(status="unsubscribed", changed_at=utcnow())
+    )
+    audit.record(
+        session,
+        action="address_unsubscribed",
+        actor=address,
+        via=via,
+        network_id=network.id,
+        object_ref=address,
+        message_id=message_id,
+        changed=result.rowcount,  # type: ignore[attr-defined]
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        queue_notice(
+            session,
+            network,
+            kind="unsubscribed",
+            template="unsubscribed",
+            to=address,
+            context={"address": address},
+        )
+    return address
