@@ -105,7 +105,20 @@ class Relay:
 async def serve(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM."""
     relay = Relay(settings)
-    await relay.start()
+    try:
+        await relay.start()
+    except BaseException:
+        await relay.stop()
+        raise
+    outbound = settings.outbound
+    log.info(
+        "listening on %s; outbound %s",
+        ", ".join(relay.listening()) or "(no listener)",
+        f"to {outbound.maildir}/new"
+        if outbound.mode == "maildir"
+        else f"via {outbound.smarthost_host}:{outbound.smarthost_port}",
+        extra={"action": "serving"},
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

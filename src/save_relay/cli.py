@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -50,6 +51,8 @@ def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(make())
     except SaveRelayError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:  # a port in use, a missing or unreadable file: one line, no traceback
+        raise _fail(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")) from None
 
 
 @asynccontextmanager
@@ -116,16 +119,7 @@ def serve() -> None:
     """Run the daemon in the foreground (SMTP intake, processing, outbound) until Ctrl-C or SIGTERM."""
     from save_relay.app import serve as run_daemon
 
-    settings = _settings()
-    typer.echo(
-        f"save-relay: SMTP on {settings.smtp.host}:{settings.smtp.port}, outbound "
-        + (
-            f"to {settings.outbound.maildir}/new"
-            if settings.outbound.mode == "maildir"
-            else f"via {settings.outbound.smarthost_host}:{settings.outbound.smarthost_port}"
-        )
-    )
-    _run(lambda: run_daemon(settings))
+    _run(lambda: run_daemon(_settings()))
 
 
 @db_app.command("upgrade")
@@ -193,6 +187,13 @@ def _split(value: str | None) -> list[str] | None:
     return None if value is None else [item.strip() for item in value.split(",") if item.strip()]
 
 
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (containers with an arbitrary uid)
+        return f"uid{os.getuid()}"
+
+
 def _decide(reference: str, **decision: Any) -> None:
     from save_relay.moderation import Actor, Decision, decide
     from save_relay.queue import get_report
@@ -201,7 +202,7 @@ def _decide(reference: str, **decision: Any) -> None:
         async with _opened() as (ctx, sessions), sessions() as session, session.begin():
             report = await get_report(session, reference)
             applied = await decide(
-                session, ctx, report, Decision(**decision), Actor(name=f"cli:{getpass.getuser()}", via="cli")
+                session, ctx, report, Decision(**decision), Actor(name=f"cli:{_user()}", via="cli")
             )
         if applied.action == "approve":
             return (

@@ -25,51 +25,51 @@ REPLY_MARKERS: tuple[str, ...] = (
     "----- save-relay: répondez au-dessus de cette ligne -----",
 )
 
-# Quote headers and signatures (visible_reply).
+# Quote headers, signatures and commands: one line per language (en, nl, fr, de), compared
+# case- and accent-insensitively.
 #: "On <date>, <name> wrote:": a line starting with one of these words and holding one of the verbs.
 ATTRIBUTION_STARTS: tuple[str, ...] = ("on", "op", "le", "am")
 ATTRIBUTION_VERBS: tuple[str, ...] = ("wrote", "schreef", "geschreven", "a écrit", "schrieb")
-#: Outlook header blocks: "From: ..." with at least two of the other keys around it.
+#: Outlook header blocks: consecutive lines "From: ...", "Sent: ...", "To: ..." (a From and two more).
 FROM_KEYS: tuple[str, ...] = ("from", "van", "de", "von")
 HEADER_KEYS: tuple[str, ...] = (
-    *("sent", "date", "to", "cc", "subject", "verzonden", "datum", "aan", "onderwerp"),
-    *("envoyé", "à", "a", "objet", "sujet", "gesendet", "an", "betreff"),
+    *("sent", "date", "to", "cc", "subject"),
+    *("verzonden", "datum", "aan", "onderwerp"),
+    *("envoyé", "à", "a", "objet", "sujet"),
+    *("gesendet", "an", "betreff"),
 )
-#: "-----Original Message-----" and friends, compared without the dashes, case-insensitively.
-ORIGINAL_MESSAGE: frozenset[str] = frozenset(
-    {
-        *("original message", "forwarded message", "begin forwarded message"),
-        *("oorspronkelijk bericht", "origineel bericht", "doorgestuurd bericht"),
-        *("message d'origine", "message transféré", "début du message réexpédié"),
-        *("ursprüngliche nachricht", "weitergeleitete nachricht"),
-    }
+#: "-----Original Message-----" and friends, compared without the dashes.
+ORIGINAL_MESSAGE: tuple[str, ...] = (
+    *("original message", "forwarded message", "begin forwarded message"),
+    *("oorspronkelijk bericht", "origineel bericht", "doorgestuurd bericht"),
+    *("message d'origine", "message transféré", "début du message réexpédié"),
+    *("ursprüngliche nachricht", "weitergeleitete nachricht"),
 )
-#: Mobile signatures: a line of a prefix plus at most four words, without a comma.
+#: Mobile signatures ("Sent from my iPhone"): a prefix plus at most four words, without a comma.
 SIGNATURE_PREFIXES: tuple[str, ...] = (
-    *("sent from my", "sent from", "get outlook for", "verzonden vanaf", "verstuurd vanaf"),
-    *("verzonden vanuit", "verzonden met", "outlook voor", "envoyé de mon", "envoyé depuis"),
-    *("envoyé à partir de", "von meinem", "gesendet von"),
+    *("sent from my", "sent from", "get outlook for"),
+    *("verzonden vanaf", "verstuurd vanaf", "verzonden vanuit", "verzonden met", "outlook voor"),
+    *("envoyé de mon", "envoyé depuis", "envoyé à partir de"),
+    *("von meinem", "gesendet von"),
 )
-
-# Commands (parse_commands), matched case- and accent-insensitively; one line per language.
-APPROVE_WORDS = frozenset(
+APPROVE_WORDS: frozenset[str] = frozenset(
     {
         *("approve", "approved", "ok", "okay", "yes"),
         *("goedgekeurd", "goedkeuren", "akkoord", "ja", "verstuur", "oké"),
         *("approuver", "approuvé", "accepter"),
     }
 )
-REJECT_WORDS = frozenset(
+REJECT_WORDS: frozenset[str] = frozenset(
     {
         *("reject", "rejected", "no"),
         *("afwijzen", "afgewezen", "weigeren", "geweigerd", "nee"),
         *("rejeter", "refuser"),
     }
 )
-EDIT_WORDS = frozenset({"edit", "bewerk", "wijzig", "modifier"})
-CREDIT_WORDS = frozenset({"credit", "vermeld", "met bronvermelding", "citer"})
-ZONE_WORDS = frozenset({"zones", "zone"})
-GROUP_WORDS = frozenset({"groups", "group", "groepen", "groep", "groupes", "groupe"})
+EDIT_WORDS: frozenset[str] = frozenset({"edit", "bewerk", "wijzig", "modifier"})
+CREDIT_WORDS: frozenset[str] = frozenset({"credit", "vermeld", "met bronvermelding", "citer"})
+ZONE_WORDS: frozenset[str] = frozenset({"zones", "zone"})
+GROUP_WORDS: frozenset[str] = frozenset({"groups", "group", "groepen", "groep", "groupes", "groupe"})
 #: "A, B en C": a conjunction that may stand for the last separator of a list.
 LIST_CONJUNCTIONS: tuple[str, ...] = ("en", "and", "et")
 
@@ -145,11 +145,17 @@ def _is_header(lines: list[str], i: int, s: str) -> bool:
             text = f"{text} {line.strip()[:_MAX_HEADER_CHARS]}"
         if _is_attribution(text):
             return True
+    if not (_FROM.match(h) or _HEADER.match(h)):
+        return False
     if _FROM.match(h) and len(_HEADER_ANYWHERE.findall(h)) >= 2:  # "From: x Sent: y To: z" on one line
         return True
-    block = [line.strip().replace("*", "") for line in lines[i : i + 8]]
+    block = []  # Outlook's header block: consecutive non-blank lines, From and two more keys
+    for line in lines[i : i + 8]:
+        if not (b := line.strip().replace("*", "")):
+            break
+        block.append(b)
     keys = sum(_FROM.match(b) is not None or _HEADER.match(b) is not None for b in block)
-    return bool(_HEADER.match(h) or _FROM.match(h)) and keys >= 3 and any(_FROM.match(b) for b in block)
+    return keys >= 3 and any(_FROM.match(b) for b in block)
 
 
 def _is_signature(s: str) -> bool:
@@ -244,7 +250,11 @@ class _State:
 
 
 def _keyword(line: str) -> tuple[_Kind, str] | None:
-    """The command a line starts with (one or two words), and the rest of the line after a separator."""
+    """The command a line starts with (one or two words), and the rest of the line after a separator.
+
+    Zones, groups and edit text on the command's line need a ':' or '=', so that a sentence such as
+    "Zone Noord heeft dit al gemeld" or "Wijzig de tekst" is not read as a command.
+    """
     m = _WORDS.match(line)
     if m is None:
         return None
@@ -252,11 +262,13 @@ def _keyword(line: str) -> tuple[_Kind, str] | None:
     kind = _KEYWORDS.get(_fold(f"{m.group(1)} {m.group(2)}")) if m.group(2) else None
     if kind is None:
         kind, end = _KEYWORDS.get(_fold(m.group(1))), m.end(1)
-    if kind is None:
+    sep = _SEPARATOR.match(line, end)
+    if kind is None or sep is None:
         return None
-    rest = line[end:]
-    sep = _SEPARATOR.match(rest)
-    return kind, rest[sep.end() if sep else 0 :].strip()
+    rest = line[sep.end() :].strip()
+    if rest and kind in ("zones", "groups", "edit") and sep.group().strip() not in (":", "="):
+        return None
+    return kind, rest
 
 
 def _split_list(text: str) -> list[str]:

@@ -35,6 +35,7 @@ _MSG_ID = re.compile(r"<([^<>]*)>")
 _AUTO_PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply", "auto-reply"})
 # Present at all: an autoresponder's reply, or list mail (X-Auto-Response-Suppress alone is not enough).
 _AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "List-Id", "List-Unsubscribe")
+_MIME_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
 _ATTACHED_MESSAGE = frozenset({"message/rfc822", "message/global"})
 
 
@@ -145,6 +146,14 @@ class _HtmlText(HTMLParser):
         if blank and self.lines and self.lines[-1][1]:
             self.lines.append((self._quote, ""))
 
+    def parse_marked_section(self, i: int, report: bool = True) -> int:
+        # html.parser raises AssertionError on "<![" sections it does not know; browsers skip to ">".
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            end = self.rawdata.find(">", i)
+            return len(self.rawdata) if end < 0 else end + 1
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self._skip += 1
@@ -199,8 +208,10 @@ def html_to_text(html: str) -> str:
         converter.feed(html[: 4 * MAX_TEXT])
         converter.close()
         return converter.text()
-    except Exception:  # html.parser raises AssertionError on some malformed declarations
-        stripped = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>|<[^>]*>", " ", html[: 4 * MAX_TEXT])
+    except Exception:  # not seen since marked sections are handled; kept as a last resort
+        stripped = re.sub(
+            r"(?is)<(script|style)\b.*?</\1\s*>|<[a-z/!?][^>]*(?:>|$)", " ", html[: 4 * MAX_TEXT]
+        )
         return re.sub(r"[ \t\r\f\v]+", " ", unescape(stripped)).strip()
 
 
@@ -249,7 +260,7 @@ class _Body:
 
     plain: list[str]
     html: list[str]
-    broken: list[str]
+    other: list[str]  # last-resort text
     attachments: list[Attachment]
     defects: list[str]
 
@@ -270,8 +281,9 @@ class _Body:
             charset = _safe(part.get_content_charset, None)
             text = _decode_text(_payload(part), charset if isinstance(charset, str) else None)
             (self.plain if ctype == "text/plain" else self.html).append(text)
-        elif ctype.startswith("multipart/"):  # a multipart whose boundary is missing or never found
-            self.broken.append(_decode_text(_payload(part), None))
+        elif ctype.startswith("multipart/") or (not is_file and ctype.startswith("text/")):
+            # a multipart whose boundary is missing or never found, text/enriched, text/calendar...
+            self.other.append(_decode_text(_payload(part), _safe(part.get_content_charset, None)))
         elif is_file or not ctype.startswith(("text/", "message/")):
             self.attach(part, ctype, len(_payload(part)), filename)
 
@@ -287,19 +299,21 @@ def _walk(message: Message) -> _Body:
             body.defects.append("too many parts")
             break
         body.add_defects(part)
-        ctype = _safe(part.get_content_type, "application/octet-stream")
+        ctype = _safe(part.get_content_type, "")
+        if not _MIME_TYPE.fullmatch(ctype):  # RFC 2045 5.2: an invalid type means the default one
+            ctype = _safe(part.get_default_type, "text/plain")
         children = _safe(part.get_payload, None)
         if not isinstance(children, list):
             body.leaf(part, ctype)
         elif ctype in _ATTACHED_MESSAGE:
             size = _safe(lambda: len(part.as_bytes()), 0)  # noqa: B023 - called at once
             body.attach(part, ctype, size, _filename(part))
-        elif ctype.startswith("multipart/"):
-            if depth >= MAX_DEPTH:
-                body.defects.append("nesting too deep")
-                continue
+        elif ctype.startswith("message/"):
+            pass  # delivery-status, disposition-notification...: neither body nor file
+        elif depth >= MAX_DEPTH:
+            body.defects.append("nesting too deep")
+        else:  # a multipart, whatever its (possibly invalid) subtype
             stack.extend((child, depth + 1) for child in reversed(children) if isinstance(child, Message))
-        # other message/* containers (delivery-status, disposition-notification) are neither body nor file
     return body
 
 
@@ -369,7 +383,7 @@ def _parse(raw: bytes, test_environment: bool) -> ParsedMessage:
 
     plain = _lines("\n".join(body.plain))
     html = _lines("\n".join(body.html)) or None
-    text = plain if plain.strip() else (html_to_text(html) if html else _lines("\n".join(body.broken)))
+    text = plain if plain.strip() else (html_to_text(html) if html else _lines("\n".join(body.other)))
     if len(text) > MAX_TEXT or (html and len(html) > MAX_TEXT):
         defects.append("text truncated")
     refs = [r for r in map(_msg_id, re.findall(r"<[^<>]*>", first("References") or "")) if r]
@@ -393,7 +407,7 @@ def _parse(raw: bytes, test_environment: bool) -> ParsedMessage:
     )
 
 
-def parse_message(raw: bytes, *, test_environment: bool = False) -> ParsedMessage:
+def parse_message(raw: bytes | bytearray | memoryview, *, test_environment: bool = False) -> ParsedMessage:
     """Parse raw message bytes; never raises (a hopeless input gives an empty result with a defect).
 
     ``test_environment`` lets ``.test`` sender domains through (see ``normalize_address``).
