@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DB_URL ?= sqlite+aiosqlite:///var/save-relay.sqlite3
+CODE := $(wildcard src tests bench)
 
 .PHONY: help install run init serve test test-fast test-slow lint format mypy bench clean system-deps
 
@@ -36,12 +36,12 @@ test-fast: $(STAMP)  ## the suite without the slow tests
 	$(BIN)/pytest -q -m 'not slow'
 
 lint: $(STAMP)  ## ruff
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 
 format: $(STAMP)  ## ruff format and fix
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format $(CODE)
+	$(BIN)/ruff check --fix $(CODE)
 
 mypy: $(STAMP)  ## type check the package
 	$(BIN)/mypy
