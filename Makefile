@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-CODE := $(wildcard src tests bench)
+CODE := $(wildcard src tests bench migrations)
 
 .PHONY: help install run init serve test test-fast test-slow lint format mypy bench clean system-deps
 
