@@ -15,7 +15,7 @@ from save_relay.db import create_engine, session_factory
 from save_relay.delivery.transport import MaildirTransport, SmtpTransport, Transport
 from save_relay.delivery.worker import OutboundWorker
 from save_relay.intake.service import Intake
-from save_relay.intake.smtp import RelayHandler, start_server
+from save_relay.intake.smtp import RelayHandler, server_tls_context, start_server
 from save_relay.migrate import upgrade
 from save_relay.processing import Processor
 from save_relay.store.networks import sync_networks
@@ -66,6 +66,10 @@ class Relay:
                     hostname=conf.hostname,
                     max_message_size=conf.max_message_size,
                     timeout=conf.timeout,
+                    tls=server_tls_context(conf.tls_cert_file, conf.tls_key_file)
+                    if conf.tls_cert_file and conf.tls_key_file
+                    else None,
+                    require_starttls=conf.require_starttls,
                 )
             )
         self._tasks = [

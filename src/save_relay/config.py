@@ -52,6 +52,17 @@ class SmtpSettings(_Section):
     max_message_size: int = Field(25 * 1024 * 1024, ge=1024, description="bytes; advertised with SIZE")
     max_recipients: int = Field(20, ge=1, le=1000, description="RCPT TO per message")
     timeout: float = Field(120.0, gt=0, description="seconds an idle client may wait between commands")
+    tls_cert_file: Path | None = Field(None, description="PEM certificate chain: offer STARTTLS")
+    tls_key_file: Path | None = Field(None, description="PEM private key for tls_cert_file")
+    require_starttls: bool = Field(False, description="refuse MAIL before STARTTLS (needs a certificate)")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> SmtpSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
+        if self.require_starttls and self.tls_cert_file is None:
+            raise ValueError("require_starttls needs tls_cert_file and tls_key_file")
+        return self
 
 
 class OutboundSettings(_Section):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
 
 import pytest
 from sqlalchemy import select, update
@@ -13,7 +15,7 @@ from save_relay.clock import utcnow
 from save_relay.models import AuditEntry, Delivery, Report, Token
 from tests.conftest import MODERATORS
 from tests.e2e.test_report_flow import distributed, notification_for, post_report, reply
-from tests.helpers import Sink, wait_for
+from tests.helpers import Sink, smtp_send, wait_for
 
 
 async def report_status(relay: Relay, reference: str) -> Report:
@@ -183,3 +185,44 @@ async def _at_least(values: object, n: int) -> list[str] | None:
 async def _decided(relay: Relay, reference: str) -> Report | None:
     report = await report_status(relay, reference)
     return report if report.status != "pending" else None
+
+
+async def test_credit_names_the_reporter(relay: Relay, sink: Sink) -> None:
+    reference = await post_report(relay)
+    note = await notification_for(sink, MODERATORS[0], reference)
+    await reply(relay, note, "ok\nvermeld", style="gmail")
+    delivered = await wait_for(lambda: distributed(sink, reference))
+    body = delivered[0].message.get_body(preferencelist=("plain",)).get_content()
+    assert "Jan Vos" in body
+
+
+@pytest.mark.parametrize("client", ["outlook-html", "apple-mail-html"])
+async def test_html_only_reply_is_understood(relay: Relay, sink: Sink, client: str) -> None:
+    reference = await post_report(relay)
+    note = await notification_for(sink, MODERATORS[0], reference)
+    quoted = note.message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    quoted_html = "<br>".join(quoted.splitlines())
+    if client == "outlook-html":
+        html = (
+            '<html><body><div dir="ltr">Akkoord<br></div><div><br></div>'
+            '<hr style="display:inline-block;width:98%"><div id="divRplyFwdMsg" dir="ltr">'
+            "<b>Van:</b> SaVE Lommel &lt;industrie@politie.lommel.be&gt;<br>"
+            "<b>Verzonden:</b> dinsdag 24 november 2026 10:12<br>"
+            f"<b>Aan:</b> {MODERATORS[0]}<br><b>Onderwerp:</b> {note.message['Subject']}</div>"
+            f"<div>{quoted_html}</div></body></html>"
+        )
+    else:
+        html = (
+            '<html><body dir="auto">Akkoord<div><br><blockquote type="cite">Op 24 nov. 2026 om 10:12 heeft'
+            " SaVE Lommel &lt;industrie@politie.lommel.be&gt; het volgende geschreven:<br><br>"
+            f"{quoted_html}</blockquote></div></body></html>"
+        )
+    message = EmailMessage()
+    message["From"] = MODERATORS[0]
+    message["To"] = str(note.message["Reply-To"])
+    message["Subject"] = "Re: " + str(note.message["Subject"])
+    message["Message-ID"] = make_msgid(domain="politie.lommel.be")
+    message.set_content(html, subtype="html")
+    code, _ = await smtp_send(relay.smtp_port, MODERATORS[0], [str(message["To"])], message)
+    assert code == 250
+    assert (await wait_for(lambda: _decided(relay, reference))).status == "approved"

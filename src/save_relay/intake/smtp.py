@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import logging
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.lmtp import LMTP
@@ -86,6 +88,14 @@ class RelayHandler:
         return "451 4.3.0 Local error in processing; please retry later"
 
 
+def server_tls_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
+    """A server context for STARTTLS: TLS 1.2 or newer, the system's default ciphers."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
 def _accepted(reference: str | None) -> str:
     return f"250 2.0.0 Ok: queued as {reference}" if reference else "250 2.0.0 Ok: queued"
 
@@ -106,8 +116,10 @@ async def start_server(
     max_message_size: int,
     timeout: float,  # noqa: ASYNC109 - the SMTP idle timeout handed to aiosmtpd, not this call's
     lmtp: bool = False,
+    tls: ssl.SSLContext | None = None,
+    require_starttls: bool = False,
 ) -> asyncio.Server:
-    """Listen on ``host:port`` (0 picks a free port) in the running loop."""
+    """Listen on ``host:port`` (0 picks a free port) in the running loop; offer STARTTLS with ``tls``."""
     protocol = RelayLMTP if lmtp else RelaySMTP
 
     def factory() -> SMTP:
@@ -118,6 +130,8 @@ async def start_server(
             enable_SMTPUTF8=True,
             timeout=timeout,
             ident="save-relay ESMTP",
+            tls_context=tls,
+            require_starttls=require_starttls,
         )
 
     loop = asyncio.get_running_loop()
