@@ -23,7 +23,7 @@ from tests.helpers import Sink, start_sink
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("SAVE_RELAY_TEST_DATABASE_URL")
-TEMPLATE_DB = "save_relay_test_template"
+TEMPLATE_DB = f"save_relay_test_template_{os.getpid()}"  # one per test run: parallel runs never collide
 
 MODERATORS = ["inspecteur.peeters@politie.lommel.be", "commissaris.janssens@politie.lommel.be"]
 
@@ -57,6 +57,15 @@ def pg_template() -> Iterator[str | None]:
         return
     asyncio.run(_make_template(PG_URL))
     yield TEMPLATE_DB
+    asyncio.run(_drop_database(PG_URL, TEMPLATE_DB))
+
+
+async def _drop_database(url: str, name: str) -> None:
+    admin = await asyncpg.connect(_pg_dsn(url))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -99,6 +108,7 @@ def make_settings(db_url: str, sink_port: int, tmp_path: Path, **overrides: obje
     base: dict[str, object] = {
         "database": {"url": db_url},
         "smtp": {"host": "127.0.0.1", "port": 0, "hostname": "relay.test", "max_message_size": 512 * 1024},
+        "http": {"host": "127.0.0.1", "port": 0},  # the one-click unsubscribe listener, on a free port
         "outbound": {
             "mode": "smtp",
             "smarthost_host": "127.0.0.1",

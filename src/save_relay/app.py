@@ -14,13 +14,21 @@ from save_relay.context import Context
 from save_relay.db import create_engine, session_factory
 from save_relay.delivery.transport import MaildirTransport, SmtpTransport, Transport
 from save_relay.delivery.worker import OutboundWorker
+from save_relay.intake.imap import ImapPoller
+from save_relay.intake.limits import IntakeLimits
+from save_relay.intake.lmtp import LmtpListener, start_lmtp
 from save_relay.intake.service import Intake
 from save_relay.intake.smtp import RelayHandler, server_tls_context, start_server
 from save_relay.migrate import upgrade
 from save_relay.processing import Processor
+from save_relay.scheduler import Scheduler
 from save_relay.store.networks import sync_networks
+from save_relay.web.oneclick import OneClick
+from save_relay.web.server import HttpServer
 
 log = logging.getLogger(__name__)
+
+STOP_GRACE_SECONDS = 15.0
 
 
 def make_transports(settings: Settings) -> list[Transport]:
@@ -43,6 +51,10 @@ class Relay:
         self.ctx: Context | None = None
         self.processor: Processor | None = None
         self.worker: OutboundWorker | None = None
+        self.lmtp: LmtpListener | None = None
+        self.imap_pollers: list[ImapPoller] = []
+        self.http: HttpServer | None = None
+        self.scheduler: Scheduler | None = None
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
@@ -50,14 +62,20 @@ class Relay:
         async with self.sessions() as session, session.begin():
             networks = await sync_networks(session, self.settings)
         self.ctx = ctx = Context(self.settings, networks)
+        unsubscribe_url = await self._start_http(ctx)
         self.worker = worker = OutboundWorker(
-            ctx, self.sessions, make_transports(self.settings), unsubscribe_url=None
+            ctx, self.sessions, make_transports(self.settings), unsubscribe_url=unsubscribe_url
         )
         self.processor = processor = Processor(ctx, self.sessions, on_processed=worker.wake)
         intake = Intake(self.settings, self.sessions, networks, on_stored=processor.wake)
         conf = self.settings.smtp
         if conf.enabled:
-            handler = RelayHandler(intake, conf.max_recipients)
+            limits = IntakeLimits(
+                max_connections_per_ip=conf.max_connections_per_ip,
+                max_messages_per_hour=conf.max_messages_per_sender_per_hour,
+                exempt=conf.rate_limit_exempt,
+            )
+            handler = RelayHandler(intake, conf.max_recipients, limits=limits)
             self._servers.append(
                 await start_server(
                     handler,
@@ -76,7 +94,39 @@ class Relay:
             asyncio.create_task(processor.run(), name="processor"),
             asyncio.create_task(worker.run(), name="outbound"),
         ]
+        if self.settings.scheduler.enabled:  # canvasses, reminders, expiry, retries: claimed from the db
+            self.scheduler = Scheduler(ctx, self.sessions, self.settings.scheduler, on_work=worker.wake)
+            self.scheduler.start()
+        await self._start_lmtp_and_imap(intake)
         log.info("save-relay started: %s", ", ".join(self.listening()), extra={"action": "started"})
+
+    async def _start_http(self, ctx: Context) -> str | None:
+        """The one-click unsubscribe listener; returns the URL base for List-Unsubscribe (None: off)."""
+        conf = self.settings.http
+        if not conf.enabled:
+            return None
+
+        def wake() -> None:
+            if self.worker is not None:
+                self.worker.wake()  # the confirmation mail goes out at once
+
+        handler = OneClick(ctx, self.sessions, on_change=wake)
+        self.http = HttpServer(handler, timeout=conf.timeout, max_bytes=conf.max_request_bytes)
+        await self.http.start(conf.host, conf.port)
+        host = f"[{conf.host}]" if ":" in conf.host else conf.host
+        return f"{conf.public_url or f'http://{host}:{self.http.port}'}/unsubscribe"
+
+    async def _start_lmtp_and_imap(self, intake: Intake) -> None:
+        """The LMTP listener and one IMAP poller per network with an enabled ``[networks.X.imap]``."""
+        if self.settings.lmtp.enabled:
+            handler = RelayHandler(intake, self.settings.smtp.max_recipients, lmtp=True)
+            self.lmtp = await start_lmtp(handler, self.settings.lmtp, self.settings.smtp)
+        for key, network in intake.networks.items():
+            imap = network.settings.imap
+            if imap is not None and imap.enabled:
+                poller = ImapPoller(intake, network, imap, node=self.settings.node_name)
+                self.imap_pollers.append(poller)
+                self._tasks.append(asyncio.create_task(poller.run(), name=f"imap-{key}"))
 
     def listening(self) -> list[str]:
         out = []
@@ -84,6 +134,11 @@ class Relay:
             for sock in server.sockets:
                 host, port = sock.getsockname()[:2]
                 out.append(f"smtp://{host}:{port}")
+        if self.lmtp is not None:
+            out.append(self.lmtp.address)
+        out += [f"imap://{p.conf.account}/{p.conf.folder}" for p in self.imap_pollers]
+        if self.http is not None:
+            out.append(f"http://{self.settings.http.host}:{self.http.port}")
         return out
 
     @property
@@ -91,16 +146,27 @@ class Relay:
         return int(self._servers[0].sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         for server in self._servers:
             server.close()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for loop in (self.processor, self.worker, *self.imap_pollers):
+            if loop is not None:
+                loop.stop()
+        if self._tasks:  # let them finish what they hold; cancel only what does not end in time
+            _, pending = await asyncio.wait(self._tasks, timeout=STOP_GRACE_SECONDS)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2)
+        if self.lmtp is not None:
+            await self.lmtp.close()
+        if self.http is not None:
+            await self.http.stop()
         if self.worker is not None:
             await self.worker.close()
         await self.engine.dispose()

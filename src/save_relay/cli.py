@@ -15,6 +15,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from save_relay.cli_canvass import canvass_app
+from save_relay.cli_members import privacy_app, subscribers_app, zones_app
 from save_relay.config import Settings, load_settings
 from save_relay.context import Context
 from save_relay.db import SessionFactory, create_engine, session_factory
@@ -30,6 +32,10 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 queue_app = typer.Typer(help="The moderation queue.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(queue_app, name="queue")
+app.add_typer(subscribers_app, name="subscribers")
+app.add_typer(zones_app, name="zones")
+app.add_typer(privacy_app, name="privacy")
+app.add_typer(canvass_app, name="canvass")
 
 _state: dict[str, Any] = {}
 
@@ -84,7 +90,7 @@ def main_options(
     except SaveRelayError as exc:
         raise _fail(f"config error: {exc}") from None
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("mail.log", "alembic"):  # aiosmtpd logs every SMTP line at INFO
+    for noisy in ("mail.log", "alembic", "aioimaplib"):  # aiosmtpd logs every SMTP line at INFO
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
@@ -120,6 +126,25 @@ def serve() -> None:
     from save_relay.app import serve as run_daemon
 
     _run(lambda: run_daemon(_settings()))
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Health of each IMAP mailbox (from the database); exits 1 if one is not ok."""
+    from save_relay.clock import utcnow
+    from save_relay.status import format_status, mailbox_status
+
+    async def go() -> list[Any]:
+        async with _opened() as (ctx, sessions), sessions() as session:
+            return await mailbox_status(session, ctx.settings, utcnow())
+
+    entries = _run(go)
+    if as_json:
+        typer.echo(json.dumps([e.as_dict() for e in entries], indent=2))
+    else:
+        typer.echo("\n".join(format_status(entries)))
+    if not all(e.healthy for e in entries):
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")
@@ -237,6 +262,22 @@ def queue_reject(
 ) -> None:
     """Reject a pending report."""
     _decide(reference, action="reject", reason=reason)
+
+
+@queue_app.command("hold")
+def queue_hold(
+    reference: str,
+    reason: Annotated[str, typer.Option(help="why (kept in the audit log)")] = "",
+    release: Annotated[bool, typer.Option("--release", help="lift the hold")] = False,
+) -> None:
+    """Put a report on an evidence hold: the retention purge and erasures keep it whole."""
+    from save_relay.membership.holds import set_hold
+
+    async def go() -> str:
+        async with _opened() as (_, sessions), sessions() as session, session.begin():
+            return await set_hold(session, reference, actor=f"cli:{_user()}", reason=reason, release=release)
+
+    typer.echo(_run(go))
 
 
 def main() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.headerregistry import Address
+from typing import Any
 
 from save_relay.config import NetworkSettings, Settings
 from save_relay.routing import Purpose, subaddress
@@ -15,6 +17,8 @@ class Context:
     settings: Settings
     networks: dict[str, NetworkRef]
     by_id: dict[int, NetworkRef] = field(init=False)
+    #: DKIM key lookup for ``require_dkim`` (``mail.authcheck.DnsFunc``); None: DNS (tests set a dict's)
+    dkim_dns: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         self.by_id = {ref.id: ref for ref in self.networks.values()}

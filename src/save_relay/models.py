@@ -117,6 +117,7 @@ class SubscriberAddress(Base):
     address: Mapped[str] = mapped_column(String(320))
     status: Mapped[str] = mapped_column(String(16), default="active")
     bounce_score: Mapped[float] = mapped_column(Float, default=0.0)
+    bounce_updated_at: Mapped[datetime | None]  # when bounce_score was last computed (it decays)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -159,10 +160,11 @@ class InboundMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default="new")
     processed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    purged_at: Mapped[datetime | None]  # raw bytes removed by the retention policy (sha256 kept)
 
 
 class Report(Base):
-    """A report posted to a network; ``status``: pending, approved, rejected, expired, shunted."""
+    """A report posted to a network; ``status``: pending, approved, rejected, expired, shunted, discarded."""
 
     __tablename__ = "reports"
     __table_args__ = (Index("ix_reports_status", "network_id", "status"),)
@@ -182,6 +184,7 @@ class Report(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     notified_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]  # the moderators were reminded of it (scheduler, once)
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(320))
 
@@ -195,6 +198,7 @@ class Token(Base):
     purpose: Mapped[str] = mapped_column(String(16))
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    request_id: Mapped[int | None] = mapped_column(Id)  # a subscription request (membership.models)
     address: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
@@ -231,6 +235,7 @@ class Delivery(Base):
         Index("ix_deliveries_distribution", "distribution_id"),
         Index("ix_deliveries_bounce", "bounce_hash"),
         Index("ix_deliveries_unsubscribe", "unsubscribe_hash"),
+        Index("ix_deliveries_recipient", "recipient", "kind", "created_at"),  # ack rate limit
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))

@@ -6,10 +6,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay.ackrate import ack_allowed
 from save_relay.clock import utcnow
 from save_relay.context import Context
 from save_relay.distribution import distribute
@@ -78,16 +80,10 @@ async def announce(session: AsyncSession, ctx: Context, inbound: InboundMessage,
         "reference": report.reference,
         "subject": report.subject or "(geen onderwerp)",
     }
-    if conf.send_acknowledgements and report.sender and not is_auto_generated(parsed):
-        queue_notice(
-            session,
-            network,
-            kind="ack",
-            template="ack",
-            to=report.sender,
-            context=context,
-            in_reply_to=parsed.message_id,
-        )
+    # A null return path marks a bounce or other automatic mail (RFC 3834 section 2): never answered.
+    automatic = is_auto_generated(parsed) or not inbound.mail_from.strip("<> ")
+    if conf.send_acknowledgements and report.sender and not automatic:
+        await _acknowledge(session, network, report, context, parsed.message_id)
     known = await members.zone_slugs(session, network.id)
     expires = utcnow() + timedelta(hours=conf.confirm_ttl_hours)
     local_expiry = expires.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M")
@@ -134,6 +130,40 @@ async def announce(session: AsyncSession, ctx: Context, inbound: InboundMessage,
         message_id=parsed.message_id,
         sha256=inbound.sha256,
         size=inbound.size,
+    )
+
+
+async def _acknowledge(
+    session: AsyncSession,
+    network: NetworkRef,
+    report: Report,
+    context: dict[str, Any],
+    in_reply_to: str | None,
+) -> None:
+    """Queue the reporter's acknowledgement, unless the address had its hourly share (then audited)."""
+    assert report.sender is not None
+    limit = network.settings.ack_per_sender_per_hour
+    if not await ack_allowed(session, report.sender, limit):
+        log.info("no acknowledgement to %s: rate limit", report.sender, extra={"action": "ack_rate_limited"})
+        audit.record(
+            session,
+            action="ack_rate_limited",
+            actor="system",
+            via="system",
+            network_id=network.id,
+            object_ref=report.reference,
+            recipient=report.sender,
+            limit=limit,
+        )
+        return
+    queue_notice(
+        session,
+        network,
+        kind="ack",
+        template="ack",
+        to=report.sender,
+        context=context,
+        in_reply_to=in_reply_to,
     )
 
 

@@ -16,36 +16,21 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay.bounces import handle_bounce
+from save_relay.canvass import inbox as canvass_inbox
 from save_relay.context import Context
 from save_relay.db import SessionFactory
 from save_relay.mail.parse import parse_message
-from save_relay.models import Delivery, InboundMessage
+from save_relay.membership.discard import automatic_reason, discard
+from save_relay.membership.requests import handle_request
+from save_relay.models import InboundMessage
 from save_relay.moderation import announce
 from save_relay.replies import handle_reply
 from save_relay.routing import Purpose
 from save_relay.store import audit, inbound
-from save_relay.tokens import token_hash
 from save_relay.unsubscribe import unsubscribe_by_token
 
 log = logging.getLogger(__name__)
-
-
-async def _bounce(session: AsyncSession, ctx: Context, message: InboundMessage) -> None:
-    """Tie a bounce to its delivery; scoring and disabling come with the membership module."""
-    delivery = await session.scalar(
-        select(Delivery).where(Delivery.bounce_hash == token_hash(message.token or ""))
-    )
-    parsed = parse_message(message.raw)
-    audit.record(
-        session,
-        action="bounce_received",
-        actor=message.mail_from or "<>",
-        via=message.via,
-        network_id=message.network_id,
-        object_ref=delivery.recipient if delivery else None,
-        message_id=parsed.message_id,
-        delivery_id=delivery.id if delivery else None,
-    )
 
 
 async def _unsubscribe(session: AsyncSession, ctx: Context, message: InboundMessage) -> None:
@@ -54,22 +39,36 @@ async def _unsubscribe(session: AsyncSession, ctx: Context, message: InboundMess
     address = await unsubscribe_by_token(
         session, network, message.token or "", via=message.via, message_id=parsed.message_id
     )
-    if address is None:
-        raise LookupError("unsubscribe token not known")
+    if address is None:  # a forged or mistyped token: nothing to change, but not silent
+        audit.record(
+            session,
+            action="unsubscribe_unknown_token",
+            actor=message.mail_from or "<>",
+            via=message.via,
+            network_id=network.id,
+            message_id=parsed.message_id,
+        )
 
 
 async def _post(session: AsyncSession, ctx: Context, message: InboundMessage) -> None:
     report = await inbound.report_for_inbound(session, message.id)
     if report is None:
         raise LookupError("post without a report")
+    parsed = parse_message(message.raw)
+    if reason := automatic_reason(parsed, ctx.network(message.network_id).settings):
+        await discard(session, message, report, parsed, reason)
+        return
     await announce(session, ctx, message, report)
 
 
 HANDLERS = {
     Purpose.POST.value: _post,
     Purpose.CONFIRM.value: handle_reply,
-    Purpose.BOUNCES.value: _bounce,
+    Purpose.BOUNCES.value: handle_bounce,
     Purpose.UNSUBSCRIBE.value: _unsubscribe,
+    Purpose.REQUEST.value: handle_request,
+    Purpose.CANVASS.value: canvass_inbox.handle_request,
+    Purpose.REPLY.value: canvass_inbox.handle_answer,
 }
 
 
@@ -83,8 +82,14 @@ class Processor:
         self.sessions = sessions
         self.on_processed = on_processed
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the message in hand, then leave ``run``."""
+        self._stopping = True
         self._wake.set()
 
     async def process_one(self) -> bool:
@@ -130,13 +135,13 @@ class Processor:
 
     async def drain(self) -> int:
         count = 0
-        while await self.process_one():
+        while not self._stopping and await self.process_one():
             count += 1
         return count
 
     async def run(self, poll_seconds: float = 5.0) -> None:
-        """Process forever; sleeps until woken or ``poll_seconds`` passed."""
-        while True:
+        """Process until stopped; sleeps until woken or ``poll_seconds`` passed."""
+        while not self._stopping:
             self._wake.clear()
             try:
                 if await self.drain():

@@ -3,21 +3,29 @@
 A reply changes something only if its token is known, unexpired and unused, belongs to this network and
 report, and was sent to the very address the reply comes from. Every refusal is audited; an error mail
 goes back only to a moderator address (never to a stranger: no backscatter).
+
+Tokens of other purposes (a subscription request's, see ``membership.confirmations``) arrive at the
+same address; ``handle_reply`` dispatches on ``Token.purpose`` through ``BY_PURPOSE``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay.authgate import moderator_mail_authenticated
+from save_relay.canvass import inbox as canvass_inbox
+from save_relay.canvass.service import CANCEL_PURPOSE
 from save_relay.clock import as_utc, utcnow
 from save_relay.context import Context
 from save_relay.errors import CommandRefused
 from save_relay.mail.commands import parse_commands, visible_reply
 from save_relay.mail.parse import ParsedMessage, parse_message
-from save_relay.models import InboundMessage, Report
+from save_relay.membership import confirmations
+from save_relay.models import InboundMessage, Report, Token
 from save_relay.moderation import Actor, Decision, confirmation_context, decide, is_auto_generated, send_error
 from save_relay.notices import queue_notice
 from save_relay.store import audit
@@ -66,8 +74,59 @@ async def _check(
     return report
 
 
+TokenHandler = Callable[[AsyncSession, Context, InboundMessage, Token], Awaitable[None]]
+
+
 async def handle_reply(session: AsyncSession, ctx: Context, inbound: InboundMessage) -> None:
-    """Check and apply one moderator reply in the caller's transaction."""
+    """A reply to ``+confirm-TOKEN``, dispatched on its token's purpose (an unknown token: the report path,
+    which refuses it)."""
+    token = await token_store.find_any(session, inbound.token or "", inbound.network_id)
+    handler = BY_PURPOSE.get(token.purpose) if token is not None else None
+    gated = token is not None and handler is not None and token.purpose in MODERATOR_PURPOSES
+    if gated and token is not None and not await _authenticated(session, ctx, inbound, token):
+        return
+    if token is None or handler is None:
+        await handle_report_reply(session, ctx, inbound)
+    else:
+        await handler(session, ctx, inbound, token)
+
+
+async def _authenticated(session: AsyncSession, ctx: Context, inbound: InboundMessage, token: Token) -> bool:
+    """``require_dkim``: a moderator's reply must be DKIM/DMARC-authenticated; else refused and audited."""
+    network = ctx.network(inbound.network_id)
+    if not network.settings.require_dkim:
+        return True
+    parsed = parse_message(inbound.raw)
+    result = await moderator_mail_authenticated(ctx, network, inbound.raw, parsed)
+    if result.ok:
+        return True
+    actor = parsed.sender.address.lower() if parsed.sender else inbound.mail_from or "<>"
+    log.warning(
+        "moderator reply refused: not authenticated (%s) from %s",
+        result.how,
+        actor,
+        extra={"action": "confirm_refused", "inbound_id": inbound.id},
+    )
+    audit.record(
+        session,
+        action="confirm_refused",
+        actor=actor,
+        via=inbound.via,
+        network_id=network.id,
+        message_id=parsed.message_id,
+        reason=f"not authenticated (require_dkim): {result.how}",
+        purpose=token.purpose,
+        envelope_from=inbound.mail_from,
+    )
+    return False
+
+
+async def _report_reply(session: AsyncSession, ctx: Context, inbound: InboundMessage, _token: Token) -> None:
+    await handle_report_reply(session, ctx, inbound)
+
+
+async def handle_report_reply(session: AsyncSession, ctx: Context, inbound: InboundMessage) -> None:
+    """Check and apply one moderator reply about a report in the caller's transaction."""
     network = ctx.network(inbound.network_id)
     parsed = parse_message(inbound.raw)
     sender = parsed.sender.address.lower() if parsed.sender else None
@@ -138,3 +197,15 @@ async def _refuse(
     sender = parsed.sender.address.lower() if parsed.sender else None
     if sender and not is_auto_generated(parsed) and await is_moderator(session, network.id, sender):
         send_error(session, network, sender, refusal.reason, refusal.reference, parsed.message_id)
+
+
+#: Purposes whose replies carry a moderator's authority: checked against ``require_dkim``. A requester's
+#: own opt-in (``subscribe``, ``leave``) is not: the token proves the mailbox, whatever its domain signs.
+MODERATOR_PURPOSES = frozenset({"confirm", "subscription", CANCEL_PURPOSE})
+
+#: Token purpose -> what a reply with such a token does.
+BY_PURPOSE: dict[str, TokenHandler] = {
+    "confirm": _report_reply,
+    **dict.fromkeys(confirmations.PURPOSES, confirmations.handle_confirmation),
+    CANCEL_PURPOSE: canvass_inbox.handle_cancel,
+}

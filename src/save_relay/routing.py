@@ -1,7 +1,10 @@
 """Which network and purpose a recipient address stands for: the policy behind RCPT TO.
 
 ``industrie@d`` posts a report; ``industrie+confirm-TOKEN@d`` is a moderator's reply;
-``industrie+bounces-TOKEN@d`` a bounce; ``industrie+unsubscribe-TOKEN@d`` a List-Unsubscribe mailto.
+``industrie+bounces-TOKEN@d`` a bounce; ``industrie+unsubscribe-TOKEN@d`` a List-Unsubscribe mailto;
+``industrie+request@d`` (no token) takes subscribe, unsubscribe and help;
+``industrie+canvass@d`` (no token, moderators only) creates a canvass, ``industrie+reply-TOKEN@d`` is a
+subscriber's answer to one.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ class Purpose(enum.StrEnum):
     CONFIRM = "confirm"
     BOUNCES = "bounces"
     UNSUBSCRIBE = "unsubscribe"
+    REQUEST = "request"
+    CANVASS = "canvass"
+    REPLY = "reply"
 
 
-TOKEN_PURPOSES = frozenset({Purpose.CONFIRM, Purpose.BOUNCES, Purpose.UNSUBSCRIBE})
+TOKEN_PURPOSES = frozenset({Purpose.CONFIRM, Purpose.BOUNCES, Purpose.UNSUBSCRIBE, Purpose.REPLY})
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from save_relay import models
+from save_relay import models, scheduler_state  # noqa: F401
+from save_relay.canvass import models as canvass_models  # noqa: F401
+from save_relay.membership import models as membership_models  # noqa: F401
 from save_relay.models import Base
+from save_relay.store import imap as imap_state  # noqa: F401
 
 __all__ = ["Base", "models"]

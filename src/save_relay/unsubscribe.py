@@ -1,4 +1,4 @@
-"""Unsubscribe by the token of a delivery (List-Unsubscribe mailto now, the one-click URL later)."""
+"""Unsubscribe by the token of a delivery: the List-Unsubscribe mailto and the one-click URL (``web``)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.clock import utcnow
 from save_relay.models import Delivery, Subscriber, SubscriberAddress
 from save_relay.notices import queue_notice
-from save_relay.store import audit
+from save_relay.store import audit, events
 from save_relay.store.networks import NetworkRef
 from save_relay.tokens import token_hash
+
+
+async def address_for_token(session: AsyncSession, network: NetworkRef, token: str) -> str | None:
+    """The address a delivery with this unsubscribe token went to, if any (changes nothing)."""
+    return await session.scalar(
+        select(Delivery.recipient)
+        .where(Delivery.unsubscribe_hash == token_hash(token), Delivery.network_id == network.id)
+        .limit(1)
+    )
 
 
 async def unsubscribe_by_token(
     session: AsyncSession, network: NetworkRef, token: str, *, via: str, message_id: str | None = None
 ) -> str | None:
     """Unsubscribe the address a delivery with this token went to; returns it, or None if unknown."""
-    address = await session.scalar(
-        select(Delivery.recipient).where(
-            Delivery.unsubscribe_hash == token_hash(token), Delivery.network_id == network.id
-        )
-    )
+    address = await address_for_token(session, network, token)
     if address is None:
         return None
     subscriber_ids = select(Subscriber.id).where(Subscriber.network_id == network.id)
@@ -40,11 +45,12 @@ async def unsubscribe_by_token(
         actor=address,
         via=via,
         network_id=network.id,
-        object_ref=address,
+        object_ref=address[:64],
         message_id=message_id,
         changed=result.rowcount,  # type: ignore[attr-defined]
     )
     if result.rowcount:  # type: ignore[attr-defined]
+        events.record(session, network_id=network.id, address=address, event="unsubscribed", via=via)
         queue_notice(
             session,
             network,

@@ -49,6 +49,7 @@ def decide(
     attempt = attempts_before + 1
     if result.permanent or attempt >= max_attempts:
         return RetryDecision(False, None, error)
-    delay = min(base_seconds * (2**attempts_before), max_seconds)
+    # The exponent is clamped: 2**1030 no longer fits a float (max_attempts has no upper bound).
+    delay = min(base_seconds * 2.0 ** min(attempts_before, 1000), max_seconds)
     jitter = (rng or random).uniform(0.75, 1.25)
     return RetryDecision(False, now + timedelta(seconds=delay * jitter), error)

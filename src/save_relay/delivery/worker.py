@@ -21,7 +21,6 @@ from save_relay.models import Distribution, Report
 from save_relay.routing import Purpose
 from save_relay.store import deliveries
 from save_relay.store.deliveries import Claimed, Outcome
-from save_relay.tokens import new_token, token_hash
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +43,14 @@ class OutboundWorker:
         self.conf = ctx.settings.outbound
         self._bodies: dict[int, tuple[bytes, str | None]] = {}
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the batch in hand (so that it is recorded, not sent again), then leave ``run``."""
+        self._stopping = True
         self._wake.set()
 
     async def _body(self, distribution_id: int) -> tuple[bytes, str | None]:
@@ -64,15 +69,14 @@ class OutboundWorker:
             cached = self._bodies[distribution_id] = (row[0], row[1])
         return cached
 
-    async def _prepare(self, item: Claimed) -> tuple[str, bytes, str, str | None]:
-        """(envelope sender, data, bounce token, unsubscribe token) for one delivery."""
+    async def _prepare(self, item: Claimed) -> tuple[str, bytes]:
+        """(envelope sender, data) for one delivery, with the tokens stored at claim time."""
         network = self.ctx.network(item.network_id).settings
-        bounce = new_token()
-        mail_from = self.ctx.subaddress(network, Purpose.BOUNCES, bounce)
-        if item.distribution_id is None:
-            return mail_from, item.message or b"", bounce, None
+        mail_from = self.ctx.subaddress(network, Purpose.BOUNCES, item.bounce_token)
+        if item.distribution_id is None or item.unsubscribe_token is None:
+            return mail_from, item.message or b""
         body, reference = await self._body(item.distribution_id)
-        unsubscribe = new_token()
+        unsubscribe = item.unsubscribe_token
         key = self.ctx.network(item.network_id).key
         personal = Personal(
             recipient=item.recipient,
@@ -80,7 +84,7 @@ class OutboundWorker:
             unsubscribe_mailto=self.ctx.subaddress(network, Purpose.UNSUBSCRIBE, unsubscribe),
             unsubscribe_url=f"{self.unsubscribe_url}/{key}/{unsubscribe}" if self.unsubscribe_url else None,
         )
-        return mail_from, personal_headers(personal) + body, bounce, unsubscribe
+        return mail_from, personal_headers(personal) + body
 
     async def _send_all(self, items: list[Claimed]) -> list[Outcome]:
         queue: asyncio.Queue[Claimed] = asyncio.Queue()
@@ -92,10 +96,10 @@ class OutboundWorker:
             while not queue.empty():
                 item = queue.get_nowait()
                 try:
-                    mail_from, data, bounce, unsubscribe = await self._prepare(item)
+                    mail_from, data = await self._prepare(item)
                     result = await transport.send(mail_from, item.recipient, data)
                 except ValueError as exc:  # a header that failed the CR/LF check: never retry
-                    bounce, unsubscribe, result = "", None, SendResult(554, f"refused to send: {exc}")
+                    result = SendResult(554, f"refused to send: {exc}")
                 decision = decide(
                     result,
                     attempts_before=item.attempts,
@@ -105,14 +109,7 @@ class OutboundWorker:
                     max_attempts=self.conf.max_attempts,
                 )
                 outcomes.append(
-                    Outcome(
-                        id=item.id,
-                        sent=decision.sent,
-                        retry_at=decision.retry_at,
-                        error=decision.error,
-                        bounce_hash=token_hash(bounce) if decision.sent else None,
-                        unsubscribe_hash=token_hash(unsubscribe) if decision.sent and unsubscribe else None,
-                    )
+                    Outcome(id=item.id, sent=decision.sent, retry_at=decision.retry_at, error=decision.error)
                 )
 
         await asyncio.gather(*(consume(t) for t in self.transports[: max(1, len(items))]))
@@ -137,8 +134,8 @@ class OutboundWorker:
         return len(items)
 
     async def run(self) -> None:
-        """Send forever; sleep until woken, the next retry is due, or the idle poll interval passed."""
-        while True:
+        """Send until stopped; sleep until woken, a retry is due, or the idle poll interval passed."""
+        while not self._stopping:
             self._wake.clear()
             try:
                 if await self.run_once():

@@ -3,23 +3,64 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 import logging
+import ssl
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
+from save_relay.intake.limits import IntakeLimits
 from save_relay.intake.service import Intake
 from save_relay.routing import Refusal, Route
 
 log = logging.getLogger(__name__)
 
 STORAGE_FAILURE = "451 4.3.0 Temporary storage failure; the message was not accepted, please retry later"
+TIMEOUT_REPLY = b"421 4.4.2 Timeout: closing the connection\r\n"
 
 
-class RelaySMTP(SMTP):
+class _Limited(SMTP):
+    """Connection limit per client address (``RelayHandler.limits``) and a 421 before a timeout's close.
+
+    aiosmtpd restarts its timer only when a command arrives, so ``smtp.timeout`` also bounds a whole
+    DATA phase: a client dribbling its message forever is cut off like an idle one.
+    """
+
+    _limited_peer: str | None = None
+
+    async def _handle_client(self) -> None:
+        limits: IntakeLimits | None = getattr(self.event_handler, "limits", None)
+        if limits is not None and self.session is not None:
+            peer = _peer(self.session)
+            refusal = limits.connect(peer)
+            if refusal is not None:
+                log.warning(
+                    "refused connection from %s: %s", peer, refusal.reply, extra={"action": "conn_limited"}
+                )
+                await self.push(refusal.reply)
+                if self.transport is not None:
+                    self.transport.close()
+                return
+            self._limited_peer = peer
+        await super()._handle_client()
+
+    def connection_lost(self, error: Exception | None) -> None:
+        limits: IntakeLimits | None = getattr(self.event_handler, "limits", None)
+        if limits is not None and self._limited_peer is not None:
+            limits.disconnect(self._limited_peer)
+            self._limited_peer = None
+        super().connection_lost(error)
+
+    def _timeout_cb(self) -> None:
+        transport = self.transport
+        if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+            transport.write(TIMEOUT_REPLY)  # sent before the close (aiosmtpd just hangs up)
+        super()._timeout_cb()  # type: ignore[no-untyped-call]
+
+
+class RelaySMTP(_Limited):
     """aiosmtpd's SMTP with RFC 3463 enhanced codes on its size replies and room for long lines."""
 
     line_length_limit = 16 * 1024  # real mail programs break the 1000-octet rule; don't refuse their mail
@@ -30,18 +71,64 @@ class RelaySMTP(SMTP):
         await super().push(status)
 
 
+# aiosmtpd's own refusals of the data itself; LMTP must repeat them once per recipient (RFC 2033 4.2).
+_DATA_REFUSALS = ("552 5.3.4 ", "500 Line too long", "500 Error: strict ASCII mode")
+
+
 class RelayLMTP(LMTP):
+    """aiosmtpd's LMTP with RelaySMTP's replies, and one reply per accepted recipient after DATA.
+
+    The handler answers per recipient itself; this also repeats aiosmtpd's own DATA refusals (too big,
+    line too long), which it sends once, so an MTA never waits for replies that would not come.
+    """
+
     line_length_limit = RelaySMTP.line_length_limit
-    push = RelaySMTP.push
+    _data_recipients = 0
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        self._data_recipients = len(self.envelope.rcpt_tos) if self.envelope is not None else 0
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._data_recipients = 0
+
+    async def push(self, status: Any) -> None:
+        if isinstance(status, str) and status.startswith("552 Error"):
+            status = f"552 5.3.4 Message size exceeds the limit of {self.data_size_limit} bytes"
+        if isinstance(status, str) and self._data_recipients > 1 and status.startswith(_DATA_REFUSALS):
+            status = "\r\n".join([status] * self._data_recipients)
+        await super().push(status)
 
 
 class RelayHandler:
     """RCPT checks the address; DATA stores the message and answers with its reference."""
 
-    def __init__(self, intake: Intake, max_recipients: int, lmtp: bool = False) -> None:
+    def __init__(
+        self, intake: Intake, max_recipients: int, lmtp: bool = False, limits: IntakeLimits | None = None
+    ) -> None:
         self.intake = intake
         self.max_recipients = max_recipients
         self.lmtp = lmtp
+        self.limits = limits  # SMTP only: an MTA in front of LMTP does its own rate limiting
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        if self.limits is not None:
+            refusal = self.limits.may_send(_peer(session), address)
+            if refusal is not None:
+                log.warning(
+                    "refused sender %r from %s: %s",
+                    address,
+                    _peer(session),
+                    refusal.reply,
+                    extra={"action": "rate_limited"},
+                )
+                return refusal.reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -77,6 +164,8 @@ class RelayHandler:
             if self.lmtp:
                 return "\r\n".join([STORAGE_FAILURE] * len(routes))
             return STORAGE_FAILURE
+        if self.limits is not None:
+            self.limits.sent(peer, envelope.mail_from or "")
         lines = [_accepted(s.reference) for s in stored]
         if self.lmtp:
             return "\r\n".join(lines)

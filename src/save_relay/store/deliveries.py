@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, Select, Table, bindparam, func, literal, select, update
+from sqlalchemy import CursorResult, Select, Table, bindparam, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.clock import as_utc, utcnow
 from save_relay.models import Delivery, Distribution
+from save_relay.tokens import new_token, token_hash
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 
@@ -30,6 +31,8 @@ class Claimed:
     recipient: str
     message: bytes | None
     attempts: int
+    bounce_token: str = ""
+    unsubscribe_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +43,6 @@ class Outcome:
     sent: bool
     retry_at: datetime | None = None
     error: str | None = None
-    bounce_hash: str | None = None
-    unsubscribe_hash: str | None = None
 
 
 def enqueue(session: AsyncSession, *, network_id: int, kind: str, recipient: str, message: bytes) -> None:
@@ -56,6 +57,21 @@ def enqueue(session: AsyncSession, *, network_id: int, kind: str, recipient: str
             next_attempt_at=utcnow(),
         )
     )
+
+
+async def enqueue_many(
+    session: AsyncSession, *, network_id: int, kind: str, messages: Sequence[tuple[str, bytes]]
+) -> None:
+    """Queue many pre-rendered messages, ``(recipient, message)`` each, in one bulk INSERT."""
+    if not messages:
+        return
+    now = utcnow()
+    rows = [
+        {"network_id": network_id, "kind": kind, "recipient": recipient, "message": message}
+        | {"status": "queued", "attempts": 0, "next_attempt_at": now, "created_at": now}
+        for recipient, message in messages
+    ]
+    await session.execute(DELIVERIES.insert(), rows)
 
 
 async def fan_out(session: AsyncSession, distribution: Distribution, recipients: Select[tuple[str]]) -> int:
@@ -112,12 +128,30 @@ async def claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    rows = [Claimed(*row) for row in (await session.execute(query)).all()]
+    rows = [
+        Claimed(*row, bounce_token=new_token(), unsubscribe_token=new_token() if row[2] else None)
+        for row in (await session.execute(query)).all()
+    ]
     if rows:
+        # The tokens' hashes are stored with the lease, before anything is sent: a bounce or an
+        # unsubscribe that comes back fast always finds its delivery.
         await session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_([row.id for row in rows]))
-            .values(lease_until=now + lease, claimed_by=worker)
+            DELIVERIES.update()
+            .where(DELIVERIES.c.id == bindparam("b_id"))
+            .values(
+                lease_until=now + lease,
+                claimed_by=worker,
+                bounce_hash=bindparam("b_bounce"),
+                unsubscribe_hash=bindparam("b_unsub"),
+            ),
+            [
+                {
+                    "b_id": row.id,
+                    "b_bounce": token_hash(row.bounce_token),
+                    "b_unsub": token_hash(row.unsubscribe_token) if row.unsubscribe_token else None,
+                }
+                for row in rows
+            ],
         )
     return rows
 
@@ -138,10 +172,8 @@ async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
                 sent_at=now,
                 lease_until=None,
                 attempts=table.c.attempts + 1,
-                bounce_hash=bindparam("b_bounce"),
-                unsubscribe_hash=bindparam("b_unsub"),
             ),
-            [{"b_id": o.id, "b_bounce": o.bounce_hash, "b_unsub": o.unsubscribe_hash} for o in sent],
+            [{"b_id": o.id} for o in sent],
         )
     if retry:
         await session.execute(

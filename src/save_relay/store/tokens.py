@@ -20,6 +20,7 @@ async def issue(
     address: str,
     expires_at: datetime,
     report_id: int | None = None,
+    request_id: int | None = None,
 ) -> str:
     """Create a token and return it in clear: the only moment it exists outside a mail."""
     token = new_token()
@@ -29,6 +30,7 @@ async def issue(
             purpose=purpose,
             network_id=network_id,
             report_id=report_id,
+            request_id=request_id,
             address=address.lower(),
             expires_at=expires_at,
             created_at=utcnow(),
@@ -43,6 +45,13 @@ async def find(session: AsyncSession, token: str, purpose: str, network_id: int)
         select(Token)
         .where(Token.hash == token_hash(token), Token.purpose == purpose, Token.network_id == network_id)
         .with_for_update()
+    )
+
+
+async def find_any(session: AsyncSession, token: str, network_id: int) -> Token | None:
+    """The token row for ``token`` in this network, whatever its purpose (locked for update)."""
+    return await session.scalar(
+        select(Token).where(Token.hash == token_hash(token), Token.network_id == network_id).with_for_update()
     )
 
 

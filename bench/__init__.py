@@ -1,0 +1,1 @@
+"""Benchmarks for save-relay; run them with ``python -m bench`` (or ``make bench``)."""

@@ -1,0 +1,125 @@
+"""A counting SMTP sink (aiosmtpd) in its own process, so that it does not share a core with the
+sender under test.
+
+The child counts messages, recipients and bytes in shared memory and discards the data. Recipients
+that start with ``prefix`` (the generated subscribers) are also remembered, for the exactly-once
+check, and the monotonic time of the last one is kept: CLOCK_MONOTONIC is system-wide on Linux, so
+the parent can subtract its own ``time.monotonic()`` from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing as mp
+import signal
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+_COUNTERS = ("messages", "recipients", "bytes", "matched")
+
+
+class _Handler:
+    def __init__(self, shared: dict[str, Any], prefix: str) -> None:
+        self.shared = shared
+        self.prefix = prefix
+        self.seen: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        shared = self.shared
+        shared["messages"].value += 1
+        shared["recipients"].value += len(envelope.rcpt_tos)
+        shared["bytes"].value += len(envelope.content or b"")
+        matched = [r for r in envelope.rcpt_tos if r.startswith(self.prefix)]
+        if matched:
+            self.seen.extend(matched)
+            shared["matched"].value += len(matched)
+            shared["last_at"].value = time.monotonic()
+        return "250 2.0.0 Ok"
+
+
+def _serve(conn: Connection, shared: dict[str, Any], prefix: str) -> None:
+    from aiosmtpd.smtp import SMTP
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    handler = _Handler(shared, prefix)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: SMTP(handler, hostname="sink.bench"), host="127.0.0.1", port=0
+        )
+        conn.send(server.sockets[0].getsockname()[1])
+        stop = asyncio.Event()
+
+        def command() -> None:
+            what = conn.recv()
+            if what == "reset":
+                for name in _COUNTERS:
+                    shared[name].value = 0
+                shared["last_at"].value = 0.0
+                handler.seen = []
+                conn.send("ok")
+            elif what == "dump":
+                conn.send(handler.seen)
+            elif what == "cpu":
+                conn.send(time.process_time())
+            else:
+                stop.set()
+
+        loop.add_reader(conn.fileno(), command)
+        await stop.wait()
+        server.close()
+
+    asyncio.run(main())
+
+
+class Sink:
+    """The parent's handle on the sink process."""
+
+    def __init__(self, prefix: str = "user") -> None:
+        ctx = mp.get_context("spawn")
+        self._shared: dict[str, Any] = {name: ctx.Value("q", 0, lock=False) for name in _COUNTERS}
+        self._shared["last_at"] = ctx.Value("d", 0.0, lock=False)
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve, args=(child, self._shared, prefix), daemon=True)
+        self._process.start()
+        self.port: int = self._conn.recv()
+
+    def count(self, name: str) -> int:
+        return int(self._shared[name].value)
+
+    @property
+    def last_at(self) -> float:
+        return float(self._shared["last_at"].value)
+
+    def reset(self) -> None:
+        self._conn.send("reset")
+        self._conn.recv()
+
+    def dump(self) -> list[str]:
+        """The matched recipients received since the last reset, in order of arrival."""
+        self._conn.send("dump")
+        seen: list[str] = self._conn.recv()
+        return seen
+
+    def cpu_seconds(self) -> float:
+        """CPU time used by the sink process so far."""
+        self._conn.send("cpu")
+        seconds: float = self._conn.recv()
+        return seconds
+
+    async def wait_matched(self, n: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count("matched") < n:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"sink got {self.count('matched')} of {n} recipients in {timeout} s")
+            await asyncio.sleep(0.005)
+
+    def stop(self) -> None:
+        self._conn.send("stop")
+        self._process.join(5)
+        if self._process.is_alive():
+            self._process.kill()

@@ -1,0 +1,171 @@
+"""Canvass mail: a moderator's request (``+canvass``), the ``cancel`` reply, a subscriber's answer.
+
+- ``industrie+canvass@...`` creates a canvass, only for a moderator: the From must parse as exactly one
+  address that is an active moderator, and the mail must not be automatic. Anyone else is refused and
+  audited, and gets no answer (no backscatter).
+- A reply to the confirmation (``+confirm-TOKEN``, purpose ``canvass-cancel``) with ``cancel`` on its
+  first line cancels the canvass before it goes out; the token must have been sent to the sender.
+- ``industrie+reply-TOKEN@...`` is an answer: stored, counted, forwarded to the owner. An unknown token
+  or an automatic reply (out of office) is audited and otherwise ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from save_relay.authgate import moderator_mail_authenticated
+from save_relay.canvass import steps, store
+from save_relay.canvass.service import cancel, create
+from save_relay.canvass.spec import RequestError, parse_mail
+from save_relay.clock import as_utc, utcnow
+from save_relay.context import Context
+from save_relay.errors import CommandRefused
+from save_relay.mail.commands import first_word, visible_reply
+from save_relay.mail.parse import ParsedMessage, parse_message
+from save_relay.models import InboundMessage, Token
+from save_relay.moderation import Actor, is_auto_generated, send_error
+from save_relay.store import audit
+from save_relay.store.networks import NetworkRef, is_moderator
+
+log = logging.getLogger(__name__)
+
+CANCEL_WORDS = frozenset({"cancel", "annuleer", "annuleren", "stop", "annuler", "annulez"})
+
+
+class _Refused(Exception):
+    """Nothing is done; ``answer``: the sender is a moderator who may be told why."""
+
+    def __init__(self, reason: str, *, answer: bool) -> None:
+        super().__init__(reason)
+        self.reason, self.answer = reason, answer
+
+
+def _actor(parsed: ParsedMessage, inbound: InboundMessage) -> Actor:
+    sender = parsed.sender.address.lower() if parsed.sender else None
+    return Actor(name=sender or inbound.mail_from or "<>", via=inbound.via, message_id=parsed.message_id)
+
+
+def _refuse(
+    session: AsyncSession,
+    network: NetworkRef,
+    actor: Actor,
+    action: str,
+    refusal: _Refused,
+    object_ref: str | None = None,
+) -> None:
+    log.warning("%s: %s (from %s)", action, refusal.reason, actor.name, extra={"action": action})
+    audit.record(
+        session,
+        action=action,
+        actor=actor.name,
+        via=actor.via,
+        network_id=network.id,
+        object_ref=object_ref,
+        message_id=actor.message_id,
+        reason=refusal.reason,
+    )
+    if refusal.answer:
+        send_error(session, network, actor.name, refusal.reason, object_ref, actor.message_id)
+
+
+async def handle_request(session: AsyncSession, ctx: Context, inbound: InboundMessage) -> None:
+    """``+canvass``: create a canvass from a moderator's mail, in the caller's transaction."""
+    network = ctx.network(inbound.network_id)
+    parsed = parse_message(inbound.raw)
+    actor = _actor(parsed, inbound)
+    try:
+        if parsed.sender is None or is_auto_generated(parsed):
+            raise _Refused("no single sender address, or automatic mail", answer=False)
+        if not await is_moderator(session, network.id, actor.name):
+            raise _Refused("the sender is not a moderator of this network", answer=False)
+        authenticated = await moderator_mail_authenticated(ctx, network, inbound.raw, parsed)
+        if not authenticated.ok:
+            raise _Refused(f"not authenticated (require_dkim): {authenticated.how}", answer=False)
+        tz = ZoneInfo(network.settings.timezone)
+        try:
+            request = parse_mail(parsed.subject, visible_reply(parsed.text), tz=tz, now=utcnow())
+            async with session.begin_nested():  # a refusal half-way leaves nothing behind
+                await create(
+                    session, ctx, network, request, owner=actor.name, actor=actor, inbound_id=inbound.id
+                )
+        except RequestError as exc:
+            raise _Refused("; ".join(exc.problems), answer=True) from exc
+        except CommandRefused as exc:
+            raise _Refused(str(exc), answer=True) from exc
+    except _Refused as refusal:
+        _refuse(session, network, actor, "canvass_refused", refusal)
+
+
+async def handle_cancel(session: AsyncSession, ctx: Context, inbound: InboundMessage, token: Token) -> None:
+    """A reply to a canvass confirmation (token purpose ``canvass-cancel``): ``cancel`` cancels it."""
+    network = ctx.network(inbound.network_id)
+    parsed = parse_message(inbound.raw)
+    actor = _actor(parsed, inbound)
+    canvass = await store.by_cancel_token(session, network.id, inbound.token or "")
+    ref = store.ref(canvass.id) if canvass else None
+    try:
+        if is_auto_generated(parsed):
+            raise _Refused("automatic reply ignored", answer=False)
+        if actor.name != token.address:
+            raise _Refused("this reply address was sent to another moderator", answer=False)
+        if not await is_moderator(session, network.id, actor.name):
+            raise _Refused("the sender is no longer a moderator of this network", answer=False)
+        if canvass is None:
+            raise _Refused("the canvass no longer exists", answer=True)
+        if token.used_at is not None or as_utc(token.expires_at) <= utcnow():
+            raise _Refused(
+                f"this reply address is no longer valid; the canvass is {canvass.status}", answer=True
+            )
+        word = first_word(visible_reply(parsed.text))
+        if word not in CANCEL_WORDS:
+            raise _Refused("reply with 'cancel' on the first line to cancel the canvass", answer=True)
+        try:
+            await cancel(session, ctx, canvass, actor)
+        except CommandRefused as exc:
+            raise _Refused(str(exc), answer=True) from exc
+    except _Refused as refusal:
+        _refuse(session, network, actor, "canvass_cancel_refused", refusal, ref)
+
+
+async def handle_answer(session: AsyncSession, ctx: Context, inbound: InboundMessage) -> None:
+    """``+reply-TOKEN``: a subscriber's answer, stored whole and tied to its canvass and recipient."""
+    network = ctx.network(inbound.network_id)
+    parsed = parse_message(inbound.raw)
+    actor = _actor(parsed, inbound)
+    found = await store.recipient_for_token(session, network.id, inbound.token or "")
+    if found is None:
+        _refuse(
+            session, network, actor, "canvass_answer_refused", _Refused("unknown reply token", answer=False)
+        )
+        return
+    canvass, recipient = found
+    if is_auto_generated(parsed):
+        refusal = _Refused("automatic reply (out of office?) not counted", answer=False)
+        _refuse(session, network, actor, "canvass_answer_ignored", refusal, store.ref(canvass.id))
+        return
+    text = visible_reply(parsed.text)  # what they typed, without the quoted question
+    answer = await steps.record_answer(
+        session, network, canvass, recipient, inbound, parsed, text[:20_000], utcnow()
+    )
+    audit.record(
+        session,
+        action="canvass_answer",
+        actor=actor.name,
+        via=actor.via,
+        network_id=network.id,
+        object_ref=store.ref(canvass.id),
+        message_id=actor.message_id,
+        recipient=recipient.address,
+        answer_id=answer.id,
+        attachments=len(answer.attachments),
+        late=answer.late,
+    )
+    log.info(
+        "canvass %d: answer from %s",
+        canvass.id,
+        recipient.address,
+        extra={"action": "canvass_answer", "canvass": canvass.id},
+    )

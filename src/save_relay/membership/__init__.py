@@ -1,0 +1,1 @@
+"""Membership: subscribers and zones, subscriptions by mail, unsubscribes, bounces and personal data."""

@@ -1,0 +1,69 @@
+"""Bounce records: the delivery behind a VERP token, and the bounce events of an address."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from save_relay.membership.models import BounceEvent, UnmatchedBounce
+from save_relay.models import Delivery, InboundMessage
+from save_relay.tokens import token_hash
+
+
+async def delivery_for_token(session: AsyncSession, network_id: int, token: str) -> Delivery | None:
+    """The sent delivery whose return path carried ``token`` (locked for update on PostgreSQL)."""
+    return await delivery_for_hash(session, network_id, token_hash(token))
+
+
+async def delivery_for_hash(session: AsyncSession, network_id: int, hashed: str) -> Delivery | None:
+    return await session.scalar(
+        select(Delivery)
+        .where(Delivery.bounce_hash == hashed, Delivery.network_id == network_id)
+        .with_for_update()
+    )
+
+
+def add_unmatched(session: AsyncSession, inbound_id: int, token: str, received_at: datetime) -> None:
+    session.add(UnmatchedBounce(inbound_id=inbound_id, token_hash=token_hash(token), received_at=received_at))
+
+
+async def unmatched(session: AsyncSession, limit: int = 100) -> list[tuple[UnmatchedBounce, InboundMessage]]:
+    """Bounces still waiting for their delivery, oldest first, claimed (SKIP LOCKED)."""
+    rows = await session.execute(
+        select(UnmatchedBounce, InboundMessage)
+        .join(InboundMessage, InboundMessage.id == UnmatchedBounce.inbound_id)
+        .order_by(UnmatchedBounce.received_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=UnmatchedBounce)
+    )
+    return [(row, message) for row, message in rows.all()]
+
+
+async def matched(session: AsyncSession, inbound_ids: list[int]) -> None:
+    if inbound_ids:
+        await session.execute(delete(UnmatchedBounce).where(UnmatchedBounce.inbound_id.in_(inbound_ids)))
+
+
+async def added_for_delivery(session: AsyncSession, delivery_id: int) -> float:
+    """The score already added for bounces of this delivery (a DSN may come twice: delayed, failed)."""
+    value = await session.scalar(
+        select(func.coalesce(func.sum(BounceEvent.added), 0.0)).where(BounceEvent.delivery_id == delivery_id)
+    )
+    return float(value or 0.0)
+
+
+def add(session: AsyncSession, event: BounceEvent) -> None:
+    session.add(event)
+
+
+async def for_address(session: AsyncSession, address: str, limit: int = 100) -> list[BounceEvent]:
+    return list(
+        await session.scalars(
+            select(BounceEvent)
+            .where(func.lower(BounceEvent.address) == address.lower())
+            .order_by(BounceEvent.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,124 @@
+"""Loops and backscatter: our own distribution coming back, out-of-office replies to it and mailer-daemon
+mail are never redistributed or acknowledged; acknowledgements are rate-limited per address."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from save_relay.models import Delivery, Report
+from tests.adversarial.support import (
+    NETWORK,
+    REPORTER,
+    all_processed,
+    all_sent,
+    audited,
+    reference_of,
+    running_relay,
+)
+from tests.conftest import MODERATORS
+from tests.e2e.test_report_flow import distributed, notification_for, post_report, reply
+from tests.helpers import Received, Sink, smtp_send, wait_for
+
+SUBSCRIBER = "security@metaalwerken-vos.example"
+
+
+async def _status(relay: object, reference: str) -> tuple[str, str | None]:
+    async with relay.sessions() as session:  # type: ignore[attr-defined]
+        row = (
+            await session.execute(select(Report.status, Report.reason).where(Report.reference == reference))
+        ).one()
+        return row[0], row[1]
+
+
+async def _mails_about(sink: Sink, reference: str) -> list[Received]:
+    return [m for m in sink.messages if reference in str(m.message["Subject"])]
+
+
+async def test_distribution_coming_back_is_a_loop_and_nothing_is_sent(
+    db_url: str, sink: Sink, tmp_path: Path
+) -> None:
+    async with running_relay(db_url, sink, tmp_path) as relay:
+        reference = await post_report(relay)
+        note = await notification_for(sink, MODERATORS[0], reference)
+        await reply(relay, note, "ok")
+        copy = (await wait_for(lambda: distributed(sink, reference)))[0]
+        await wait_for(lambda: all_sent(relay))
+        before = len(sink.messages)
+
+        # A subscriber's mailbox forwards the distribution back to the network address; an
+        # out-of-office answers it; a mailer daemon returns it.
+        ooo = (
+            b"From: Jan Vos <" + SUBSCRIBER.encode() + b">\r\nTo: " + NETWORK.encode() + b"\r\n"
+            b"Subject: Automatisch antwoord: " + str(copy.message["Subject"]).encode() + b"\r\n"
+            b"Auto-Submitted: auto-replied\r\nIn-Reply-To: "
+            + str(copy.message["Message-ID"]).encode()
+            + b"\r\n"
+            b"\r\nIk ben afwezig tot maandag.\r\n"
+        )
+        dsn = (
+            b"From: Mail Delivery System <MAILER-DAEMON@metaalwerken-vos.example>\r\nTo: "
+            + NETWORK.encode()
+            + b"\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\nThis is the mail system.\r\n\r\n"
+            + copy.data
+        )
+        cases = {
+            "forwarded back": (SUBSCRIBER, copy.data),
+            "out of office": (SUBSCRIBER, ooo),
+            "daemon": ("", dsn),
+        }
+        references = {}
+        for name, (mail_from, data) in cases.items():
+            code, text = await smtp_send(relay.smtp_port, mail_from, [NETWORK], data)
+            assert code == 250, (name, text)
+            references[name] = reference_of(text)
+        await wait_for(lambda: all_processed(relay))
+        await wait_for(lambda: all_sent(relay))
+
+        statuses = {name: await _status(relay, ref) for name, ref in references.items()}
+        assert statuses["forwarded back"] == ("discarded", "mail loop"), statuses
+        assert statuses["out of office"][0] == "discarded", statuses
+        assert statuses["daemon"][0] == "discarded", statuses
+        assert len(sink.messages) == before, [str(m.message["Subject"]) for m in sink.messages[before:]]
+        async with relay.sessions() as session:
+            distributions = list(
+                await session.scalars(select(Delivery.id).where(Delivery.kind == "distribution"))
+            )
+        assert len(distributions) == len(distributed(sink, reference, 1))  # no second fan-out
+        assert {e.object_ref for e in await audited(relay, "report_discarded")} == set(references.values())
+
+
+async def test_acknowledgements_are_rate_limited_per_sender(db_url: str, sink: Sink, tmp_path: Path) -> None:
+    networks = {"industrie": {"ack_per_sender_per_hour": 3}}
+    async with running_relay(db_url, sink, tmp_path, networks=_with(networks)) as relay:
+        references = [await post_report(relay, subject=f"Melding {n}") for n in range(5)]
+        for reference in references:  # every report still reaches the moderators
+            await notification_for(sink, MODERATORS[0], reference)
+        await wait_for(lambda: all_processed(relay))
+        await wait_for(lambda: all_sent(relay))
+        acks = [m for m in sink.to(REPORTER) if str(m.message["Subject"]).startswith("Ontvangen")]
+        assert len(acks) == 3
+        limited = await audited(relay, "ack_rate_limited")
+        assert sorted(e.object_ref or "" for e in limited) == sorted(references[3:])
+        assert all(e.detail["recipient"] == REPORTER for e in limited)
+
+    # The count is in the database: a restarted relay still sends no fourth acknowledgement this hour.
+    async with running_relay(db_url, sink, tmp_path, networks=_with(networks)) as relay:
+        reference = await post_report(relay, subject="Na de herstart")
+        await notification_for(sink, MODERATORS[0], reference)
+        await wait_for(lambda: all_sent(relay))
+        assert len([m for m in sink.to(REPORTER) if str(m.message["Subject"]).startswith("Ontvangen")]) == 3
+        assert reference in {e.object_ref for e in await audited(relay, "ack_rate_limited")}
+
+
+def _with(networks: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+    """The test network of tests/conftest.py with ``networks``' overrides."""
+    base: dict[str, object] = {
+        "address": NETWORK,
+        "name": "SaVE Lommel",
+        "language": "nl",
+        "moderators": MODERATORS,
+        "default_groups": ["politie-ploegen"],
+    }
+    return {"industrie": {**base, **networks["industrie"]}}
