@@ -16,13 +16,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, fanout
+from bench import baseline, fanout, intake
 from bench.fanout import Run
+from bench.intake import IntakeRun
 from bench.sink import Sink
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASELINE = "baseline"
 WARMUP_RECIPIENTS = 1000
+WARMUP_REPORTS = 100
+INTAKE = "intake"  # --only intake: its baseline, SQLite and (when configured) PostgreSQL
 Bench = Callable[[Sink, int], Awaitable[Run]]
 BENCHMARKS: dict[str, Bench] = {
     "fanout-10k": lambda sink, n: fanout.run_once(sink, n),
@@ -65,22 +68,95 @@ def summary(runs: list[Run]) -> dict[str, Any]:
     }
 
 
-async def run_all(names: list[str], runs: int, n: int) -> dict[str, list[Run]]:
+async def run_all(sink: Sink, names: list[str], runs: int, n: int) -> dict[str, list[Run]]:
     """After a small warm-up, each round runs every benchmark once, so that slow phases of the machine
     hit all of them."""
-    sink = Sink(prefix="user")
     results: dict[str, list[Run]] = {name: [] for name in names}
-    try:
-        for name in names:  # warm-up, not counted: first-use costs (imports, compiled statements, caches)
-            await BENCHMARKS[name](sink, min(n, WARMUP_RECIPIENTS))
-        for i in range(runs):
-            for name in names:
-                run = await BENCHMARKS[name](sink, n)
-                results[name].append(run)
-                print(f"  run {i + 1}/{runs} {name:<12} {run.per_second:8.0f} recipients/s", flush=True)
-    finally:
-        sink.stop()
+    for name in names:  # warm-up, not counted: first-use costs (imports, compiled statements, caches)
+        await BENCHMARKS[name](sink, min(n, WARMUP_RECIPIENTS))
+    for i in range(runs):
+        for name in names:
+            run = await BENCHMARKS[name](sink, n)
+            results[name].append(run)
+            print(f"  run {i + 1}/{runs} {name:<12} {run.per_second:8.0f} recipients/s", flush=True)
     return results
+
+
+def intake_benchmarks() -> dict[str, Callable[[Sink, int], Awaitable[IntakeRun]]]:
+    out: dict[str, Callable[[Sink, int], Awaitable[IntakeRun]]] = {
+        "intake-baseline": lambda _sink, n: intake.baseline_once(n),
+        "intake-sqlite": lambda sink, n: intake.run_once(sink, n, "sqlite"),
+    }
+    if intake.pg_url():
+        out["intake-postgresql"] = lambda sink, n: intake.run_once(sink, n, "postgresql")
+    return out
+
+
+async def run_intake(sink: Sink, runs: int, n: int) -> dict[str, list[IntakeRun]]:
+    benches = intake_benchmarks()
+    results: dict[str, list[IntakeRun]] = {name: [] for name in benches}
+    for bench in benches.values():  # warm-up, not counted
+        await bench(sink, min(n, WARMUP_REPORTS))
+    for i in range(runs):
+        for name, bench in benches.items():
+            run = await bench(sink, n)
+            results[name].append(run)
+            print(
+                f"  run {i + 1}/{runs} {name:<17} {run.per_second:6.0f} msg/s, time to 250 "
+                f"p50 {run.quantile_ms(0.5):.0f} ms p99 {run.quantile_ms(0.99):.0f} ms, "
+                f"drained {run.drain_seconds:.1f} s later",
+                flush=True,
+            )
+    return results
+
+
+def intake_summary(results: dict[str, list[IntakeRun]]) -> dict[str, Any]:
+    base = results["intake-baseline"]
+    out: dict[str, Any] = {}
+    for name, runs in results.items():
+        rates = [r.per_second for r in runs]
+        pooled = IntakeRun(0, 1.0, [x for r in runs for x in r.latencies])
+        out[name] = {
+            "median_per_second": statistics.median(rates),
+            "min_per_second": min(rates),
+            "max_per_second": max(rates),
+            "median_p50_ms": statistics.median(r.quantile_ms(0.5) for r in runs),
+            "median_p99_ms": statistics.median(r.quantile_ms(0.99) for r in runs),
+            "pooled_p99_ms": pooled.quantile_ms(0.99),
+            "median_drain_seconds": statistics.median(r.drain_seconds for r in runs),
+            "mean_message_bytes": statistics.mean(r.mean_message_bytes for r in runs),
+            "paired_ratios": [round(r.per_second / b.per_second, 3) for r, b in zip(runs, base, strict=True)],
+            "runs": [
+                {
+                    "messages": r.messages,
+                    "seconds": round(r.seconds, 3),
+                    "per_second": round(r.per_second, 1),
+                    "p50_ms": round(r.quantile_ms(0.5), 1),
+                    "p99_ms": round(r.quantile_ms(0.99), 1),
+                    "max_ms": round(1000 * max(r.latencies), 1),
+                    "drain_seconds": round(r.drain_seconds, 2),
+                }
+                for r in runs
+            ],
+        }
+    return out
+
+
+def intake_table(summaries: dict[str, Any], n: int) -> str:
+    lines = [
+        f"{'benchmark':<17} {'reports':>7} {'median/s':>9} {'min–max/s':>11} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'ratio':>6} {'paired':>17}"
+    ]
+    base = summaries["intake-baseline"]["median_per_second"]
+    for name, s in summaries.items():
+        paired = s["paired_ratios"]
+        lines.append(
+            f"{name:<17} {n:>7} {s['median_per_second']:>9.0f} "
+            f"{s['min_per_second']:>5.0f}–{s['max_per_second']:<5.0f} {s['median_p50_ms']:>7.0f} "
+            f"{s['median_p99_ms']:>7.0f} {s['median_per_second'] / base:>5.2f}x "
+            f"{min(paired):>7.2f}–{max(paired):.2f}x"
+        )
+    return "\n".join(lines)
 
 
 def paired_ratios(results: dict[str, list[Run]]) -> dict[str, list[float]]:
@@ -114,20 +190,36 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="runs per benchmark (default 3)")
     parser.add_argument("--recipients", type=int, default=10_000, help="recipients per run (default 10000)")
-    parser.add_argument("--only", choices=sorted(BENCHMARKS), help="run one benchmark")
+    parser.add_argument("--reports", type=int, default=2_000, help="reports per intake run (default 2000)")
+    parser.add_argument("--only", choices=sorted([*BENCHMARKS, INTAKE]), help="run one benchmark")
     args = parser.parse_args(argv)
-    names = [args.only] if args.only else list(BENCHMARKS)
+    names = [args.only] if args.only in BENCHMARKS else [] if args.only else list(BENCHMARKS)
+    with_intake = args.only in (None, INTAKE)
     info = machine()
     print(
         f"{info['cpus']} CPUs, Python {info['python']}, SQLite {info['sqlite']}, "
         f"load average {info['loadavg_before'][0]}",
         flush=True,
     )
-    results = asyncio.run(run_all(names, args.runs, args.recipients))
+
+    async def everything() -> tuple[dict[str, list[Run]], dict[str, list[IntakeRun]]]:
+        sink = Sink(prefix="user")
+        try:
+            fanouts = await run_all(sink, names, args.runs, args.recipients) if names else {}
+            intakes = await run_intake(sink, args.runs, args.reports) if with_intake else {}
+        finally:
+            sink.stop()
+        return fanouts, intakes
+
+    results, intake_results = asyncio.run(everything())
     summaries = {name: summary(runs) for name, runs in results.items()}
+    intakes = intake_summary(intake_results) if intake_results else {}
     info["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(table(summaries, args.recipients))
+    if summaries:
+        print(table(summaries, args.recipients))
+    if intakes:
+        print(intake_table(intakes, args.reports))
     print(f"peak RSS of the bench process: {peak_rss_mib:.0f} MiB (the sink runs in its own process)")
     document = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -138,9 +230,13 @@ def main(argv: list[str] | None = None) -> int:
             "recipients": args.recipients,
             "connections": fanout.CONNECTIONS,
             "batch_size": fanout.BATCH_SIZE,
+            "reports": args.reports,
+            "intake_senders": intake.SENDERS,
+            "report_bytes": intake.REPORT_BYTES,
         },
         "peak_rss_mib": round(peak_rss_mib, 1),
         "benchmarks": summaries,
+        "intake": intakes,
     }
     if BASELINE in summaries:
         base = summaries[BASELINE]["median_per_second"]

@@ -99,3 +99,47 @@ async def load(session: AsyncSession, network_id: int, n: int, seed: int = 1) ->
         [{"subscriber_id": first + i, "zone_id": zone_id, "source": "computed"} for i in range(n)],
     )
     return Population(zone_slug=ZONE_SLUG, addresses=frozenset(addresses(n)))
+
+
+WORDS = (
+    "bestelwagen",
+    "poort",
+    "werf",
+    "kabel",
+    "camera",
+    "nacht",
+    "verdacht",
+    "voertuig",
+    "hek",
+    "koper",
+    "diefstal",
+    "politie",
+    "melding",
+    "industrieweg",
+    "container",
+    "alarm",
+    "inbraak",
+    "getuige",
+    "nummerplaat",
+    "bedrijf",
+    "terrein",
+)
+
+
+def reporter(i: int) -> str:
+    """Report senders are distinct addresses that match the sink's ``user`` prefix (their acks count)."""
+    return f"user-r{i}@reporters{i % DOMAINS}.example"
+
+
+def report_text(i: int, size: int, seed: int = 1) -> str:
+    """About ``size`` characters of seeded Dutch-looking text, lines of at most 78 characters."""
+    rng = random.Random(seed * 1_000_003 + i)
+    lines, line, total = [], [], 0
+    while total < size:
+        word = rng.choice(WORDS)
+        if sum(len(w) + 1 for w in line) + len(word) > 76:
+            lines.append(" ".join(line))
+            total += len(lines[-1]) + 1
+            line = []
+        line.append(word)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,263 @@
+"""intake: 20 concurrent SMTP senders post N reports of ~20 KB to a real Relay; each 250 follows a commit.
+
+The relay (SQLite, or PostgreSQL in a scratch database) runs in this process with its processor and
+outbound worker; its acknowledgements (one per report, each reporter is a distinct address) and
+notifications (one per moderator) go to the counting sink. Measured: from the first MAIL FROM to the
+last 250, and per message the time from MAIL FROM to the 250 after DATA, in the sender. Afterwards the
+run waits until every acknowledgement and notification has reached the sink (exactly once).
+
+The baseline is a bare aiosmtpd server in this same process that appends each message to one file and
+fsyncs it (in a thread) before answering 250.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.policy
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from bench import generate
+from bench.fanout import MODERATORS, NETWORK, PUBLIC_URL, check_exactly_once
+from bench.sink import Sink
+from save_relay.app import Relay
+from save_relay.config import Settings, load_settings
+from save_relay.models import Delivery, Report
+
+SENDERS = 20
+REPORT_BYTES = 20 * 1024
+PG_ENV = ("SAVE_RELAY_BENCH_DATABASE_URL", "SAVE_RELAY_TEST_DATABASE_URL")
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeRun:
+    messages: int
+    seconds: float  # first MAIL FROM to the last 250
+    latencies: list[float]  # per message, MAIL FROM to the 250 after DATA, seconds
+    drain_seconds: float = 0.0  # last 250 until every ack and notification is at the sink
+    mean_message_bytes: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return self.messages / self.seconds
+
+    def quantile_ms(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def pg_url() -> str | None:
+    for name in PG_ENV:
+        if os.environ.get(name):
+            return os.environ[name]
+    return None
+
+
+def _dsn(url: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+@contextlib.asynccontextmanager
+async def scratch_postgres(url: str) -> AsyncIterator[str]:
+    """A new empty database on the server of ``url`` (dropped afterwards); yields its asyncpg URL."""
+    import asyncpg
+
+    name = f"save_relay_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(_dsn(url))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield (
+            make_url(url)
+            .set(drivername="postgresql+asyncpg", database=name)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        admin = await asyncpg.connect(_dsn(url))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def database(kind: str, workdir: Path) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{workdir / 'relay.sqlite3'}"
+        return
+    url = pg_url()
+    if url is None:
+        raise RuntimeError(f"set one of {PG_ENV} for PostgreSQL")
+    async with scratch_postgres(url) as scratch:
+        yield scratch
+
+
+def relay_settings(db_url: str, workdir: Path, sink_port: int, **network: Any) -> Settings:
+    return load_settings(
+        None,
+        database={"url": db_url},
+        smtp={"host": "127.0.0.1", "port": 0, "hostname": "relay.bench"},  # 127.0.0.1 is rate-limit exempt
+        http={"host": "127.0.0.1", "port": 0, "public_url": PUBLIC_URL},
+        outbound={
+            "mode": "smtp",
+            "smarthost_host": "127.0.0.1",
+            "smarthost_port": sink_port,
+            "connections": 8,
+            "batch_size": 500,
+            "maildir": str(workdir / "outbox"),
+        },
+        networks={
+            "industrie": {
+                "address": NETWORK,
+                "name": "SaVE Lommel",
+                "language": "nl",
+                "moderators": MODERATORS,
+                "default_groups": [],
+                **network,
+            }
+        },
+    )
+
+
+def report(i: int, size: int = REPORT_BYTES, run_id: str = "r") -> tuple[str, bytes]:
+    sender = generate.reporter(i)
+    message = EmailMessage()
+    message["From"] = f"Melder {i} <{sender}>"
+    message["To"] = NETWORK
+    message["Subject"] = f"Verdacht voertuig aan de werf, melding {i}"
+    message["Message-ID"] = f"<bench-{run_id}-{i}@reporters.example>"
+    message["Date"] = "Tue, 24 Nov 2026 03:12:00 +0100"
+    message.set_content(generate.report_text(i, size))
+    return sender, message.as_bytes(policy=email.policy.SMTP)
+
+
+async def _sender(port: int, work: Iterator[tuple[str, bytes]], latencies: list[float]) -> None:
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=120, start_tls=False)
+    await client.connect()
+    try:
+        for sender, data in work:  # shared iterator: each task takes the next message
+            t0 = time.monotonic()
+            errors, _ = await client.sendmail(sender, [NETWORK], data)
+            latencies.append(time.monotonic() - t0)
+            if errors:
+                raise RuntimeError(f"refused: {errors}")
+    finally:
+        await client.quit()
+
+
+async def send_all(port: int, messages: list[tuple[str, bytes]]) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    work = iter(messages)
+    started = time.monotonic()
+    await asyncio.gather(*(_sender(port, work, latencies) for _ in range(SENDERS)))
+    return time.monotonic() - started, latencies
+
+
+async def wait_drained(relay: Relay, sink: Sink, n: int, timeout: float) -> None:
+    """Until every report is announced and every delivery (ack, notifications) is sent and at the sink."""
+    deadline = time.monotonic() + timeout
+    while True:
+        async with relay.sessions() as session:
+            announced = await session.scalar(
+                select(func.count()).select_from(Report).where(Report.notified_at.is_not(None))
+            )
+            total = await session.scalar(select(func.count()).select_from(Delivery))
+            unsent = await session.scalar(
+                select(func.count()).select_from(Delivery).where(Delivery.status != "sent")
+            )
+        if (
+            announced == n
+            and unsent == 0
+            and sink.count("recipients") >= (total or 0)
+            and sink.count("matched") >= n
+        ):
+            expected = n * (1 + len(MODERATORS))
+            if total != expected or sink.count("recipients") != expected:
+                raise AssertionError(
+                    f"{total} deliveries, {sink.count('recipients')} at the sink, expected {expected}"
+                )
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not drained in {timeout} s: {announced}/{n} announced, {unsent} unsent")
+        await asyncio.sleep(0.1)
+
+
+async def run_once(sink: Sink, n: int, kind: str = "sqlite", timeout: float = 300.0) -> IntakeRun:
+    run_id = uuid.uuid4().hex[:8]
+    messages = [report(i, run_id=run_id) for i in range(n)]
+    with tempfile.TemporaryDirectory(prefix="save-relay-bench-") as tmp:
+        async with database(kind, Path(tmp)) as db_url:
+            relay = Relay(relay_settings(db_url, Path(tmp), sink.port))
+            await relay.start()
+            try:
+                sink.reset()
+                seconds, latencies = await send_all(relay.smtp_port, messages)
+                done = time.monotonic()
+                await wait_drained(relay, sink, n, timeout)
+                drain = time.monotonic() - done
+                check_exactly_once(sink.dump(), frozenset(generate.reporter(i) for i in range(n)))
+                async with relay.sessions() as session:
+                    stored = await session.scalar(select(func.count()).select_from(Report))
+                if stored != n or len(latencies) != n:
+                    raise AssertionError(f"{stored} reports stored, {len(latencies)} answered, expected {n}")
+            finally:
+                await relay.stop()
+    mean = statistics.mean(len(m[1]) for m in messages)
+    return IntakeRun(n, seconds, latencies, drain, mean)
+
+
+class _FileHandler:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.count = 0
+
+    def _append(self, data: bytes) -> None:
+        os.write(self.fd, data)
+        os.fsync(self.fd)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.to_thread(self._append, envelope.original_content or b"")
+        self.count += 1
+        return "250 2.0.0 Ok"
+
+
+async def baseline_once(n: int) -> IntakeRun:
+    from aiosmtpd.smtp import SMTP
+
+    messages = [report(i, run_id="base") for i in range(n)]
+    with tempfile.TemporaryDirectory(prefix="save-relay-bench-") as tmp:
+        fd = os.open(Path(tmp) / "spool", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        handler = _FileHandler(fd)
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: SMTP(handler, hostname="base.bench", data_size_limit=25 * 1024 * 1024),
+            host="127.0.0.1",
+            port=0,
+        )
+        try:
+            seconds, latencies = await send_all(server.sockets[0].getsockname()[1], messages)
+        finally:
+            server.close()
+            os.close(fd)
+    if handler.count != n:
+        raise AssertionError(f"baseline stored {handler.count} of {n}")
+    mean = statistics.mean(len(m[1]) for m in messages)
+    return IntakeRun(n, seconds, latencies, 0.0, mean)
