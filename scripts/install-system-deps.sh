@@ -3,6 +3,7 @@
 #
 #   dovecot-imapd   a real IMAP server (IDLE, MOVE, UIDPLUS) for the IMAP intake tests; the tests
 #                   start their own throwaway instance on a free loopback port, never the system one.
+#   swaks           the SMTP test client the README's first steps use.
 #
 # Packages whose binaries are already present are skipped, so a second run does nothing (and needs no
 # network). The Debian package would start a system Dovecot on ports 143/993: this script stops and
@@ -13,6 +14,7 @@ export DEBIAN_FRONTEND=noninteractive
 # "binary-that-proves-it-is-installed:package" pairs; add yours here.
 WANTED=(
   "/usr/sbin/dovecot:dovecot-imapd"
+  "/usr/bin/swaks:swaks"
 )
 
 missing=()

@@ -98,7 +98,15 @@ class Relay:
             self.scheduler = Scheduler(ctx, self.sessions, self.settings.scheduler, on_work=worker.wake)
             self.scheduler.start()
         await self._start_lmtp_and_imap(intake)
-        log.info("save-relay started: %s", ", ".join(self.listening()), extra={"action": "started"})
+        outbound = self.settings.outbound
+        log.info(
+            "save-relay started: %s; outbound %s",
+            ", ".join(self.listening()) or "(no listener)",
+            f"to {outbound.maildir}/new"
+            if outbound.mode == "maildir"
+            else f"via {outbound.smarthost_host}:{outbound.smarthost_port}",
+            extra={"action": "started"},
+        )
 
     async def _start_http(self, ctx: Context) -> str | None:
         """The one-click unsubscribe listener; returns the URL base for List-Unsubscribe (None: off)."""
@@ -180,15 +188,6 @@ async def serve(settings: Settings) -> None:
     except BaseException:
         await relay.stop()
         raise
-    outbound = settings.outbound
-    log.info(
-        "listening on %s; outbound %s",
-        ", ".join(relay.listening()) or "(no listener)",
-        f"to {outbound.maildir}/new"
-        if outbound.mode == "maildir"
-        else f"via {outbound.smarthost_host}:{outbound.smarthost_port}",
-        extra={"action": "serving"},
-    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
