@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, fanout, intake
+from bench import approval, baseline, fanout, intake, radius
+from bench.approval import ApprovalRun
 from bench.fanout import Run
 from bench.intake import IntakeRun
 from bench.sink import Sink
@@ -25,6 +26,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 BASELINE = "baseline"
 WARMUP_RECIPIENTS = 1000
 WARMUP_REPORTS = 100
+APPROVALS = 20
+APPROVAL = "approval-latency"  # SQLite and (when configured) PostgreSQL
+SELECTION = "radius-1m"  # and the zone recompute on the same 1,000,000 subscribers
 INTAKE = "intake"  # --only intake: its baseline, SQLite and (when configured) PostgreSQL
 Bench = Callable[[Sink, int], Awaitable[Run]]
 BENCHMARKS: dict[str, Bench] = {
@@ -110,6 +114,121 @@ async def run_intake(sink: Sink, runs: int, n: int) -> dict[str, list[IntakeRun]
     return results
 
 
+async def run_approval(runs: int) -> dict[str, list[ApprovalRun]]:
+    """Its own sink, which also keeps the Reply-To of the moderators' notifications."""
+    kinds = ["sqlite", "postgresql"] if intake.pg_url() else ["sqlite"]
+    results: dict[str, list[ApprovalRun]] = {f"approval-{kind}": [] for kind in kinds}
+    sink = Sink(prefix="user", capture="inspecteur.")
+    try:
+        for kind in kinds:  # warm-up, not counted
+            await approval.run_once(sink, 2, kind)
+        for i in range(runs):
+            for kind in kinds:
+                run = await approval.run_once(sink, APPROVALS, kind)
+                results[f"approval-{kind}"].append(run)
+                print(
+                    f"  run {i + 1}/{runs} approval-{kind:<10} reply 250 -> first at sink: "
+                    f"p50 {run.quantile_ms(0.5):.0f} ms p99 {run.quantile_ms(0.99):.0f} ms, "
+                    f"all {approval.SUBSCRIBERS}: p50 {run.quantile_ms(0.5, run.complete):.0f} ms",
+                    flush=True,
+                )
+    finally:
+        sink.stop()
+    return results
+
+
+async def run_selection(runs: int) -> dict[str, Any]:
+    """SQLite, and PostgreSQL when configured: one database of 1,000,000 subscribers each, built once."""
+    out: dict[str, Any] = {}
+    for kind, url in [("sqlite", None), *([("postgresql", intake.pg_url())] if intake.pg_url() else [])]:
+        selection = radius.Selection(url)
+        try:
+            await selection.setup()
+            print(
+                f"  radius-1m-{kind}: {radius.SUBSCRIBERS:,} subscribers in {selection.setup_seconds:.1f} s"
+            )
+            done: list[radius.SelectionRun] = []
+            for i in range(runs):
+                run = await selection.run_once(seed=i + 1)
+                done.append(run)
+                print(
+                    f"  run {i + 1}/{runs} radius-1m-{kind} median {radius.median(run.radius_ms):.0f} ms "
+                    f"max {max(run.radius_ms):.0f} ms ({radius.median(run.found):.0f} found), naive loop "
+                    f"{radius.median(run.naive_ms):.0f} ms; zones-1m recompute {run.recompute_s:.1f} s "
+                    f"(memberships {run.memberships_s:.1f} s, {run.member_rows:,} rows)",
+                    flush=True,
+                )
+        finally:
+            await selection.close()
+        out[f"radius-1m-{kind}"] = selection_summary(selection, done)
+    return out
+
+
+def selection_summary(selection: radius.Selection, done: list[radius.SelectionRun]) -> dict[str, Any]:
+    medians = [radius.median(r.radius_ms) for r in done]
+    naive = [radius.median(r.naive_ms) for r in done]
+    return {
+        "subscribers": radius.SUBSCRIBERS,
+        "zones": radius.ZONES,
+        "radius_m": radius.RADIUS_M,
+        "queries_per_run": radius.QUERIES,
+        "setup_seconds": round(selection.setup_seconds, 1),
+        "median_radius_ms": statistics.median(medians),
+        "min_radius_ms": min(medians),
+        "max_radius_ms": max(medians),
+        "p95_radius_ms_pooled": radius.quantile([x for r in done for x in r.radius_ms], 0.95),
+        "max_radius_ms_pooled": max(x for r in done for x in r.radius_ms),
+        "median_found": statistics.median(x for r in done for x in r.found),
+        "median_naive_ms": statistics.median(naive),
+        "paired_speedup": [round(n / m, 2) for n, m in zip(naive, medians, strict=True)],
+        "median_recompute_s": statistics.median(r.recompute_s for r in done),
+        "min_recompute_s": min(r.recompute_s for r in done),
+        "max_recompute_s": max(r.recompute_s for r in done),
+        "median_memberships_s": statistics.median(r.memberships_s for r in done),
+        "member_rows": done[-1].member_rows,
+        "runs": [
+            {
+                "radius_ms": [round(x, 1) for x in r.radius_ms],
+                "naive_ms": [round(x, 1) for x in r.naive_ms],
+                "recompute_s": round(r.recompute_s, 2),
+                "memberships_s": round(r.memberships_s, 2),
+            }
+            for r in done
+        ],
+    }
+
+
+def approval_summary(results: dict[str, list[ApprovalRun]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, runs in results.items():
+        pooled = ApprovalRun([x for r in runs for x in r.latencies], [x for r in runs for x in r.complete])
+        out[name] = {
+            "approvals": len(pooled.latencies),
+            "subscribers": approval.SUBSCRIBERS,
+            "median_p50_ms": statistics.median(r.quantile_ms(0.5) for r in runs),
+            "min_p50_ms": min(r.quantile_ms(0.5) for r in runs),
+            "max_p50_ms": max(r.quantile_ms(0.5) for r in runs),
+            "median_p99_ms": statistics.median(r.quantile_ms(0.99) for r in runs),
+            "pooled_p50_ms": pooled.quantile_ms(0.5),
+            "pooled_p99_ms": pooled.quantile_ms(0.99),
+            "pooled_max_ms": 1000 * max(pooled.latencies),
+            "pooled_p50_all_subscribers_ms": pooled.quantile_ms(0.5, pooled.complete),
+            "runs": [[round(1000 * x, 1) for x in r.latencies] for r in runs],
+        }
+    return out
+
+
+def approval_table(summaries: dict[str, Any]) -> str:
+    lines = [f"{'benchmark':<20} {'n':>3} {'p50 ms':>7} {'p50 min–max':>12} {'p99 ms':>7} {'max ms':>7}"]
+    for name, s in summaries.items():
+        lines.append(
+            f"{name:<20} {s['approvals']:>3} {s['median_p50_ms']:>7.0f} "
+            f"{s['min_p50_ms']:>5.0f}–{s['max_p50_ms']:<6.0f} "
+            f"{s['pooled_p99_ms']:>7.0f} {s['pooled_max_ms']:>7.0f}"
+        )
+    return "\n".join(lines)
+
+
 def intake_summary(results: dict[str, list[IntakeRun]]) -> dict[str, Any]:
     base = results["intake-baseline"]
     out: dict[str, Any] = {}
@@ -191,10 +310,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per benchmark (default 3)")
     parser.add_argument("--recipients", type=int, default=10_000, help="recipients per run (default 10000)")
     parser.add_argument("--reports", type=int, default=2_000, help="reports per intake run (default 2000)")
-    parser.add_argument("--only", choices=sorted([*BENCHMARKS, INTAKE]), help="run one benchmark")
+    parser.add_argument(
+        "--only", choices=sorted([*BENCHMARKS, INTAKE, APPROVAL, SELECTION]), help="run one benchmark"
+    )
     args = parser.parse_args(argv)
     names = [args.only] if args.only in BENCHMARKS else [] if args.only else list(BENCHMARKS)
     with_intake = args.only in (None, INTAKE)
+    with_approval = args.only in (None, APPROVAL)
+    with_selection = args.only in (None, SELECTION)
     info = machine()
     print(
         f"{info['cpus']} CPUs, Python {info['python']}, SQLite {info['sqlite']}, "
@@ -202,25 +325,45 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    async def everything() -> tuple[dict[str, list[Run]], dict[str, list[IntakeRun]]]:
+    async def everything() -> tuple[
+        dict[str, list[Run]], dict[str, list[IntakeRun]], dict[str, list[ApprovalRun]], dict[str, Any]
+    ]:
         sink = Sink(prefix="user")
         try:
             fanouts = await run_all(sink, names, args.runs, args.recipients) if names else {}
             intakes = await run_intake(sink, args.runs, args.reports) if with_intake else {}
         finally:
             sink.stop()
-        return fanouts, intakes
+        approvals = await run_approval(args.runs) if with_approval else {}
+        rss_before_selection.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        selection = await run_selection(args.runs) if with_selection else {}
+        return fanouts, intakes, approvals, selection
 
-    results, intake_results = asyncio.run(everything())
+    rss_before_selection: list[float] = []  # the 1,000,000 points in memory dwarf everything else
+    results, intake_results, approval_results, selection = asyncio.run(everything())
     summaries = {name: summary(runs) for name, runs in results.items()}
     intakes = intake_summary(intake_results) if intake_results else {}
+    approvals = approval_summary(approval_results) if approval_results else {}
     info["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     if summaries:
         print(table(summaries, args.recipients))
     if intakes:
         print(intake_table(intakes, args.reports))
-    print(f"peak RSS of the bench process: {peak_rss_mib:.0f} MiB (the sink runs in its own process)")
+    if approvals:
+        print(approval_table(approvals))
+    for name, sel in selection.items():
+        print(
+            f"{name}: median {sel['median_radius_ms']:.0f} ms "
+            f"({sel['min_radius_ms']:.0f}–{sel['max_radius_ms']:.0f}), slowest query "
+            f"{sel['max_radius_ms_pooled']:.0f} ms, naive loop {sel['median_naive_ms']:.0f} ms; "
+            f"zones-1m recompute {sel['median_recompute_s']:.1f} s "
+            f"({sel['min_recompute_s']:.1f}–{sel['max_recompute_s']:.1f})"
+        )
+    print(
+        f"peak RSS of the bench process: {rss_before_selection[0]:.0f} MiB before radius-1m, "
+        f"{peak_rss_mib:.0f} MiB at the end (the sink runs in its own process)"
+    )
     document = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)]),
@@ -233,10 +376,14 @@ def main(argv: list[str] | None = None) -> int:
             "reports": args.reports,
             "intake_senders": intake.SENDERS,
             "report_bytes": intake.REPORT_BYTES,
+            "approvals": APPROVALS,
         },
         "peak_rss_mib": round(peak_rss_mib, 1),
+        "peak_rss_mib_before_selection": round(rss_before_selection[0], 1),
         "benchmarks": summaries,
         "intake": intakes,
+        "approval_latency": approvals,
+        "selection": selection,
     }
     if BASELINE in summaries:
         base = summaries[BASELINE]["median_per_second"]

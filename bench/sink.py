@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing as mp
+import re
 import signal
 import time
 from multiprocessing.connection import Connection
@@ -20,11 +21,16 @@ from typing import Any
 _COUNTERS = ("messages", "recipients", "bytes", "matched")
 
 
+_REPLY_TO = re.compile(rb"^Reply-To:[^\r\n]*?([\w.+=-]+@[\w.-]+)", re.IGNORECASE | re.MULTILINE)
+
+
 class _Handler:
-    def __init__(self, shared: dict[str, Any], prefix: str) -> None:
+    def __init__(self, shared: dict[str, Any], prefix: str, capture: str) -> None:
         self.shared = shared
         self.prefix = prefix
+        self.capture = capture
         self.seen: list[str] = []
+        self.captured: list[tuple[str, str]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         shared = self.shared
@@ -35,16 +41,24 @@ class _Handler:
         if matched:
             self.seen.extend(matched)
             shared["matched"].value += len(matched)
-            shared["last_at"].value = time.monotonic()
+            shared["last_at"].value = now = time.monotonic()
+            if not shared["first_at"].value:
+                shared["first_at"].value = now
+        if self.capture:
+            for r in envelope.rcpt_tos:
+                if r.startswith(self.capture):
+                    head = (envelope.content or b"").split(b"\r\n\r\n", 1)[0]
+                    found = _REPLY_TO.search(head)
+                    self.captured.append((r, found.group(1).decode() if found else ""))
         return "250 2.0.0 Ok"
 
 
-def _serve(conn: Connection, shared: dict[str, Any], prefix: str) -> None:
+def _serve(conn: Connection, shared: dict[str, Any], prefix: str, capture: str) -> None:
     from aiosmtpd.smtp import SMTP
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("mail.log").setLevel(logging.ERROR)
-    handler = _Handler(shared, prefix)
+    handler = _Handler(shared, prefix, capture)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -59,11 +73,14 @@ def _serve(conn: Connection, shared: dict[str, Any], prefix: str) -> None:
             if what == "reset":
                 for name in _COUNTERS:
                     shared[name].value = 0
-                shared["last_at"].value = 0.0
+                shared["last_at"].value = shared["first_at"].value = 0.0
                 handler.seen = []
+                handler.captured = []
                 conn.send("ok")
             elif what == "dump":
                 conn.send(handler.seen)
+            elif what == "captured":
+                conn.send(handler.captured)
             elif what == "cpu":
                 conn.send(time.process_time())
             else:
@@ -79,12 +96,14 @@ def _serve(conn: Connection, shared: dict[str, Any], prefix: str) -> None:
 class Sink:
     """The parent's handle on the sink process."""
 
-    def __init__(self, prefix: str = "user") -> None:
+    def __init__(self, prefix: str = "user", capture: str = "") -> None:
+        """``capture``: for recipients starting with it, keep (recipient, Reply-To address)."""
         ctx = mp.get_context("spawn")
         self._shared: dict[str, Any] = {name: ctx.Value("q", 0, lock=False) for name in _COUNTERS}
         self._shared["last_at"] = ctx.Value("d", 0.0, lock=False)
+        self._shared["first_at"] = ctx.Value("d", 0.0, lock=False)
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child, self._shared, prefix), daemon=True)
+        self._process = ctx.Process(target=_serve, args=(child, self._shared, prefix, capture), daemon=True)
         self._process.start()
         self.port: int = self._conn.recv()
 
@@ -94,6 +113,16 @@ class Sink:
     @property
     def last_at(self) -> float:
         return float(self._shared["last_at"].value)
+
+    @property
+    def first_at(self) -> float:
+        return float(self._shared["first_at"].value)
+
+    def captured(self) -> list[tuple[str, str]]:
+        """(recipient, Reply-To address) of the captured messages since the last reset."""
+        self._conn.send("captured")
+        out: list[tuple[str, str]] = self._conn.recv()
+        return out
 
     def reset(self) -> None:
         self._conn.send("reset")
