@@ -19,9 +19,8 @@ from save_relay.context import Context
 from save_relay.mail.commands import REPLY_MARKERS
 from save_relay.mail.parse import parse_message
 from save_relay.models import InboundMessage, Report
-from save_relay.moderation import is_auto_generated
+from save_relay.moderation import is_auto_generated, notify_moderators
 from save_relay.notices import queue_notice
-from save_relay.routing import Purpose
 from save_relay.store import audit, deliveries
 from save_relay.store import tokens as token_store
 
@@ -67,25 +66,16 @@ async def remind_moderators(session: AsyncSession, ctx: Context, now: datetime) 
             "hours": round((now - as_utc(report.received_at)).total_seconds() / 3600),
             "reply_marker": REPLY_MARKERS[0],
         }
-        for moderator in conf.moderators:
-            token = await token_store.issue(
-                session,
-                purpose="confirm",
-                network_id=network.id,
-                address=moderator,
-                expires_at=expires,
-                report_id=report.id,
-            )
-            queue_notice(
-                session,
-                network,
-                kind="reminder",
-                template="moderation_reminder",
-                to=moderator,
-                reply_to=ctx.subaddress(conf, Purpose.CONFIRM, token),
-                headers=[("X-Save-Relay-Reference", report.reference or "")],
-                context=context,
-            )
+        await notify_moderators(
+            session,
+            ctx,
+            network,
+            report,
+            kind="reminder",
+            template="moderation_reminder",
+            expires_at=expires,
+            context=context,
+        )
         audit.record(
             session,
             action="report_reminder_sent",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,6 +63,41 @@ def is_auto_generated(parsed: ParsedMessage) -> bool:
     return parsed.auto_submitted or parsed.from_mailer_daemon or parsed.sender is None
 
 
+async def notify_moderators(
+    session: AsyncSession,
+    ctx: Context,
+    network: NetworkRef,
+    report: Report,
+    *,
+    kind: str,
+    template: str,
+    expires_at: datetime,
+    context: Mapping[str, object],
+) -> None:
+    """Queue ``template`` to every moderator, each with a reply address of their own (a confirm token
+    bound to this report and this moderator)."""
+    conf = network.settings
+    for moderator in conf.moderators:
+        token = await token_store.issue(
+            session,
+            purpose="confirm",
+            network_id=network.id,
+            address=moderator,
+            expires_at=expires_at,
+            report_id=report.id,
+        )
+        queue_notice(
+            session,
+            network,
+            kind=kind,
+            template=template,
+            to=moderator,
+            reply_to=ctx.subaddress(conf, Purpose.CONFIRM, token),
+            headers=[("X-Save-Relay-Reference", report.reference or "")],
+            context=context,
+        )
+
+
 async def announce(session: AsyncSession, ctx: Context, inbound: InboundMessage, report: Report) -> None:
     """Fill the report from its message, acknowledge the reporter, notify every moderator."""
     network = ctx.network(inbound.network_id)
@@ -87,38 +122,29 @@ async def announce(session: AsyncSession, ctx: Context, inbound: InboundMessage,
     known = await members.zone_slugs(session, network.id)
     expires = utcnow() + timedelta(hours=conf.confirm_ttl_hours)
     local_expiry = expires.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M")
-    for moderator in conf.moderators:
-        token = await token_store.issue(
-            session,
-            purpose="confirm",
-            network_id=network.id,
-            address=moderator,
-            expires_at=expires,
-            report_id=report.id,
-        )
-        queue_notice(
-            session,
-            network,
-            kind="notification",
-            template="notification",
-            to=moderator,
-            reply_to=ctx.subaddress(conf, Purpose.CONFIRM, token),
-            headers=[("X-Save-Relay-Reference", report.reference or "")],
-            context={
-                **context,
-                "reply_marker": REPLY_MARKERS[0],
-                "sender": f"{report.sender_name} <{report.sender}>" if report.sender else "(onbekend)",
-                "subscriber": info.company if info else None,
-                "received": report.received_at.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M"),
-                "proposed_zones": report.zones,
-                "default_groups": report.groups,
-                "attachments": parsed.attachments,
-                "known_zones": list(known),
-                "defects": list(parsed.defects)[:5],
-                "text": parsed.text[:20_000],
-                "expires": local_expiry,
-            },
-        )
+    await notify_moderators(
+        session,
+        ctx,
+        network,
+        report,
+        kind="notification",
+        template="notification",
+        expires_at=expires,
+        context={
+            **context,
+            "reply_marker": REPLY_MARKERS[0],
+            "sender": f"{report.sender_name} <{report.sender}>" if report.sender else "(onbekend)",
+            "subscriber": info.company if info else None,
+            "received": report.received_at.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M"),
+            "proposed_zones": report.zones,
+            "default_groups": report.groups,
+            "attachments": parsed.attachments,
+            "known_zones": list(known),
+            "defects": list(parsed.defects)[:5],
+            "text": parsed.text[:20_000],
+            "expires": local_expiry,
+        },
+    )
     report.notified_at = utcnow()
     audit.record(
         session,
