@@ -19,8 +19,8 @@ from save_relay.context import Context
 from save_relay.mail.commands import REPLY_MARKERS
 from save_relay.mail.parse import parse_message
 from save_relay.models import InboundMessage, Report
-from save_relay.moderation import is_auto_generated, notify_moderators
-from save_relay.notices import queue_notice
+from save_relay.moderation import is_auto_generated
+from save_relay.notices import notify_moderators, queue_notice
 from save_relay.store import audit, deliveries
 from save_relay.store import tokens as token_store
 
@@ -70,7 +70,9 @@ async def remind_moderators(session: AsyncSession, ctx: Context, now: datetime) 
             session,
             ctx,
             network,
-            report,
+            purpose="confirm",
+            report_id=report.id,
+            headers=[("X-Save-Relay-Reference", report.reference or "")],
             kind="reminder",
             template="moderation_reminder",
             expires_at=expires,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,8 +19,7 @@ from save_relay.errors import CommandRefused
 from save_relay.mail.commands import REPLY_MARKERS
 from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.models import InboundMessage, Report
-from save_relay.notices import queue_notice
-from save_relay.routing import Purpose
+from save_relay.notices import notify_moderators, queue_notice
 from save_relay.store import audit, members
 from save_relay.store import tokens as token_store
 from save_relay.store.networks import NetworkRef
@@ -63,41 +62,6 @@ def is_auto_generated(parsed: ParsedMessage) -> bool:
     return parsed.auto_submitted or parsed.from_mailer_daemon or parsed.sender is None
 
 
-async def notify_moderators(
-    session: AsyncSession,
-    ctx: Context,
-    network: NetworkRef,
-    report: Report,
-    *,
-    kind: str,
-    template: str,
-    expires_at: datetime,
-    context: Mapping[str, object],
-) -> None:
-    """Queue ``template`` to every moderator, each with a reply address of their own (a confirm token
-    bound to this report and this moderator)."""
-    conf = network.settings
-    for moderator in conf.moderators:
-        token = await token_store.issue(
-            session,
-            purpose="confirm",
-            network_id=network.id,
-            address=moderator,
-            expires_at=expires_at,
-            report_id=report.id,
-        )
-        queue_notice(
-            session,
-            network,
-            kind=kind,
-            template=template,
-            to=moderator,
-            reply_to=ctx.subaddress(conf, Purpose.CONFIRM, token),
-            headers=[("X-Save-Relay-Reference", report.reference or "")],
-            context=context,
-        )
-
-
 async def announce(session: AsyncSession, ctx: Context, inbound: InboundMessage, report: Report) -> None:
     """Fill the report from its message, acknowledge the reporter, notify every moderator."""
     network = ctx.network(inbound.network_id)
@@ -126,7 +90,9 @@ async def announce(session: AsyncSession, ctx: Context, inbound: InboundMessage,
         session,
         ctx,
         network,
-        report,
+        purpose="confirm",
+        report_id=report.id,
+        headers=[("X-Save-Relay-Reference", report.reference or "")],
         kind="notification",
         template="notification",
         expires_at=expires,

@@ -7,14 +7,17 @@ at least once if and only if the change it reports is committed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.config import NetworkSettings
-from save_relay.context import network_from
+from save_relay.context import Context, network_from
 from save_relay.mail.compose import as_bytes, build_message, make_message_id, render
+from save_relay.routing import Purpose
 from save_relay.store import deliveries
+from save_relay.store import tokens as token_store
 from save_relay.store.networks import NetworkRef
 
 
@@ -52,3 +55,43 @@ def queue_notice(
 
 def base_context(conf: NetworkSettings) -> dict[str, Any]:
     return {"network_name": conf.name, "network_address": conf.address}
+
+
+async def notify_moderators(
+    session: AsyncSession,
+    ctx: Context,
+    network: NetworkRef,
+    *,
+    purpose: str,
+    kind: str,
+    template: str,
+    expires_at: datetime,
+    context: Mapping[str, Any],
+    report_id: int | None = None,
+    request_id: int | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+) -> None:
+    """Queue ``template`` to every moderator, each with a reply address of their own: a token of
+    ``purpose`` bound to that moderator and to the report or request it is about."""
+    conf = network.settings
+    extra = list(headers)
+    for moderator in conf.moderators:
+        token = await token_store.issue(
+            session,
+            purpose=purpose,
+            network_id=network.id,
+            address=moderator,
+            expires_at=expires_at,
+            report_id=report_id,
+            request_id=request_id,
+        )
+        queue_notice(
+            session,
+            network,
+            kind=kind,
+            template=template,
+            to=moderator,
+            reply_to=ctx.subaddress(conf, Purpose.CONFIRM, token),
+            headers=extra,
+            context=context,
+        )

@@ -31,12 +31,10 @@ from save_relay.membership.requests import apply_details, details_context, reply
 from save_relay.membership.subscribers import SubscriberImport, apply_rows
 from save_relay.models import InboundMessage, Token
 from save_relay.moderation import is_auto_generated, send_error
-from save_relay.notices import queue_notice
-from save_relay.routing import Purpose
+from save_relay.notices import notify_moderators, queue_notice
 from save_relay.store import audit, events
 from save_relay.store import requests as request_store
 from save_relay.store import subscribers as subscriber_store
-from save_relay.store import tokens as token_store
 from save_relay.store.networks import NetworkRef, is_moderator
 
 log = logging.getLogger(__name__)
@@ -167,29 +165,22 @@ async def _ask_moderators(
     expires = utcnow() + timedelta(hours=conf.confirm_ttl_hours)
     zones = list((await subscriber_store.zone_ids(session, network.id)).keys())
     groups = list((await subscriber_store.group_ids(session, network.id)).keys())
-    for moderator in conf.moderators:
-        token = await token_store.issue(
-            session,
-            purpose="subscription",
-            network_id=network.id,
-            address=moderator,
-            expires_at=expires,
-            request_id=request.id,
-        )
-        queue_notice(
-            session,
-            network,
-            kind="notification",
-            template="subscription_request",
-            to=moderator,
-            reply_to=ctx.subaddress(conf, Purpose.CONFIRM, token),
-            context={
-                **details_context(request),
-                "reply_marker": REPLY_MARKERS[0],
-                "known_zones": sorted(zones),
-                "known_groups": sorted(groups),
-            },
-        )
+    await notify_moderators(
+        session,
+        ctx,
+        network,
+        purpose="subscription",
+        request_id=request.id,
+        kind="notification",
+        template="subscription_request",
+        expires_at=expires,
+        context={
+            **details_context(request),
+            "reply_marker": REPLY_MARKERS[0],
+            "known_zones": sorted(zones),
+            "known_groups": sorted(groups),
+        },
+    )
 
 
 def _resolve(requested: tuple[str, ...] | None, known: dict[str, int], kind: str) -> set[int]:
