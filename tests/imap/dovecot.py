@@ -198,7 +198,7 @@ service anvil {{
     # -- the test's own IMAP client ---------------------------------------------------------------
 
     def _session(self, user: str = USER) -> imaplib.IMAP4:
-        client = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+        client = imaplib.IMAP4("127.0.0.1", self.port, timeout=30)  # a restarted Dovecot on a busy machine
         if self.cert is not None:
             import ssl
 
