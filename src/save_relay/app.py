@@ -109,10 +109,13 @@ class Relay:
         )
 
     async def _start_http(self, ctx: Context) -> str | None:
-        """The one-click unsubscribe listener; returns the URL base for List-Unsubscribe (None: off)."""
+        """The one-click unsubscribe listener; returns the URL base for List-Unsubscribe (None: none).
+
+        With the listener off but ``public_url`` set (an outbound-only node; another node serves the
+        URL), the links still point there."""
         conf = self.settings.http
         if not conf.enabled:
-            return None
+            return f"{conf.public_url}/unsubscribe" if conf.public_url else None
 
         def wake() -> None:
             if self.worker is not None:

@@ -245,7 +245,9 @@ class SchedulerSettings(_Section):
 class HttpSettings(_Section):
     """The small HTTP listener for one-click unsubscribes (RFC 8058)."""
 
-    enabled: bool = True
+    enabled: bool = Field(
+        True, description="serve it in this process; off with public_url set: links still go to public_url"
+    )
     host: str = Field("127.0.0.1", description="address to listen on (put a TLS proxy in front of it)")
     port: int = Field(8025, ge=0, le=65535, description="0 picks a free port (tests)")
     public_url: str | None = Field(
