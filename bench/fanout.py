@@ -23,6 +23,8 @@ from bench import generate
 from bench.sink import Sink
 from save_relay.app import Relay
 from save_relay.config import Settings, load_settings
+from save_relay.context import Context
+from save_relay.db import SessionFactory
 from save_relay.models import Delivery, Report
 from save_relay.moderation import Actor, Decision, decide
 from save_relay.queue import get_report
@@ -122,11 +124,11 @@ async def wait_announced(relay: Relay, reference: str, timeout: float = 30.0) ->
     raise TimeoutError(f"{reference} was not announced within {timeout} s")
 
 
-async def wait_recorded(relay: Relay, n: int, timeout: float = 30.0) -> dict[str, int]:
-    """The distribution's delivery states once the worker has recorded every outcome (or the timeout)."""
+async def wait_recorded(sessions: SessionFactory, n: int, timeout: float = 30.0) -> dict[str, int]:
+    """The newest distribution's delivery states once every outcome is recorded (or the timeout)."""
     deadline = time.monotonic() + timeout
     while True:
-        async with relay.sessions() as session:
+        async with sessions() as session:
             distribution_id = await session.scalar(select(func.max(Delivery.distribution_id)))
             states = await deliveries.counts(session, distribution_id or 0)
         if states.get("sent") == n or time.monotonic() > deadline:
@@ -146,13 +148,13 @@ def check_exactly_once(received: list[str], expected: frozenset[str]) -> None:
         )
 
 
-async def _approve(relay: Relay, reference: str, zone: str) -> int:
-    assert relay.ctx is not None
-    async with relay.sessions() as session, session.begin():
+async def approve(ctx: Context, sessions: SessionFactory, reference: str, zone: str) -> int:
+    """Approve the report for ``zone`` as the CLI does (one transaction); returns the recipients queued."""
+    async with sessions() as session, session.begin():
         report = await get_report(session, reference)
         applied = await decide(
             session,
-            relay.ctx,
+            ctx,
             report,
             Decision(action="approve", zones=[zone]),
             Actor(name="bench", via="cli"),
@@ -172,7 +174,7 @@ async def run_once(sink: Sink, n: int, seed: int = 1, timeout: float = 240.0) ->
             await wait_announced(relay, reference)
             sink.reset()
             started = time.monotonic()
-            queued = await _approve(relay, reference, population.zone_slug)
+            queued = await approve(relay.ctx, relay.sessions, reference, population.zone_slug)
             committed = time.monotonic()
             cpu = (time.process_time(), sink.cpu_seconds())
             # A CLI approval in another process is seen at the worker's next idle poll (default 1 s);
@@ -183,7 +185,7 @@ async def run_once(sink: Sink, n: int, seed: int = 1, timeout: float = 240.0) ->
             bench_cpu, sink_cpu = time.process_time() - cpu[0], sink.cpu_seconds() - cpu[1]
             mean_bytes = sink.count("bytes") / max(1, sink.count("messages"))
             check_exactly_once(sink.dump(), population.addresses)
-            states = await wait_recorded(relay, n)
+            states = await wait_recorded(relay.sessions, n)
             if queued != n or states != {"sent": n}:
                 raise AssertionError(f"queued {queued}, delivery states {states}, expected {n} sent")
         finally:

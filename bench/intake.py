@@ -74,14 +74,15 @@ def _dsn(url: str, database: str | None = None) -> str:
 
 
 @contextlib.asynccontextmanager
-async def scratch_postgres(url: str) -> AsyncIterator[str]:
-    """A new empty database on the server of ``url`` (dropped afterwards); yields its asyncpg URL."""
+async def scratch_postgres(url: str, template: str | None = None) -> AsyncIterator[str]:
+    """A new database on the server of ``url``, empty or a copy of the database ``template`` (dropped
+    afterwards); yields its asyncpg URL."""
     import asyncpg
 
     name = f"save_relay_bench_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(_dsn(url))
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     finally:
         await admin.close()
     try:
