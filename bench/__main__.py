@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import approval, baseline, fanout, intake, radius
+from bench import approval, baseline, fanout, fanout100k, intake, radius, scale_suite, scaleout
 from bench.approval import ApprovalRun
 from bench.fanout import Run
 from bench.intake import IntakeRun
@@ -30,6 +30,8 @@ APPROVALS = 20
 APPROVAL = "approval-latency"  # SQLite and (when configured) PostgreSQL
 SELECTION = "radius-1m"  # and the zone recompute on the same 1,000,000 subscribers
 INTAKE = "intake"  # --only intake: its baseline, SQLite and (when configured) PostgreSQL
+FANOUT_100K = "fanout-100k"  # and the 10,000 it is compared with, both by a daemon in a child process
+SCALE_OUT = "scale-out"  # one vs two worker processes on PostgreSQL (skipped without it)
 Bench = Callable[[Sink, int], Awaitable[Run]]
 BENCHMARKS: dict[str, Bench] = {
     "fanout-10k": lambda sink, n: fanout.run_once(sink, n),
@@ -311,13 +313,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipients", type=int, default=10_000, help="recipients per run (default 10000)")
     parser.add_argument("--reports", type=int, default=2_000, help="reports per intake run (default 2000)")
     parser.add_argument(
-        "--only", choices=sorted([*BENCHMARKS, INTAKE, APPROVAL, SELECTION]), help="run one benchmark"
+        "--only",
+        choices=sorted([*BENCHMARKS, INTAKE, APPROVAL, SELECTION, FANOUT_100K, SCALE_OUT]),
+        help="run one benchmark",
+    )
+    parser.add_argument(
+        "--scale-recipients",
+        type=int,
+        default=fanout100k.LARGE,
+        help=f"fanout-100k's large size (default {fanout100k.LARGE}; compared with a tenth of it)",
+    )
+    parser.add_argument(
+        "--scale-out-recipients",
+        type=int,
+        default=scaleout.RECIPIENTS,
+        help=f"recipients per scale-out run (default {scaleout.RECIPIENTS})",
     )
     args = parser.parse_args(argv)
     names = [args.only] if args.only in BENCHMARKS else [] if args.only else list(BENCHMARKS)
     with_intake = args.only in (None, INTAKE)
     with_approval = args.only in (None, APPROVAL)
     with_selection = args.only in (None, SELECTION)
+    with_fanout_100k = args.only in (None, FANOUT_100K)
+    with_scale_out = args.only in (None, SCALE_OUT)
+    sizes = (args.scale_recipients // 10, args.scale_recipients)
     info = machine()
     print(
         f"{info['cpus']} CPUs, Python {info['python']}, SQLite {info['sqlite']}, "
@@ -332,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             fanouts = await run_all(sink, names, args.runs, args.recipients) if names else {}
             intakes = await run_intake(sink, args.runs, args.reports) if with_intake else {}
+            if with_fanout_100k:
+                scale[FANOUT_100K] = await scale_suite.run_fanout_100k(sink, args.runs, sizes)
+            if with_scale_out:
+                scale[SCALE_OUT] = await scale_suite.run_scale_out(sink, args.runs, args.scale_out_recipients)
         finally:
             sink.stop()
         approvals = await run_approval(args.runs) if with_approval else {}
@@ -340,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         return fanouts, intakes, approvals, selection
 
     rss_before_selection: list[float] = []  # the 1,000,000 points in memory dwarf everything else
+    scale: dict[str, dict[str, Any]] = {}  # fanout-100k and scale-out summaries
     results, intake_results, approval_results, selection = asyncio.run(everything())
     summaries = {name: summary(runs) for name, runs in results.items()}
     intakes = intake_summary(intake_results) if intake_results else {}
@@ -352,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         print(intake_table(intakes, args.reports))
     if approvals:
         print(approval_table(approvals))
+    if scale:
+        print(scale_suite.tables(scale.get(FANOUT_100K, {}), scale.get(SCALE_OUT, {})))
     for name, sel in selection.items():
         print(
             f"{name}: median {sel['median_radius_ms']:.0f} ms "
@@ -377,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
             "intake_senders": intake.SENDERS,
             "report_bytes": intake.REPORT_BYTES,
             "approvals": APPROVALS,
+            "fanout_100k_sizes": list(sizes),
+            "scale_out_recipients": args.scale_out_recipients,
+            "scale_out_workers": list(scaleout.WORKERS),
         },
         "peak_rss_mib": round(peak_rss_mib, 1),
         "peak_rss_mib_before_selection": round(rss_before_selection[0], 1),
@@ -384,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         "intake": intakes,
         "approval_latency": approvals,
         "selection": selection,
+        "fanout_100k": scale.get(FANOUT_100K, {}),
+        "scale_out": scale.get(SCALE_OUT, {}),
     }
     if BASELINE in summaries:
         base = summaries[BASELINE]["median_per_second"]

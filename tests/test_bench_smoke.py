@@ -1,0 +1,48 @@
+"""The scale benchmarks at a tiny size: their own checks pass (every recipient exactly once at the
+sink, every delivery sent once) and their summaries are complete. PostgreSQL parts skip without
+SAVE_RELAY_TEST_DATABASE_URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from bench import intake, scale_suite
+from bench.daemon import toml_text
+from bench.sink import Sink
+
+
+@pytest.fixture
+def bench_sink() -> Iterator[Sink]:
+    sink = Sink(prefix="user")
+    yield sink
+    sink.stop()
+
+
+def test_generated_config_is_toml() -> None:
+    import tomllib
+
+    data = {
+        "node_name": "w",
+        "smtp": {"enabled": False, "port": 0},
+        "networks": {"x": {"moderators": ["a@b"]}},
+    }
+    assert tomllib.loads(toml_text(data)) == data
+
+
+async def test_fanout_100k_at_a_tiny_size(bench_sink: Sink) -> None:
+    summary = await scale_suite.run_fanout_100k(bench_sink, 1, (20, 200))
+    assert list(summary["sizes"]) == ["20", "200"]
+    assert summary["sizes"]["200"]["runs"][0]["sent_by"] == [200]
+    assert 50 < summary["max_peak_rss_mib"] < 1000
+    assert summary["size_ratio"] == 10 and summary["targets"]["peak_rss_met"]
+
+
+async def test_scale_out_at_a_tiny_size(bench_sink: Sink) -> None:
+    if intake.pg_url() is None:
+        pytest.skip("SAVE_RELAY_TEST_DATABASE_URL is not set")
+    summary = await scale_suite.run_scale_out(bench_sink, 1, 200)
+    one, two = summary["workers"]["workers-1"], summary["workers"]["workers-2"]
+    assert one["runs"][0]["sent_by"] == [200]
+    assert sum(two["runs"][0]["sent_by"]) == 200 and len(two["runs"][0]["sent_by"]) == 2
+    assert summary["two_over_one"]["median"] > 0
