@@ -109,7 +109,9 @@ class Templates:
             workdir = Path(tmp)
             if self.url is None:
                 source = Path(str(make_url(template).database))
-                shutil.copyfile(source, workdir / "relay.sqlite3")  # the Relay's stop checkpointed the WAL
+                for suffix in ("", "-wal"):  # the Relay's stop checkpointed the WAL; if not, it comes along
+                    if Path(f"{source}{suffix}").exists():
+                        shutil.copyfile(f"{source}{suffix}", workdir / f"relay.sqlite3{suffix}")
                 yield f"sqlite+aiosqlite:///{workdir / 'relay.sqlite3'}", workdir, prepared
             else:
                 name = make_url(template).database
