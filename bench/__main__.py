@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import approval, baseline, fanout, intake, radius
+from bench import approval, baseline, canvass_suite, fanout, intake, radius
 from bench.approval import ApprovalRun
 from bench.fanout import Run
 from bench.intake import IntakeRun
@@ -30,6 +30,7 @@ APPROVALS = 20
 APPROVAL = "approval-latency"  # SQLite and (when configured) PostgreSQL
 SELECTION = "radius-1m"  # and the zone recompute on the same 1,000,000 subscribers
 INTAKE = "intake"  # --only intake: its baseline, SQLite and (when configured) PostgreSQL
+CANVASS = "canvass"  # SQLite, (when configured) PostgreSQL and a bare aiosmtpd+fsync baseline
 Bench = Callable[[Sink, int], Awaitable[Run]]
 BENCHMARKS: dict[str, Bench] = {
     "fanout-10k": lambda sink, n: fanout.run_once(sink, n),
@@ -311,13 +312,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipients", type=int, default=10_000, help="recipients per run (default 10000)")
     parser.add_argument("--reports", type=int, default=2_000, help="reports per intake run (default 2000)")
     parser.add_argument(
-        "--only", choices=sorted([*BENCHMARKS, INTAKE, APPROVAL, SELECTION]), help="run one benchmark"
+        "--only",
+        choices=sorted([*BENCHMARKS, INTAKE, APPROVAL, SELECTION, CANVASS]),
+        help="run one benchmark",
     )
+    parser.add_argument("--canvass-recipients", type=int, default=5_000, help="canvass recipients (5000)")
+    parser.add_argument("--canvass-answers", type=int, default=2_000, help="canvass answers (2000)")
     args = parser.parse_args(argv)
     names = [args.only] if args.only in BENCHMARKS else [] if args.only else list(BENCHMARKS)
     with_intake = args.only in (None, INTAKE)
     with_approval = args.only in (None, APPROVAL)
     with_selection = args.only in (None, SELECTION)
+    with_canvass = args.only in (None, CANVASS)
     info = machine()
     print(
         f"{info['cpus']} CPUs, Python {info['python']}, SQLite {info['sqlite']}, "
@@ -335,10 +341,14 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             sink.stop()
         approvals = await run_approval(args.runs) if with_approval else {}
+        if with_canvass:
+            n, m = args.canvass_recipients, args.canvass_answers
+            canvass.update(await canvass_suite.run(args.runs, n, m))
         rss_before_selection.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         selection = await run_selection(args.runs) if with_selection else {}
         return fanouts, intakes, approvals, selection
 
+    canvass: dict[str, Any] = {}
     rss_before_selection: list[float] = []  # the 1,000,000 points in memory dwarf everything else
     results, intake_results, approval_results, selection = asyncio.run(everything())
     summaries = {name: summary(runs) for name, runs in results.items()}
@@ -352,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         print(intake_table(intakes, args.reports))
     if approvals:
         print(approval_table(approvals))
+    if canvass:
+        print(canvass_suite.table(canvass))
     for name, sel in selection.items():
         print(
             f"{name}: median {sel['median_radius_ms']:.0f} ms "
@@ -384,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         "intake": intakes,
         "approval_latency": approvals,
         "selection": selection,
+        "canvass": canvass,
     }
     if BASELINE in summaries:
         base = summaries[BASELINE]["median_per_second"]
