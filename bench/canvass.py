@@ -261,7 +261,7 @@ async def check_answers(relay: Relay, sink: Sink, mails: list[Answer], asked: di
 
 
 async def run_once(
-    sink: Sink, n: int = SUBSCRIBERS, m: int = ANSWERS, kind: str = "sqlite", timeout: float = 120.0
+    sink: Sink, n: int = SUBSCRIBERS, m: int = ANSWERS, kind: str = "sqlite", timeout: float = 600.0
 ) -> CanvassRun:
     """One canvass to ``n`` subscribers on a fresh database, ``m`` of them answering."""
     with tempfile.TemporaryDirectory(prefix="save-relay-bench-") as tmp:
