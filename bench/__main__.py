@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import approval, baseline, fanout, fanout100k, intake, radius, scale_suite, scaleout
+from bench import approval, baseline, canvass_suite, fanout, fanout100k, intake, radius, scale_suite, scaleout
 from bench.approval import ApprovalRun
 from bench.fanout import Run
 from bench.intake import IntakeRun
@@ -32,6 +32,7 @@ SELECTION = "radius-1m"  # and the zone recompute on the same 1,000,000 subscrib
 INTAKE = "intake"  # --only intake: its baseline, SQLite and (when configured) PostgreSQL
 FANOUT_100K = "fanout-100k"  # and the 10,000 it is compared with, both by a daemon in a child process
 SCALE_OUT = "scale-out"  # one vs two worker processes on PostgreSQL (skipped without it)
+CANVASS = "canvass"  # SQLite, (when configured) PostgreSQL and a bare aiosmtpd+fsync baseline
 Bench = Callable[[Sink, int], Awaitable[Run]]
 BENCHMARKS: dict[str, Bench] = {
     "fanout-10k": lambda sink, n: fanout.run_once(sink, n),
@@ -307,14 +308,25 @@ def table(summaries: dict[str, dict[str, Any]], n: int) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def print_selection(selection: dict[str, Any]) -> None:
+    for name, sel in selection.items():
+        print(
+            f"{name}: median {sel['median_radius_ms']:.0f} ms "
+            f"({sel['min_radius_ms']:.0f}–{sel['max_radius_ms']:.0f}), slowest query "
+            f"{sel['max_radius_ms_pooled']:.0f} ms, naive loop {sel['median_naive_ms']:.0f} ms; "
+            f"zones-1m recompute {sel['median_recompute_s']:.1f} s "
+            f"({sel['min_recompute_s']:.1f}–{sel['max_recompute_s']:.1f})"
+        )
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="runs per benchmark (default 3)")
     parser.add_argument("--recipients", type=int, default=10_000, help="recipients per run (default 10000)")
     parser.add_argument("--reports", type=int, default=2_000, help="reports per intake run (default 2000)")
     parser.add_argument(
         "--only",
-        choices=sorted([*BENCHMARKS, INTAKE, APPROVAL, SELECTION, FANOUT_100K, SCALE_OUT]),
+        choices=sorted([*BENCHMARKS, INTAKE, APPROVAL, SELECTION, FANOUT_100K, SCALE_OUT, CANVASS]),
         help="run one benchmark",
     )
     parser.add_argument(
@@ -329,7 +341,13 @@ def main(argv: list[str] | None = None) -> int:
         default=scaleout.RECIPIENTS,
         help=f"recipients per scale-out run (default {scaleout.RECIPIENTS})",
     )
-    args = parser.parse_args(argv)
+    parser.add_argument("--canvass-recipients", type=int, default=5_000, help="canvass recipients (5000)")
+    parser.add_argument("--canvass-answers", type=int, default=2_000, help="canvass answers (2000)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
     names = [args.only] if args.only in BENCHMARKS else [] if args.only else list(BENCHMARKS)
     with_intake = args.only in (None, INTAKE)
     with_approval = args.only in (None, APPROVAL)
@@ -337,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     with_fanout_100k = args.only in (None, FANOUT_100K)
     with_scale_out = args.only in (None, SCALE_OUT)
     sizes = (args.scale_recipients // 10, args.scale_recipients)
+    with_canvass = args.only in (None, CANVASS)
     info = machine()
     print(
         f"{info['cpus']} CPUs, Python {info['python']}, SQLite {info['sqlite']}, "
@@ -358,10 +377,14 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             sink.stop()
         approvals = await run_approval(args.runs) if with_approval else {}
+        if with_canvass:
+            n, m = args.canvass_recipients, args.canvass_answers
+            canvass.update(await canvass_suite.run(args.runs, n, m))
         rss_before_selection.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         selection = await run_selection(args.runs) if with_selection else {}
         return fanouts, intakes, approvals, selection
 
+    canvass: dict[str, Any] = {}
     rss_before_selection: list[float] = []  # the 1,000,000 points in memory dwarf everything else
     scale: dict[str, dict[str, Any]] = {}  # fanout-100k and scale-out summaries
     results, intake_results, approval_results, selection = asyncio.run(everything())
@@ -378,14 +401,9 @@ def main(argv: list[str] | None = None) -> int:
         print(approval_table(approvals))
     if scale:
         print(scale_suite.tables(scale.get(FANOUT_100K, {}), scale.get(SCALE_OUT, {})))
-    for name, sel in selection.items():
-        print(
-            f"{name}: median {sel['median_radius_ms']:.0f} ms "
-            f"({sel['min_radius_ms']:.0f}–{sel['max_radius_ms']:.0f}), slowest query "
-            f"{sel['max_radius_ms_pooled']:.0f} ms, naive loop {sel['median_naive_ms']:.0f} ms; "
-            f"zones-1m recompute {sel['median_recompute_s']:.1f} s "
-            f"({sel['min_recompute_s']:.1f}–{sel['max_recompute_s']:.1f})"
-        )
+    if canvass:
+        print(canvass_suite.table(canvass))
+    print_selection(selection)
     print(
         f"peak RSS of the bench process: {rss_before_selection[0]:.0f} MiB before radius-1m, "
         f"{peak_rss_mib:.0f} MiB at the end (the sink runs in its own process)"
@@ -415,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         "selection": selection,
         "fanout_100k": scale.get(FANOUT_100K, {}),
         "scale_out": scale.get(SCALE_OUT, {}),
+        "canvass": canvass,
     }
     if BASELINE in summaries:
         base = summaries[BASELINE]["median_per_second"]

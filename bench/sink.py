@@ -25,7 +25,7 @@ _REPLY_TO = re.compile(rb"^Reply-To:[^\r\n]*?([\w.+=-]+@[\w.-]+)", re.IGNORECASE
 
 
 class _Handler:
-    def __init__(self, shared: dict[str, Any], prefix: str, capture: str) -> None:
+    def __init__(self, shared: dict[str, Any], prefix: str, capture: str | tuple[str, ...]) -> None:
         self.shared = shared
         self.prefix = prefix
         self.capture = capture
@@ -53,7 +53,7 @@ class _Handler:
         return "250 2.0.0 Ok"
 
 
-def _serve(conn: Connection, shared: dict[str, Any], prefix: str, capture: str) -> None:
+def _serve(conn: Connection, shared: dict[str, Any], prefix: str, capture: str | tuple[str, ...]) -> None:
     from aiosmtpd.smtp import SMTP
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -96,8 +96,8 @@ def _serve(conn: Connection, shared: dict[str, Any], prefix: str, capture: str) 
 class Sink:
     """The parent's handle on the sink process."""
 
-    def __init__(self, prefix: str = "user", capture: str = "") -> None:
-        """``capture``: for recipients starting with it, keep (recipient, Reply-To address)."""
+    def __init__(self, prefix: str = "user", capture: str | tuple[str, ...] = "") -> None:
+        """``capture``: for recipients starting with it (or one of them), keep (recipient, Reply-To)."""
         ctx = mp.get_context("spawn")
         self._shared: dict[str, Any] = {name: ctx.Value("q", 0, lock=False) for name in _COUNTERS}
         self._shared["last_at"] = ctx.Value("d", 0.0, lock=False)

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 MAX_ATTACHMENTS = 50
 _UNSAFE = re.compile(r"[^\w.\-+ ()]+")
+# A part is an attachment by ``Content-Disposition: attachment`` or by a file name (the ``filename``
+# parameter there or ``name`` in Content-Type); parameter names are never encoded, so a mail without
+# either word has no attachment and need not be parsed (most answers are a few lines of text).
+_MAYBE_ATTACHED = re.compile(rb"attachment|name", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,8 @@ def safe_filename(name: str, fallback: str) -> str:
 
 def extract(raw: bytes) -> list[Extracted]:
     """The attachments of ``raw`` in order; a part that cannot be decoded is skipped (and logged)."""
+    if not _MAYBE_ATTACHED.search(raw):
+        return []
     try:
         message = BytesParser(policy=email.policy.default).parsebytes(raw)
     except Exception:  # evidence we keep whole; a broken one simply has no attachments to list

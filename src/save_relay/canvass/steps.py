@@ -97,6 +97,11 @@ async def remind(
     log.info("canvass %d: %d reminder(s)", canvass.id, len(silent), extra={"action": "canvass_reminded"})
 
 
+def _named(answer_id: int, items: Sequence[Extracted]) -> list[tuple[str, Extracted]]:
+    """An answer's attachments named ``answer-<id>-<n>-<file>``."""
+    return [(attachment_name(answer_id, n, item.filename), item) for n, item in enumerate(items, start=1)]
+
+
 async def _files(session: AsyncSession, views: Sequence[AnswerView]) -> list[tuple[str, Extracted]]:
     """The attachments of ``views`` from their raw messages, named ``answer-<id>-<n>-<file>``."""
     wanted = [view.id for view in views if view.attachments]
@@ -108,11 +113,7 @@ async def _files(session: AsyncSession, views: Sequence[AnswerView]) -> list[tup
         .where(CanvassAnswer.id.in_(wanted))
         .order_by(CanvassAnswer.id)
     )
-    return [
-        (attachment_name(answer_id, n, item.filename), item)
-        for answer_id, raw in rows.all()
-        for n, item in enumerate(extract(raw), start=1)
-    ]
+    return [named for answer_id, raw in rows.all() for named in _named(answer_id, extract(raw))]
 
 
 async def close(session: AsyncSession, network: NetworkRef, canvass: Canvass, now: datetime) -> None:
@@ -153,12 +154,16 @@ async def forward(
     canvass: Canvass,
     rows: Sequence[store.AnswerRow],
     now: datetime,
+    files: list[tuple[str, Extracted]] | None = None,
 ) -> None:
-    """Send ``rows`` to the owner: one mail per answer, or one digest for several."""
+    """Send ``rows`` to the owner: one mail per answer, or one digest for several; marks them forwarded.
+
+    ``files``: their attachments when the caller has them already (else read from the raw mails).
+    """
     if not rows:
         return
     views = answer_views(rows, network.settings.timezone)
-    attached, left_out = fitting(await _files(session, views))
+    attached, left_out = fitting(await _files(session, views) if files is None else files)
     context = {
         **canvass_context(network, canvass),
         "answers": views,
@@ -176,7 +181,8 @@ async def forward(
         attachments=attached,
         reply_to=views[0].sender if single else None,
     )
-    await store.mark_forwarded(session, [row.answer.id for row in rows], now)
+    unmarked = [row.answer.id for row in rows if row.answer.forwarded_at is None]
+    await store.mark_forwarded(session, unmarked, now)
 
 
 async def record_answer(
@@ -189,24 +195,30 @@ async def record_answer(
     text: str,
     now: datetime,
 ) -> CanvassAnswer:
-    """Store an answer (the whole message stays in ``inbound``), count the response, forward it."""
+    """Store an answer (the whole message stays in ``inbound``), count the response, forward it.
+
+    The raw mail is parsed for attachments once; a forwarded answer is inserted already marked.
+    """
+    items = extract(inbound.raw)
+    at_once = network.settings.canvass_answers == "each" or canvass.status == "closed"
     answer = CanvassAnswer(
         canvass_id=canvass.id,
         recipient_id=recipient.id,
         inbound_id=inbound.id,
         sender=(parsed.sender.address.lower() if parsed.sender else inbound.mail_from)[:320],
         text=text,
-        attachments=[item.describe() for item in extract(inbound.raw)],
+        attachments=[item.describe() for item in items],
         late=canvass.status == "closed",
         received_at=now,
+        forwarded_at=now if at_once else None,  # queued below, in this same transaction
     )
     session.add(answer)
     if recipient.responded_at is None:
         recipient.responded_at = now
     await session.flush()
-    if network.settings.canvass_answers == "each" or canvass.status == "closed":
+    if at_once:
         row = store.AnswerRow(answer, recipient.company, recipient.address, recipient.distance_m)
-        await forward(session, network, canvass, [row], now)
+        await forward(session, network, canvass, [row], now, _named(answer.id, items))
     return answer
 
 

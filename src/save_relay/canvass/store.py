@@ -143,25 +143,25 @@ async def recipient_for_token(
 ) -> tuple[Canvass, CanvassRecipient] | None:
     """The canvass and recipient a ``+reply-TOKEN`` address belongs to, both locked.
 
-    The canvass is locked before the recipient, the order every step takes, so an answer arriving
-    while the reminder is being queued waits for it instead of deadlocking with it.
+    The canvass is locked (only its row: ``FOR UPDATE OF``) before the recipient, the order every step
+    takes, so an answer arriving while the reminder is being queued waits for it instead of
+    deadlocking with it.
     """
     row = (
         await session.execute(
-            select(CanvassRecipient.canvass_id, CanvassRecipient.id)
+            select(Canvass, CanvassRecipient.id)
+            .join(CanvassRecipient, CanvassRecipient.canvass_id == Canvass.id)
             .join(CanvassToken, CanvassToken.recipient_id == CanvassRecipient.id)
-            .where(CanvassToken.hash == token_hash(token))
+            .where(CanvassToken.hash == token_hash(token), Canvass.network_id == network_id)
+            .with_for_update(of=Canvass)
         )
     ).first()
     if row is None:
         return None
-    canvass = await session.scalar(
-        select(Canvass).where(Canvass.id == row[0], Canvass.network_id == network_id).with_for_update()
-    )
     recipient = await session.scalar(
         select(CanvassRecipient).where(CanvassRecipient.id == row[1]).with_for_update()
     )
-    return (canvass, recipient) if canvass is not None and recipient is not None else None
+    return (row[0], recipient) if recipient is not None else None
 
 
 @dataclass(frozen=True, slots=True)
