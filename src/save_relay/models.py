@@ -97,8 +97,9 @@ class Subscriber(Base):
     __tablename__ = "subscribers"
     __table_args__ = (
         UniqueConstraint("network_id", "company"),
-        # the radius search: per network, one longitude range per latitude band (save_relay.latcell)
-        Index("ix_subscribers_lat_cell", "network_id", "lat_cell", "longitude"),
+        # the radius search: per network, one longitude range per latitude band (save_relay.latcell);
+        # latitude makes it cover store.subscribers.located (a sequential read, not one lookup per row)
+        Index("ix_subscribers_lat_cell", "network_id", "lat_cell", "longitude", "latitude"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"))
