@@ -302,21 +302,22 @@ class ZoneIndex:
         with ``intersects_xy`` (a point on the boundary belongs to the zone, as in ``zones_at``).
         """
         arr = _as_latlon_array(points)
-        by_lat = np.argsort(arr[:, 0], kind="stable")
-        lats = arr[by_lat, 0]
+        by_lat = np.argsort(arr[:, 0])
+        lats, lons = arr[by_lat, 0], arr[by_lat, 1]
         out: list[list[int]] = []
         for geom in self._geoms:
             min_lon, min_lat, max_lon, max_lat = shapely.bounds(geom)
-            box = by_lat[np.searchsorted(lats, min_lat, "left") : np.searchsorted(lats, max_lat, "right")]
-            box = box[(arr[box, 1] >= min_lon) & (arr[box, 1] <= max_lon)]
-            hits = box[shapely.intersects_xy(geom, arr[box, 1], arr[box, 0])]
+            band = slice(np.searchsorted(lats, min_lat, "left"), np.searchsorted(lats, max_lat, "right"))
+            box = np.flatnonzero((lons[band] >= min_lon) & (lons[band] <= max_lon)) + band.start
+            hits = by_lat[box[shapely.intersects_xy(geom, lons[box], lats[box])]]
             out.append(np.sort(hits).tolist())
         return out
 
     def memberships(self, points: Points) -> list[list[str]]:
         """``zones_at`` for many ``(lat, lon)`` points at once (built from ``members``)."""
-        result: list[list[str]] = [[] for _ in range(len(_as_latlon_array(points)))]
-        for slug, hits in zip(self.slugs, self.members(points), strict=True):
+        arr = _as_latlon_array(points)
+        result: list[list[str]] = [[] for _ in range(len(arr))]
+        for slug, hits in zip(self.slugs, self.members(arr), strict=True):
             for p in hits:
                 result[p].append(slug)
         return result
