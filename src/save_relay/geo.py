@@ -294,16 +294,30 @@ class ZoneIndex:
         hits = candidates[shapely.covers(self._geoms[candidates], point)]
         return [self.slugs[i] for i in hits.tolist()]
 
+    def members(self, points: Points) -> list[list[int]]:
+        """For each zone (in zone order), the indices (ascending) of the ``(lat, lon)`` points it covers.
+
+        No geometry is made per point: the points are sorted by latitude once, each zone takes the
+        slice within its bounding box (``searchsorted``, then a longitude mask) and tests only those
+        with ``intersects_xy`` (a point on the boundary belongs to the zone, as in ``zones_at``).
+        """
+        arr = _as_latlon_array(points)
+        by_lat = np.argsort(arr[:, 0])
+        lats, lons = arr[by_lat, 0], arr[by_lat, 1]
+        out: list[list[int]] = []
+        for geom in self._geoms:
+            min_lon, min_lat, max_lon, max_lat = shapely.bounds(geom)
+            band = slice(np.searchsorted(lats, min_lat, "left"), np.searchsorted(lats, max_lat, "right"))
+            box = np.flatnonzero((lons[band] >= min_lon) & (lons[band] <= max_lon)) + band.start
+            hits = by_lat[box[shapely.intersects_xy(geom, lons[box], lats[box])]]
+            out.append(np.sort(hits).tolist())
+        return out
+
     def memberships(self, points: Points) -> list[list[str]]:
-        """``zones_at`` for many ``(lat, lon)`` points at once (one bulk STRtree query)."""
+        """``zones_at`` for many ``(lat, lon)`` points at once (built from ``members``)."""
         arr = _as_latlon_array(points)
         result: list[list[str]] = [[] for _ in range(len(arr))]
-        if not len(arr) or not self.zones:
-            return result
-        geoms = shapely.points(arr[:, 1], arr[:, 0])
-        point_idx, zone_idx = self._tree.query(geoms, predicate="intersects")
-        order = np.lexsort((zone_idx, point_idx))
-        slugs = self.slugs
-        for p, z in zip(point_idx[order].tolist(), zone_idx[order].tolist(), strict=True):
-            result[p].append(slugs[z])
+        for slug, hits in zip(self.slugs, self.members(arr), strict=True):
+            for p in hits:
+                result[p].append(slug)
         return result

@@ -413,3 +413,6 @@ def test_memberships_equals_zones_at(demo_zones: list[ZoneShape]) -> None:
     assert bulk == [index.zones_at(lat, lon) for lat, lon in points]
     assert sum(1 for zs in bulk if zs) > 1_000
     assert index.memberships([]) == []
+    members = index.members(points)
+    assert members == [[p for p, zs in enumerate(bulk) if slug in zs] for slug in index.slugs]
+    assert index.members([]) == [[] for _ in index.slugs]

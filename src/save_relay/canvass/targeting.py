@@ -1,9 +1,10 @@
 """Who a canvass goes to: every active address within the radius of the point, or in the zones.
 
-The radius search asks the database only for the subscribers inside the circle's bounding box (an
-indexed range on latitude/longitude), then keeps those whose great-circle distance is at most the
-radius. An address is canvassed once, with the distance of its nearest subscriber. Members of the
-network's default groups (the police's own patrol shifts) are never canvassed.
+The radius search asks the database only for the subscribers inside the circle's bounding box (the
+latitude bands it touches, each with an indexed longitude range: ``save_relay.latcell``), then keeps
+those whose great-circle distance is at most the radius. An address is canvassed once, with the
+distance of its nearest subscriber. Members of the network's default groups (the police's own patrol
+shifts) are never canvassed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.geo import bounding_box, haversine_m, within_radius
+from save_relay.latcell import lat_cells
 from save_relay.models import Group, GroupMembership, Subscriber, SubscriberAddress, Zone, ZoneMembership
 
 
@@ -73,6 +75,9 @@ async def _in_circle(session: AsyncSession, base: _Query, area: Area) -> list[Ta
     query = base.where(
         Subscriber.latitude.between(min_lat, max_lat), Subscriber.longitude.between(min_lon, max_lon)
     )
+    cells = lat_cells(min_lat, max_lat)
+    if cells is not None:
+        query = query.where(Subscriber.lat_cell.in_(cells))
     located = [
         (subscriber_id, company, float(plat), float(plon), address)
         for subscriber_id, company, plat, plon, address in await _rows(session, query)

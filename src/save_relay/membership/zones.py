@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.geo import ZoneIndex, ZoneShape, load_zones
@@ -49,13 +50,12 @@ async def recompute_zones(
         return {}
     ids = await store.zone_ids(session, network_id)
     points = await store.located(session, network_id)
-    hits = ZoneIndex(shapes).memberships([(lat, lon) for _, lat, lon in points])
-    members: dict[str, set[int]] = {zone.slug: set() for zone in shapes}
-    for (subscriber_id, _, _), slugs in zip(points, hits, strict=True):
-        for slug in slugs:
-            members[slug].add(subscriber_id)
-    for slug, subscriber_ids in members.items():
-        await store.replace_zone_members(session, ids[slug], subscriber_ids)
+    coords = np.array([(lat, lon) for _, lat, lon in points], dtype=np.float64).reshape(-1, 2)
+    members = {
+        zone.slug: {points[i][0] for i in hits}
+        for zone, hits in zip(shapes, ZoneIndex(shapes).members(coords), strict=True)
+    }
+    await store.set_computed_members(session, {ids[slug]: found for slug, found in members.items()})
     return {slug: len(ids_) for slug, ids_ in members.items()}
 
 

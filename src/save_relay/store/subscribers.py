@@ -8,7 +8,7 @@ changes; ``manual`` rows come from the CSV (or the CLI) and are never touched by
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, update
@@ -25,6 +25,7 @@ from save_relay.models import (
 )
 
 COMPUTED, MANUAL = "computed", "manual"
+_IN_CHUNK = 10_000  # values per IN list: SQLite and asyncpg allow at most 32,766 parameters a statement
 
 
 @dataclass(slots=True)
@@ -166,26 +167,51 @@ async def add_addresses(session: AsyncSession, subscriber_id: int, addresses: Se
 
 async def located(session: AsyncSession, network_id: int) -> list[tuple[int, float, float]]:
     """(id, latitude, longitude) of every subscriber with a location."""
-    rows = await session.execute(
+    await session.flush()
+    # Core, not ORM loading: a third less time per row, for up to a million rows.
+    connection = await session.connection()
+    rows = await connection.execute(
         select(Subscriber.id, Subscriber.latitude, Subscriber.longitude).where(
             Subscriber.network_id == network_id,
             Subscriber.latitude.is_not(None),
             Subscriber.longitude.is_not(None),
         )
     )
-    return [(i, lat, lon) for i, lat, lon in rows.all() if lat is not None and lon is not None]
+    return [(i, lat, lon) for i, lat, lon in rows if lat is not None and lon is not None]
 
 
-async def replace_zone_members(session: AsyncSession, zone_id: int, subscriber_ids: Collection[int]) -> None:
-    """The computed members of one zone become exactly ``subscriber_ids`` (manual rows untouched)."""
-    await session.execute(
-        delete(ZoneMembership).where(ZoneMembership.zone_id == zone_id, ZoneMembership.source == COMPUTED)
-    )
-    if subscriber_ids:
-        await session.execute(
-            insert(ZoneMembership),
-            [{"subscriber_id": s, "zone_id": zone_id, "source": COMPUTED} for s in sorted(subscriber_ids)],
+async def set_computed_members(session: AsyncSession, members: Mapping[int, Collection[int]]) -> None:
+    """The computed members of each zone in ``members`` become exactly its subscribers (manual rows
+    untouched). Only the difference is written: a reshaped zone keeps most of its members."""
+    await session.flush()
+    connection = await session.connection()  # Core below: up to a million rows, no ORM objects
+    old: dict[int, set[int]] = defaultdict(set)
+    for zone_id, subscriber_id in await connection.execute(
+        select(ZoneMembership.zone_id, ZoneMembership.subscriber_id).where(
+            ZoneMembership.source == COMPUTED, ZoneMembership.zone_id.in_(list(members))
         )
+    ):
+        old[zone_id].add(subscriber_id)
+    added: list[tuple[int, int, str]] = []
+    for zone_id, subscriber_ids in members.items():
+        new = set(subscriber_ids)
+        gone = sorted(old[zone_id] - new)
+        for start in range(0, len(gone), _IN_CHUNK):
+            await connection.execute(
+                delete(ZoneMembership).where(
+                    ZoneMembership.zone_id == zone_id,
+                    ZoneMembership.source == COMPUTED,
+                    ZoneMembership.subscriber_id.in_(gone[start : start + _IN_CHUNK]),
+                )
+            )
+        added += ((s, zone_id, COMPUTED) for s in new - old[zone_id])
+    if added:
+        # Straight to the driver's executemany, in primary key order: SQLAlchemy's handling of each
+        # row's parameters took six times as long as the inserts (200,000 rows and more for 200 zones).
+        columns = ["subscriber_id", "zone_id", "source"]
+        statement = insert(ZoneMembership).compile(dialect=connection.dialect, column_keys=columns)
+        assert list(statement.positiontup or ()) == columns  # the driver takes the values by position
+        await connection.exec_driver_sql(str(statement), sorted(added))
 
 
 async def address_rows(
