@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.bounces import handle_bounce
 from save_relay.canvass import inbox as canvass_inbox
 from save_relay.context import Context
-from save_relay.db import SessionFactory
+from save_relay.db import SessionFactory, WriteGate
 from save_relay.mail.parse import parse_message
 from save_relay.membership.discard import automatic_reason, discard
 from save_relay.membership.requests import handle_request
@@ -76,10 +76,15 @@ class Processor:
     """Works through new inbound messages; ``wake()`` makes it look at once."""
 
     def __init__(
-        self, ctx: Context, sessions: SessionFactory, on_processed: Callable[[], None] = lambda: None
+        self,
+        ctx: Context,
+        sessions: SessionFactory,
+        on_processed: Callable[[], None] = lambda: None,
+        write_gate: WriteGate | None = None,
     ) -> None:
         self.ctx = ctx
         self.sessions = sessions
+        self.write_gate = write_gate or WriteGate(enabled=False)
         self.on_processed = on_processed
         self._wake = asyncio.Event()
         self._stopping = False
@@ -94,7 +99,7 @@ class Processor:
 
     async def process_one(self) -> bool:
         """Process the oldest new message; False when there is none."""
-        async with self.sessions() as session, session.begin():
+        async with self.write_gate(), self.sessions() as session, session.begin():
             found = await session.scalar(
                 select(InboundMessage)
                 .where(InboundMessage.status == "new")
@@ -119,7 +124,7 @@ class Processor:
         return True
 
     async def _shunt(self, message_id: int, error: str) -> None:
-        async with self.sessions() as session, session.begin():
+        async with self.write_gate(), self.sessions() as session, session.begin():
             await inbound.mark(session, message_id, "shunted", error)
             report = await inbound.report_for_inbound(session, message_id)
             if report is not None:
