@@ -74,6 +74,7 @@ class Relay:
         self.intake = intake = Intake(
             self.settings, self.sessions, networks, on_stored=processor.wake, write_gate=self.write_gate
         )
+        processor.give_way_to = intake.busy  # intake first during a burst (Processor._give_way)
         conf = self.settings.smtp
         if conf.enabled:
             limits = IntakeLimits(

@@ -32,6 +32,8 @@ from save_relay.unsubscribe import unsubscribe_by_token
 
 log = logging.getLogger(__name__)
 
+GIVE_WAY_SECONDS = 0.1
+
 
 async def _unsubscribe(session: AsyncSession, ctx: Context, message: InboundMessage) -> None:
     parsed = parse_message(message.raw)
@@ -58,7 +60,7 @@ async def _post(session: AsyncSession, ctx: Context, message: InboundMessage) ->
     if reason := automatic_reason(parsed, ctx.network(message.network_id).settings):
         await discard(session, message, report, parsed, reason)
         return
-    await announce(session, ctx, message, report)
+    await announce(session, ctx, message, report, parsed)
 
 
 HANDLERS = {
@@ -88,6 +90,7 @@ class Processor:
         self.on_processed = on_processed
         self._wake = asyncio.Event()
         self._stopping = False
+        self.give_way_to: Callable[[], bool] = lambda: False  # the intake's busy(): see _give_way
 
     def wake(self) -> None:
         self._wake.set()
@@ -140,9 +143,23 @@ class Processor:
 
     async def drain(self) -> int:
         count = 0
-        while not self._stopping and await self.process_one():
+        while not self._stopping:
+            await self._give_way()
+            if not await self.process_one():
+                break
             count += 1
         return count
+
+    async def _give_way(self) -> None:
+        """Intake first: during a burst of incoming mail, pause a little before each message.
+
+        The processor shares the event loop (one core) with the intake; senders wait for their 250,
+        while acknowledgements and notifications can follow the burst. The pause is short, so the
+        processor still goes on during endless mail (up to 1 / GIVE_WAY_SECONDS messages a second),
+        and a single reply (a moderator's approval) is no burst: it is processed at once.
+        """
+        if self.give_way_to() and not self._stopping:
+            await asyncio.sleep(GIVE_WAY_SECONDS)
 
     async def run(self, poll_seconds: float = 5.0) -> None:
         """Process until stopped; sleeps until woken or ``poll_seconds`` passed."""

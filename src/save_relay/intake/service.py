@@ -7,6 +7,8 @@ database (``save_relay.processing``), so an answer of 250 means only and exactly
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +22,9 @@ from save_relay.store.inbound import Envelope, NewMessage, store_messages
 from save_relay.store.networks import NetworkRef
 
 log = logging.getLogger(__name__)
+
+BURST = 4  # accepts within BURST_SECONDS make a burst, during which the processor gives way (busy())
+BURST_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,14 @@ class Intake:
         self.group: GroupCommit[_Accept, list[Stored]] = GroupCommit(
             self._commit, size=lambda a: len(a.raw) * len(a.routes)
         )
+        self._recent: deque[float] = deque(maxlen=BURST)  # when the last accepts came
+
+    def busy(self) -> bool:
+        """Senders are waiting for a commit, or a burst is on (the last ``BURST`` accepts all came
+        within the last ``BURST_SECONDS``): the processor gives way (``Processor._give_way``)."""
+        if self.group.in_commit or self.group.waiting:
+            return True
+        return len(self._recent) == BURST and time.monotonic() - self._recent[0] < BURST_SECONDS
 
     def check_recipient(self, recipient: str) -> Route | Refusal:
         return resolve(self.settings, recipient)
@@ -73,6 +86,7 @@ class Intake:
         self, raw: bytes, *, mail_from: str, routes: Sequence[Route], peer: str = "", via: str = "smtp"
     ) -> list[Stored]:
         """Store ``raw`` once per route; returns only after the commit, raises if it was not stored."""
+        self._recent.append(time.monotonic())
         return await self.group.submit(_Accept(raw, mail_from, routes, peer, via))
 
     async def close(self) -> None:
