@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from save_relay.config import Settings
 from save_relay.context import Context
-from save_relay.db import create_engine, session_factory
+from save_relay.db import WriteGate, create_engine, is_sqlite, session_factory
 from save_relay.delivery.transport import MaildirTransport, SmtpTransport, Transport
 from save_relay.delivery.worker import OutboundWorker
 from save_relay.intake.imap import ImapPoller
@@ -46,6 +46,8 @@ class Relay:
         self.settings = settings
         self.engine = engine or create_engine(settings.database.url, pool_size=settings.database.pool_size)
         self.sessions = session_factory(self.engine)
+        self.write_gate = WriteGate(enabled=is_sqlite(self.engine))  # the intake and the processor queue here
+        self.intake: Intake | None = None
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.ctx: Context | None = None
@@ -66,8 +68,13 @@ class Relay:
         self.worker = worker = OutboundWorker(
             ctx, self.sessions, make_transports(self.settings), unsubscribe_url=unsubscribe_url
         )
-        self.processor = processor = Processor(ctx, self.sessions, on_processed=worker.wake)
-        intake = Intake(self.settings, self.sessions, networks, on_stored=processor.wake)
+        self.processor = processor = Processor(
+            ctx, self.sessions, on_processed=worker.wake, write_gate=self.write_gate
+        )
+        self.intake = intake = Intake(
+            self.settings, self.sessions, networks, on_stored=processor.wake, write_gate=self.write_gate
+        )
+        processor.give_way_to = intake.busy  # intake first during a burst (Processor._give_way)
         conf = self.settings.smtp
         if conf.enabled:
             limits = IntakeLimits(
@@ -171,16 +178,21 @@ class Relay:
             for task in pending:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.wait_closed(), 2)
-        if self.lmtp is not None:
-            await self.lmtp.close()
+        await self._close_listeners()
         if self.http is not None:
             await self.http.stop()
         if self.worker is not None:
             await self.worker.close()
         await self.engine.dispose()
+
+    async def _close_listeners(self) -> None:
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2)
+        if self.lmtp is not None:
+            await self.lmtp.close()
+        if self.intake is not None:  # the last queued group is committed; a DATA after this gets 451
+            await self.intake.close()
 
 
 async def serve(settings: Settings) -> None:

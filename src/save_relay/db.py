@@ -7,6 +7,9 @@ timeout instead of failing when a read turns into a write.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,23 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class WriteGate:
+    """In-process writers of a SQLite database queue here, in order, before their transaction.
+
+    SQLite has one writer at a time, and a writer that finds the lock taken polls in the busy handler,
+    sleeping up to 100 ms per try: a writer that commits back to back (the processor) wins again and again
+    while the intake's commit, with 250s waiting on it, sleeps. An ``asyncio.Lock`` hands the lock over
+    first come, first served. Writers in other processes (the CLI) still use the busy timeout. On
+    PostgreSQL (``enabled=False``) it does nothing: rows are locked, not the database.
+    """
+
+    def __init__(self, *, enabled: bool) -> None:
+        self._lock = asyncio.Lock() if enabled else None
+
+    def __call__(self) -> AbstractAsyncContextManager[None]:
+        return self._lock if self._lock is not None else contextlib.nullcontext()
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:

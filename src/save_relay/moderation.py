@@ -62,11 +62,20 @@ def is_auto_generated(parsed: ParsedMessage) -> bool:
     return parsed.auto_submitted or parsed.from_mailer_daemon or parsed.sender is None
 
 
-async def announce(session: AsyncSession, ctx: Context, inbound: InboundMessage, report: Report) -> None:
-    """Fill the report from its message, acknowledge the reporter, notify every moderator."""
+async def announce(
+    session: AsyncSession,
+    ctx: Context,
+    inbound: InboundMessage,
+    report: Report,
+    parsed: ParsedMessage | None = None,
+) -> None:
+    """Fill the report from its message, acknowledge the reporter, notify every moderator.
+
+    ``parsed``: the caller's ``parse_message(inbound.raw)``, if it has one (parsing 20 KB is not free).
+    """
     network = ctx.network(inbound.network_id)
     conf = network.settings
-    parsed = parse_message(inbound.raw)
+    parsed = parsed or parse_message(inbound.raw)
     report.subject = parsed.subject[:300]
     if parsed.sender is not None:
         report.sender = parsed.sender.address.lower()

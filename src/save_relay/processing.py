@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.bounces import handle_bounce
 from save_relay.canvass import inbox as canvass_inbox
 from save_relay.context import Context
-from save_relay.db import SessionFactory
+from save_relay.db import SessionFactory, WriteGate
 from save_relay.mail.parse import parse_message
 from save_relay.membership.discard import automatic_reason, discard
 from save_relay.membership.requests import handle_request
@@ -31,6 +31,8 @@ from save_relay.store import audit, inbound
 from save_relay.unsubscribe import unsubscribe_by_token
 
 log = logging.getLogger(__name__)
+
+GIVE_WAY_SECONDS = 0.1
 
 
 async def _unsubscribe(session: AsyncSession, ctx: Context, message: InboundMessage) -> None:
@@ -58,7 +60,7 @@ async def _post(session: AsyncSession, ctx: Context, message: InboundMessage) ->
     if reason := automatic_reason(parsed, ctx.network(message.network_id).settings):
         await discard(session, message, report, parsed, reason)
         return
-    await announce(session, ctx, message, report)
+    await announce(session, ctx, message, report, parsed)
 
 
 HANDLERS = {
@@ -76,13 +78,19 @@ class Processor:
     """Works through new inbound messages; ``wake()`` makes it look at once."""
 
     def __init__(
-        self, ctx: Context, sessions: SessionFactory, on_processed: Callable[[], None] = lambda: None
+        self,
+        ctx: Context,
+        sessions: SessionFactory,
+        on_processed: Callable[[], None] = lambda: None,
+        write_gate: WriteGate | None = None,
     ) -> None:
         self.ctx = ctx
         self.sessions = sessions
+        self.write_gate = write_gate or WriteGate(enabled=False)
         self.on_processed = on_processed
         self._wake = asyncio.Event()
         self._stopping = False
+        self.give_way_to: Callable[[], bool] = lambda: False  # the intake's busy(): see _give_way
 
     def wake(self) -> None:
         self._wake.set()
@@ -94,7 +102,7 @@ class Processor:
 
     async def process_one(self) -> bool:
         """Process the oldest new message; False when there is none."""
-        async with self.sessions() as session, session.begin():
+        async with self.write_gate(), self.sessions() as session, session.begin():
             found = await session.scalar(
                 select(InboundMessage)
                 .where(InboundMessage.status == "new")
@@ -119,7 +127,7 @@ class Processor:
         return True
 
     async def _shunt(self, message_id: int, error: str) -> None:
-        async with self.sessions() as session, session.begin():
+        async with self.write_gate(), self.sessions() as session, session.begin():
             await inbound.mark(session, message_id, "shunted", error)
             report = await inbound.report_for_inbound(session, message_id)
             if report is not None:
@@ -135,9 +143,23 @@ class Processor:
 
     async def drain(self) -> int:
         count = 0
-        while not self._stopping and await self.process_one():
+        while not self._stopping:
+            await self._give_way()
+            if not await self.process_one():
+                break
             count += 1
         return count
+
+    async def _give_way(self) -> None:
+        """Intake first: during a burst of incoming mail, pause a little before each message.
+
+        The processor shares the event loop (one core) with the intake; senders wait for their 250,
+        while acknowledgements and notifications can follow the burst. The pause is short, so the
+        processor still goes on during endless mail (up to 1 / GIVE_WAY_SECONDS messages a second),
+        and a single reply (a moderator's approval) is no burst: it is processed at once.
+        """
+        if self.give_way_to() and not self._stopping:
+            await asyncio.sleep(GIVE_WAY_SECONDS)
 
     async def run(self, poll_seconds: float = 5.0) -> None:
         """Process until stopped; sleeps until woken or ``poll_seconds`` passed."""

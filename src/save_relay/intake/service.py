@@ -7,18 +7,24 @@ database (``save_relay.processing``), so an answer of 250 means only and exactly
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.config import Settings
-from save_relay.db import SessionFactory
+from save_relay.db import SessionFactory, WriteGate
+from save_relay.intake.group import GroupCommit, OutcomeUnknown
 from save_relay.routing import Purpose, Refusal, Route, resolve
-from save_relay.store.inbound import Envelope, store_message
+from save_relay.store.inbound import Envelope, NewMessage, store_messages
 from save_relay.store.networks import NetworkRef
 
 log = logging.getLogger(__name__)
+
+BURST = 4  # accepts within BURST_SECONDS make a burst, during which the processor gives way (busy())
+BURST_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +36,23 @@ class Stored:
     reference: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Accept:
+    """One ``accept`` call waiting for its group's commit."""
+
+    raw: bytes
+    mail_from: str
+    routes: Sequence[Route]
+    peer: str
+    via: str
+
+
 class Intake:
-    """Recipient policy and durable storage, shared by all intake protocols."""
+    """Recipient policy and durable storage, shared by all intake protocols.
+
+    ``accept`` group-commits (``save_relay.intake.group``): the calls that arrive while a commit runs are
+    stored together in the next transaction, and each returns only after that commit.
+    """
 
     def __init__(
         self,
@@ -39,11 +60,24 @@ class Intake:
         sessions: SessionFactory,
         networks: dict[str, NetworkRef],
         on_stored: Callable[[], None] = lambda: None,
+        write_gate: WriteGate | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.networks = networks
         self.on_stored = on_stored
+        self.write_gate = write_gate or WriteGate(enabled=False)
+        self.group: GroupCommit[_Accept, list[Stored]] = GroupCommit(
+            self._commit, size=lambda a: len(a.raw) * len(a.routes)
+        )
+        self._recent: deque[float] = deque(maxlen=BURST)  # when the last accepts came
+
+    def busy(self) -> bool:
+        """Senders are waiting for a commit, or a burst is on (the last ``BURST`` accepts all came
+        within the last ``BURST_SECONDS``): the processor gives way (``Processor._give_way``)."""
+        if self.group.in_commit or self.group.waiting:
+            return True
+        return len(self._recent) == BURST and time.monotonic() - self._recent[0] < BURST_SECONDS
 
     def check_recipient(self, recipient: str) -> Route | Refusal:
         return resolve(self.settings, recipient)
@@ -51,10 +85,25 @@ class Intake:
     async def accept(
         self, raw: bytes, *, mail_from: str, routes: Sequence[Route], peer: str = "", via: str = "smtp"
     ) -> list[Stored]:
-        """Store ``raw`` once per route in one transaction; returns only after the commit."""
-        async with self.sessions() as session, session.begin():
-            stored = await self.store(session, raw, mail_from=mail_from, routes=routes, peer=peer, via=via)
-        self.committed(stored, mail_from=mail_from, via=via)
+        """Store ``raw`` once per route; returns only after the commit, raises if it was not stored."""
+        self._recent.append(time.monotonic())
+        return await self.group.submit(_Accept(raw, mail_from, routes, peer, via))
+
+    async def close(self) -> None:
+        """Commit what is queued, then refuse (451) whatever still comes: the relay is stopping."""
+        await self.group.close()
+
+    async def _commit(self, calls: Sequence[_Accept]) -> list[list[Stored]]:
+        """One transaction for ``calls``; a failure before COMMIT rolls it back (and is retried per call)."""
+        async with self.write_gate(), self.sessions() as session:  # autobegins; closing rolls back
+            stored = await self._store_many(session, calls)
+            try:
+                await session.commit()
+            except Exception as exc:
+                raise OutcomeUnknown("the commit failed") from exc
+        for call, one in zip(calls, stored, strict=True):
+            self.committed(one, mail_from=call.mail_from, via=call.via, wake=False)
+        self.on_stored()
         return stored
 
     async def store(
@@ -71,22 +120,26 @@ class Intake:
 
         The caller commits, then calls ``committed()``.
         """
-        stored: list[Stored] = []
-        for route in routes:
-            network = self.networks[route.network_key]
-            message, report = await store_message(
-                session,
-                network_id=network.id,
-                purpose=route.purpose.value,
-                token=route.token,
-                raw=raw,
-                envelope=Envelope(mail_from=mail_from, rcpt_to=route.address, peer=peer, via=via),
-                reference_prefix=network.settings.reference_prefix if route.purpose is Purpose.POST else None,
-            )
-            stored.append(Stored(route.address, message.id, report.reference if report else None))
+        (stored,) = await self._store_many(session, [_Accept(raw, mail_from, routes, peer, via)])
         return stored
 
-    def committed(self, stored: Sequence[Stored], *, mail_from: str, via: str) -> None:
+    async def _store_many(self, session: AsyncSession, calls: Sequence[_Accept]) -> list[list[Stored]]:
+        messages = [self._new_message(call, route) for call in calls for route in call.routes]
+        rows = iter(await store_messages(session, messages))
+        return [[Stored(route.address, *next(rows)) for route in call.routes] for call in calls]
+
+    def _new_message(self, call: _Accept, route: Route) -> NewMessage:
+        network = self.networks[route.network_key]
+        return NewMessage(
+            network_id=network.id,
+            purpose=route.purpose.value,
+            token=route.token,
+            raw=call.raw,
+            envelope=Envelope(mail_from=call.mail_from, rcpt_to=route.address, peer=call.peer, via=call.via),
+            reference_prefix=network.settings.reference_prefix if route.purpose is Purpose.POST else None,
+        )
+
+    def committed(self, stored: Sequence[Stored], *, mail_from: str, via: str, wake: bool = True) -> None:
         """After the commit: log it and wake the processor."""
         log.info(
             "stored %d message(s) from %s",
@@ -94,4 +147,5 @@ class Intake:
             mail_from or "<>",
             extra={"action": "intake_stored", "refs": [s.reference for s in stored], "via": via},
         )
-        self.on_stored()
+        if wake:
+            self.on_stored()
