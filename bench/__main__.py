@@ -30,6 +30,7 @@ APPROVALS = 20
 APPROVAL = "approval-latency"  # SQLite and (when configured) PostgreSQL
 SELECTION = "radius-1m"  # and the zone recompute on the same 1,000,000 subscribers
 INTAKE = "intake"  # --only intake: its baseline, SQLite and (when configured) PostgreSQL
+FANOUT = "fanout"  # --only fanout: fanout-10k and its baseline in paired rounds, nothing else
 FANOUT_100K = "fanout-100k"  # and the 10,000 it is compared with, both by a daemon in a child process
 SCALE_OUT = "scale-out"  # one vs two worker processes on PostgreSQL (skipped without it)
 CANVASS = "canvass"  # SQLite, (when configured) PostgreSQL and a bare aiosmtpd+fsync baseline
@@ -326,7 +327,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reports", type=int, default=2_000, help="reports per intake run (default 2000)")
     parser.add_argument(
         "--only",
-        choices=sorted([*BENCHMARKS, INTAKE, APPROVAL, SELECTION, FANOUT_100K, SCALE_OUT, CANVASS]),
+        choices=sorted([*BENCHMARKS, FANOUT, INTAKE, APPROVAL, SELECTION, FANOUT_100K, SCALE_OUT, CANVASS]),
         help="run one benchmark",
     )
     parser.add_argument(
@@ -346,9 +347,16 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def fanout_names(only: str | None) -> list[str]:
+    """The in-process fan-out benchmarks that ``--only`` selects (both for none or ``fanout``)."""
+    if only in (None, FANOUT):
+        return list(BENCHMARKS)
+    return [only] if only in BENCHMARKS else []
+
+
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
-    names = [args.only] if args.only in BENCHMARKS else [] if args.only else list(BENCHMARKS)
+    names = fanout_names(args.only)
     with_intake = args.only in (None, INTAKE)
     with_approval = args.only in (None, APPROVAL)
     with_selection = args.only in (None, SELECTION)
