@@ -133,26 +133,28 @@ class Processor:
         async with self.write_gate(), self.sessions() as session, session.begin():
             found = await inbound.claim_new(session, limit)
             deadline = loop.time() + self.batch_seconds
-            done = 0
+            done: list[int] = []
             for message in found:
                 if done and (loop.time() > deadline or self.give_way_to() or self._stopping):
                     break
-                await self._process(session, message)
-                done += 1
-            return done
+                if await self._process(session, message):
+                    done.append(message.id)
+            await inbound.mark_many(session, done, "done")  # one statement; commits with what they queued
+            return len(done)
 
-    async def _process(self, session: AsyncSession, message: InboundMessage) -> None:
-        """One message in its own savepoint; on failure, rolled back to it and shunted."""
+    async def _process(self, session: AsyncSession, message: InboundMessage) -> bool:
+        """One message in its own savepoint; on failure, rolled back to it and shunted (False)."""
         message_id, purpose = message.id, message.purpose
         try:
             async with session.begin_nested():
                 await HANDLERS[purpose](session, self.ctx, message)
-                await inbound.mark(session, message_id, "done")
+            return True
         except Exception as exc:
             log.exception(
                 "processing inbound %d failed; shunted", message_id, extra={"action": "inbound_shunted"}
             )
             await shunt(session, message_id, "".join(traceback.format_exception(exc))[-4000:])
+            return False
 
     async def process_one(self) -> bool:
         """Process the oldest new message alone (the fallback after a batch failed as a whole).

@@ -120,5 +120,14 @@ async def mark(session: AsyncSession, message_id: int, status: str, error: str |
     )
 
 
+async def mark_many(session: AsyncSession, message_ids: Sequence[int], status: str) -> None:
+    if message_ids:
+        await session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id.in_(message_ids))
+            .values(status=status, processed_at=utcnow(), error=None)
+        )
+
+
 async def report_for_inbound(session: AsyncSession, inbound_id: int) -> Report | None:
     return await session.scalar(select(Report).where(Report.inbound_id == inbound_id))
