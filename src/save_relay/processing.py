@@ -124,7 +124,8 @@ class Processor:
         self._wake.set()
 
     async def process_batch(self, limit: int = BATCH_SIZE) -> int:
-        """Process up to ``limit`` of the oldest new messages in one transaction; returns how many.
+        """Process up to ``limit`` of the oldest new messages in one transaction; returns how many
+        it took (done or shunted).
 
         The batch stays short: after ``batch_seconds``, or when the intake has mail waiting, it takes no
         more and commits (the rest stays new, for the next batch).
@@ -133,14 +134,15 @@ class Processor:
         async with self.write_gate(), self.sessions() as session, session.begin():
             found = await inbound.claim_new(session, limit)
             deadline = loop.time() + self.batch_seconds
-            done: list[int] = []
+            taken, done = 0, []
             for message in found:
-                if done and (loop.time() > deadline or self.give_way_to() or self._stopping):
+                if taken and (loop.time() > deadline or self.give_way_to() or self._stopping):
                     break
+                taken += 1
                 if await self._process(session, message):
                     done.append(message.id)
             await inbound.mark_many(session, done, "done")  # one statement; commits with what they queued
-            return len(done)
+            return taken
 
     async def _process(self, session: AsyncSession, message: InboundMessage) -> bool:
         """One message in its own savepoint; on failure, rolled back to it and shunted (False)."""

@@ -120,3 +120,30 @@ async def test_two_processors_take_each_message_once(relay: Relay) -> None:
     assert sent == Counter(
         {("ack", reporter(i)): 1 for i in range(count)} | {("notification", m): count for m in MODERATORS}
     )
+
+
+async def test_a_batch_that_fails_as_a_whole_leaves_nothing_behind(
+    relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like a crash before the commit: none of the batch is done and none of its mails is queued;
+    the next round repeats it all, and each mail is queued once."""
+    await hold_processor(relay)
+    await post(relay, 3)
+
+    async def lost(*_: object) -> None:
+        raise ConnectionError("connection lost before the commit")
+
+    assert relay.ctx is not None
+    processor = Processor(relay.ctx, relay.sessions, write_gate=relay.write_gate, batch_seconds=60)
+    with monkeypatch.context() as patch:
+        patch.setattr(processing.inbound, "mark_many", lost)
+        with pytest.raises(ConnectionError):
+            await processor.process_batch()
+    assert set((await statuses(relay)).values()) == {"new"}
+    assert not await delivery_recipients(relay)
+
+    assert await processor.drain() == 3
+    assert set((await statuses(relay)).values()) == {"done"}
+    assert await delivery_recipients(relay) == Counter(
+        {("ack", reporter(i)): 1 for i in range(3)} | {("notification", m): 3 for m in MODERATORS}
+    )
