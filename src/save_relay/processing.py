@@ -119,20 +119,20 @@ class Processor:
         self._wake.set()
 
     def stop(self) -> None:
-        """Finish the message in hand, then leave ``run``."""
+        """Finish the message in hand (and commit its batch), then leave ``run``."""
         self._stopping = True
         self._wake.set()
 
-    async def process_batch(self, limit: int = BATCH_SIZE) -> int:
-        """Process up to ``limit`` of the oldest new messages in one transaction; returns how many
-        it took (done or shunted).
+    async def process_batch(self, limit: int | None = None) -> int:
+        """Process up to ``limit`` (``batch_size``) of the oldest new messages in one transaction;
+        returns how many it took (done or shunted).
 
         The batch stays short: after ``batch_seconds``, or when the intake has mail waiting, it takes no
         more and commits (the rest stays new, for the next batch).
         """
         loop = asyncio.get_running_loop()
         async with self.write_gate(), self.sessions() as session, session.begin():
-            found = await inbound.claim_new(session, limit)
+            found = await inbound.claim_new(session, limit or self.batch_size)
             deadline = loop.time() + self.batch_seconds
             taken, done = 0, []
             for message in found:
@@ -189,7 +189,7 @@ class Processor:
         while not self._stopping:
             await self._give_way()
             try:
-                done = await self.process_batch(self.batch_size)
+                done = await self.process_batch()
             except Exception:  # the batch's transaction failed as a whole: nothing of it committed
                 log.exception("processor batch failed; one at a time", extra={"action": "batch_failed"})
                 done = int(await self.process_one())
@@ -199,12 +199,13 @@ class Processor:
         return count
 
     async def _give_way(self) -> None:
-        """Intake first: during a burst of incoming mail, pause a little before each message.
+        """Intake first: during a burst of incoming mail, pause a little before each batch.
 
         The processor shares the event loop (one core) with the intake; senders wait for their 250,
-        while acknowledgements and notifications can follow the burst. The pause is short, so the
-        processor still goes on during endless mail (up to 1 / GIVE_WAY_SECONDS messages a second),
-        and a single reply (a moderator's approval) is no burst: it is processed at once.
+        while acknowledgements and notifications can follow the burst. The pause is short, and a batch
+        started during a burst takes one message only, so the processor still goes on during endless
+        mail (up to 1 / GIVE_WAY_SECONDS messages a second), and a single reply (a moderator's
+        approval) is no burst: it is processed at once.
         """
         if self.give_way_to() and not self._stopping:
             await asyncio.sleep(GIVE_WAY_SECONDS)
