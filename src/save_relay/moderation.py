@@ -80,7 +80,8 @@ async def announce(
     if parsed.sender is not None:
         report.sender = parsed.sender.address.lower()
         report.sender_name = parsed.sender.name[:200]
-    info = await members.sender_info(session, network.id, report.sender) if report.sender else None
+    zones = await members.zone_table(session, network.id)  # one query for the sender's zones and the list
+    info = await members.sender_info(session, network.id, report.sender, zones) if report.sender else None
     report.subscriber_id = info.subscriber_id if info else None
     report.zones = list(info.zones) if info else []
     report.groups = list(conf.default_groups)
@@ -92,7 +93,6 @@ async def announce(
     automatic = is_auto_generated(parsed) or not inbound.mail_from.strip("<> ")
     if conf.send_acknowledgements and report.sender and not automatic:
         await _acknowledge(session, network, report, context, parsed.message_id)
-    known = await members.zone_slugs(session, network.id)
     expires = utcnow() + timedelta(hours=conf.confirm_ttl_hours)
     local_expiry = expires.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M")
     await notify_moderators(
@@ -114,7 +114,7 @@ async def announce(
             "proposed_zones": report.zones,
             "default_groups": report.groups,
             "attachments": parsed.attachments,
-            "known_zones": list(known),
+            "known_zones": list(zones.names),
             "defects": list(parsed.defects)[:5],
             "text": parsed.text[:20_000],
             "expires": local_expiry,

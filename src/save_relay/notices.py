@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.config import NetworkSettings
 from save_relay.context import Context, network_from
-from save_relay.mail.compose import as_bytes, build_message, make_message_id, render
+from save_relay.mail.compose import Rendered, make_message_id, render, text_message_bytes
 from save_relay.routing import Purpose
 from save_relay.store import deliveries
 from save_relay.store import tokens as token_store
@@ -36,7 +36,32 @@ def queue_notice(
     """Render ``template`` in the network's language and queue it for ``to``."""
     conf = network.settings
     rendered = render(conf.language, template, {**base_context(conf), **context})
-    message = build_message(
+    queue_rendered(
+        session,
+        network,
+        kind=kind,
+        rendered=rendered,
+        to=to,
+        reply_to=reply_to,
+        in_reply_to=in_reply_to,
+        headers=headers,
+    )
+
+
+def queue_rendered(
+    session: AsyncSession,
+    network: NetworkRef,
+    *,
+    kind: str,
+    rendered: Rendered,
+    to: str,
+    reply_to: str | None = None,
+    in_reply_to: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+) -> None:
+    """Queue an already rendered notice for ``to``."""
+    conf = network.settings
+    message = text_message_bytes(
         sender=network_from(conf),
         to=to,
         rendered=rendered,
@@ -50,7 +75,7 @@ def queue_notice(
             *headers,
         ],
     )
-    deliveries.enqueue(session, network_id=network.id, kind=kind, recipient=to, message=as_bytes(message))
+    deliveries.enqueue(session, network_id=network.id, kind=kind, recipient=to, message=message)
 
 
 def base_context(conf: NetworkSettings) -> dict[str, Any]:
@@ -75,6 +100,7 @@ async def notify_moderators(
     ``purpose`` bound to that moderator and to the report or request it is about."""
     conf = network.settings
     extra = list(headers)
+    rendered = render(conf.language, template, {**base_context(conf), **context})  # the same for each
     for moderator in conf.moderators:
         token = await token_store.issue(
             session,
@@ -85,13 +111,12 @@ async def notify_moderators(
             report_id=report_id,
             request_id=request_id,
         )
-        queue_notice(
+        queue_rendered(
             session,
             network,
             kind=kind,
-            template=template,
+            rendered=rendered,
             to=moderator,
             reply_to=ctx.subaddress(conf, Purpose.CONFIRM, token),
             headers=extra,
-            context=context,
         )

@@ -1,8 +1,11 @@
-"""Everything after the 250: each stored message is processed once, in its own transaction.
+"""Everything after the 250: stored messages are processed in batches, each message once.
 
-Processing a message and queuing the mails it causes commit together, so a crash in between repeats
-the whole step after restart and never leaves half of it. A message that makes the code fail is
-``shunted`` with the error (and its report too): kept for a human, never dropped.
+A batch takes up to ``BATCH_SIZE`` new messages in one transaction (PostgreSQL: ``FOR UPDATE SKIP
+LOCKED``, so several daemons share the work; SQLite: behind the ``WriteGate``), each handled in its own
+SAVEPOINT. Processing a message, queuing the mails it causes and its ``done`` mark commit together, so a
+crash repeats the whole batch after restart and never leaves half of it. A message that makes the code
+fail is rolled back to its savepoint and ``shunted`` with the error (and its report too), in the same
+transaction: kept for a human, never dropped; the others commit.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import logging
 import traceback
 from collections.abc import Callable
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.bounces import handle_bounce
@@ -33,6 +35,8 @@ from save_relay.unsubscribe import unsubscribe_by_token
 log = logging.getLogger(__name__)
 
 GIVE_WAY_SECONDS = 0.1
+BATCH_SIZE = 50  # messages per transaction at most
+BATCH_SECONDS = 0.05  # a batch takes no more messages after this: incoming 250s wait behind it
 
 
 async def _unsubscribe(session: AsyncSession, ctx: Context, message: InboundMessage) -> None:
@@ -63,6 +67,22 @@ async def _post(session: AsyncSession, ctx: Context, message: InboundMessage) ->
     await announce(session, ctx, message, report, parsed)
 
 
+async def shunt(session: AsyncSession, message_id: int, error: str) -> None:
+    """Set a message (and its report) aside with the error, in the caller's transaction; audited."""
+    await inbound.mark(session, message_id, "shunted", error)
+    report = await inbound.report_for_inbound(session, message_id)
+    if report is not None:
+        report.status = "shunted"
+    audit.record(
+        session,
+        action="inbound_shunted",
+        actor="system",
+        via="system",
+        object_ref=report.reference if report else str(message_id),
+        error=error[-500:],
+    )
+
+
 HANDLERS = {
     Purpose.POST.value: _post,
     Purpose.CONFIRM.value: handle_reply,
@@ -83,11 +103,14 @@ class Processor:
         sessions: SessionFactory,
         on_processed: Callable[[], None] = lambda: None,
         write_gate: WriteGate | None = None,
+        batch_size: int = BATCH_SIZE,
+        batch_seconds: float = BATCH_SECONDS,
     ) -> None:
         self.ctx = ctx
         self.sessions = sessions
         self.write_gate = write_gate or WriteGate(enabled=False)
         self.on_processed = on_processed
+        self.batch_size, self.batch_seconds = batch_size, batch_seconds
         self._wake = asyncio.Event()
         self._stopping = False
         self.give_way_to: Callable[[], bool] = lambda: False  # the intake's busy(): see _give_way
@@ -96,67 +119,93 @@ class Processor:
         self._wake.set()
 
     def stop(self) -> None:
-        """Finish the message in hand, then leave ``run``."""
+        """Finish the message in hand (and commit its batch), then leave ``run``."""
         self._stopping = True
         self._wake.set()
 
-    async def process_one(self) -> bool:
-        """Process the oldest new message; False when there is none."""
+    async def process_batch(self, limit: int | None = None) -> int:
+        """Process up to ``limit`` (``batch_size``) of the oldest new messages in one transaction;
+        returns how many it took (done or shunted).
+
+        The batch stays short: after ``batch_seconds``, or when the intake has mail waiting, it takes no
+        more and commits (the rest stays new, for the next batch).
+        """
+        loop = asyncio.get_running_loop()
         async with self.write_gate(), self.sessions() as session, session.begin():
-            found = await session.scalar(
-                select(InboundMessage)
-                .where(InboundMessage.status == "new")
-                .order_by(InboundMessage.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
+            found = await inbound.claim_new(session, limit or self.batch_size)
+            deadline = loop.time() + self.batch_seconds
+            taken, done = 0, []
+            for message in found:
+                if taken and (loop.time() > deadline or self.give_way_to() or self._stopping):
+                    break
+                taken += 1
+                if await self._process(session, message):
+                    done.append(message.id)
+            await inbound.mark_many(session, done, "done")  # one statement; commits with what they queued
+            return taken
+
+    async def _process(self, session: AsyncSession, message: InboundMessage) -> bool:
+        """One message in its own savepoint; on failure, rolled back to it and shunted (False)."""
+        message_id, purpose = message.id, message.purpose
+        try:
+            async with session.begin_nested():
+                await HANDLERS[purpose](session, self.ctx, message)
+            return True
+        except Exception as exc:
+            log.exception(
+                "processing inbound %d failed; shunted", message_id, extra={"action": "inbound_shunted"}
             )
-            if found is None:
+            await shunt(session, message_id, "".join(traceback.format_exception(exc))[-4000:])
+            return False
+
+    async def process_one(self) -> bool:
+        """Process the oldest new message alone (the fallback after a batch failed as a whole).
+
+        A failure shunts it in a transaction of its own, so even a message that breaks the whole
+        transaction cannot stop the processor.
+        """
+        async with self.write_gate(), self.sessions() as session, session.begin():
+            found = await inbound.claim_new(session, 1)
+            if not found:
                 return False
-            message_id, purpose = found.id, found.purpose
+            message_id, purpose = found[0].id, found[0].purpose
             try:
                 async with session.begin_nested():
-                    await HANDLERS[purpose](session, self.ctx, found)
-                await inbound.mark(session, message_id, "done")
+                    await HANDLERS[purpose](session, self.ctx, found[0])
+                    await inbound.mark(session, message_id, "done")
                 return True
             except Exception as exc:
                 error = "".join(traceback.format_exception(exc))[-4000:]
                 log.exception(
                     "processing inbound %d failed; shunted", message_id, extra={"action": "inbound_shunted"}
                 )
-        await self._shunt(message_id, error)
+        async with self.write_gate(), self.sessions() as session, session.begin():
+            await shunt(session, message_id, error)
         return True
 
-    async def _shunt(self, message_id: int, error: str) -> None:
-        async with self.write_gate(), self.sessions() as session, session.begin():
-            await inbound.mark(session, message_id, "shunted", error)
-            report = await inbound.report_for_inbound(session, message_id)
-            if report is not None:
-                report.status = "shunted"
-            audit.record(
-                session,
-                action="inbound_shunted",
-                actor="system",
-                via="system",
-                object_ref=report.reference if report else str(message_id),
-                error=error[-500:],
-            )
-
     async def drain(self) -> int:
+        """Process batches until nothing is new; returns how many messages were processed."""
         count = 0
         while not self._stopping:
             await self._give_way()
-            if not await self.process_one():
+            try:
+                done = await self.process_batch()
+            except Exception:  # the batch's transaction failed as a whole: nothing of it committed
+                log.exception("processor batch failed; one at a time", extra={"action": "batch_failed"})
+                done = int(await self.process_one())
+            if not done:
                 break
-            count += 1
+            count += done
         return count
 
     async def _give_way(self) -> None:
-        """Intake first: during a burst of incoming mail, pause a little before each message.
+        """Intake first: during a burst of incoming mail, pause a little before each batch.
 
         The processor shares the event loop (one core) with the intake; senders wait for their 250,
-        while acknowledgements and notifications can follow the burst. The pause is short, so the
-        processor still goes on during endless mail (up to 1 / GIVE_WAY_SECONDS messages a second),
-        and a single reply (a moderator's approval) is no burst: it is processed at once.
+        while acknowledgements and notifications can follow the burst. The pause is short, and a batch
+        started during a burst takes one message only, so the processor still goes on during endless
+        mail (up to 1 / GIVE_WAY_SECONDS messages a second), and a single reply (a moderator's
+        approval) is no burst: it is processed at once.
         """
         if self.give_way_to() and not self._stopping:
             await asyncio.sleep(GIVE_WAY_SECONDS)

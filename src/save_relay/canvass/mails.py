@@ -17,7 +17,7 @@ from save_relay.canvass.models import Canvass
 from save_relay.canvass.results import local_time
 from save_relay.context import Context, network_from
 from save_relay.mail.addresses import header_safe
-from save_relay.mail.compose import as_bytes, build_message, make_message_id, render
+from save_relay.mail.compose import as_bytes, build_message, make_message_id, render, text_message_bytes
 from save_relay.notices import base_context
 from save_relay.routing import Purpose
 from save_relay.store import deliveries
@@ -116,18 +116,23 @@ def queue_with_attachments(
 ) -> None:
     """Render and queue one mail to ``to`` carrying ``attachments``, ``(file name, attachment)`` each."""
     conf = network.settings
-    message = build_message(
-        sender=network_from(conf),
-        to=to,
-        rendered=render(conf.language, template, {**base_context(conf), **context}),
-        domain=conf.domain,
-        reply_to=reply_to,
-        extra_headers=[
+    fields: dict[str, Any] = {
+        "sender": network_from(conf),
+        "to": to,
+        "rendered": render(conf.language, template, {**base_context(conf), **context}),
+        "domain": conf.domain,
+        "reply_to": reply_to,
+        "extra_headers": [
             ("Message-ID", make_message_id(conf.domain)),
             ("Auto-Submitted", "auto-generated"),
             ("X-Save-Relay-Network", conf.address),
         ],
-    )
+    }
+    if not attachments:  # most answers: composed without the email package (same bytes)
+        raw = text_message_bytes(**fields)
+        deliveries.enqueue(session, network_id=network.id, kind=kind, recipient=to, message=raw)
+        return
+    message = build_message(**fields)
     for name, item in attachments:
         maintype, _, subtype = item.content_type.partition("/")
         message.add_attachment(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import email.policy
 import email.utils
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from email import quoprimime
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from functools import lru_cache
@@ -68,21 +70,98 @@ def build_message(
 ) -> EmailMessage:
     """A text/plain message; raises ValueError if any header value carries CR, LF or NUL."""
     message = EmailMessage(policy=SMTP_POLICY)
-    message["From"] = header_safe(sender)
-    if to is not None:
-        message["To"] = header_safe(to)
-    message["Subject"] = header_safe(rendered.subject)
-    message["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
-    if reply_to:
-        message["Reply-To"] = header_safe(reply_to)
-    if in_reply_to:
-        reference = header_safe(f"<{in_reply_to.strip('<>')}>")
-        message["In-Reply-To"] = reference
-        message["References"] = reference
-    for name, value in extra_headers:
-        message[header_safe(name)] = header_safe(value)
+    for name, value in _headers(sender, to, rendered.subject, reply_to, in_reply_to, extra_headers):
+        message[name] = value
     message.set_content(rendered.body, charset="utf-8", cte="quoted-printable")
     return message
+
+
+_PLAIN_TEXT = re.compile(r"[!-~]+(?: [!-~]+)*")  # printable ASCII words, single spaces
+_ADDR_SPEC = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+_MSG_ID = re.compile(r"<[!-;=?-~]+>")  # one <id>: no space, no nested angle brackets
+_UNSTRUCTURED = frozenset({"subject", "auto-submitted", "comments"})
+_ADDRESS = frozenset({"to", "cc", "reply-to", "from", "sender"})
+_MSG_IDS = frozenset({"message-id", "in-reply-to", "references"})
+_TEXT_HEADERS = (
+    b'Content-Type: text/plain; charset="utf-8"\r\n'
+    b"Content-Transfer-Encoding: quoted-printable\r\nMIME-Version: 1.0\r\n\r\n"
+)
+
+
+def text_message_bytes(
+    *,
+    sender: str,
+    to: str | None,
+    rendered: Rendered,
+    domain: str,
+    reply_to: str | None = None,
+    in_reply_to: str | None = None,
+    extra_headers: Iterable[tuple[str, str]] = (),
+) -> bytes:
+    """``as_bytes(build_message(...))``, byte for byte, without building an ``EmailMessage``.
+
+    Composing through ``email`` parses every header again and encodes the body per message (most of
+    the CPU of an acknowledgement or a notification). Here a header whose value the policy would
+    render unchanged (plain ASCII text, a bare address, a ``<message-id>``) is written as it is; any
+    other goes through the policy's own header classes (cached: the From and the moderators repeat).
+    """
+    headers = _headers(sender, to, rendered.subject, reply_to, in_reply_to, extra_headers)
+    return (
+        b"".join(_header_line(name, value) for name, value in headers)
+        + _TEXT_HEADERS
+        + _qp_body(rendered.body)
+    )
+
+
+def _headers(
+    sender: str,
+    to: str | None,
+    subject: str,
+    reply_to: str | None,
+    in_reply_to: str | None,
+    extra_headers: Iterable[tuple[str, str]],
+) -> list[tuple[str, str]]:
+    """The headers of a notice, in order, each checked by ``header_safe``."""
+    headers = [("From", sender), *([("To", to)] if to is not None else [])]
+    headers += [("Subject", subject), ("Date", email.utils.formatdate(localtime=False, usegmt=True))]
+    if reply_to:
+        headers.append(("Reply-To", reply_to))
+    if in_reply_to:
+        reference = f"<{in_reply_to.strip('<>')}>"
+        headers += [("In-Reply-To", reference), ("References", reference)]
+    headers += extra_headers
+    return [(header_safe(name), header_safe(value)) for name, value in headers]
+
+
+def _header_line(name: str, value: str) -> bytes:
+    key = name.lower()
+    if len(name) + len(value) < 900 and (
+        (key in _MSG_IDS and _MSG_ID.fullmatch(value))
+        or (key in _ADDRESS and _ADDR_SPEC.fullmatch(value))
+        or (
+            (key in _UNSTRUCTURED or key.startswith("x-"))
+            and _PLAIN_TEXT.fullmatch(value)
+            and "=?" not in value
+        )
+    ):
+        return f"{name}: {value}\r\n".encode("ascii")
+    return _folded(name, value)
+
+
+@lru_cache(maxsize=512)
+def _folded(name: str, value: str) -> bytes:
+    """The header as ``EmailMessage`` writes it with ``SMTP_POLICY`` (parsed, then folded)."""
+    return SMTP_POLICY.fold_binary(name, SMTP_POLICY.header_store_parse(name, value)[1])
+
+
+@lru_cache(maxsize=8)
+def _qp_body(body: str) -> bytes:
+    """The body as ``set_content(body, charset="utf-8", cte="quoted-printable")`` encodes it (one
+    notification body serves every moderator)."""
+    lines = body.encode("utf-8").splitlines()
+    text = (b"\n".join(lines) + b"\n").decode("latin-1")
+    encoded = quoprimime.body_encode(text, SMTP_POLICY.max_line_length or 78)
+    return encoded.replace("\n", "\r\n").encode("ascii")
 
 
 def copy_attachments(original: bytes, into: EmailMessage, limit: int = 50) -> int:

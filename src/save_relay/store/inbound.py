@@ -98,12 +98,35 @@ async def next_new(session: AsyncSession, limit: int) -> list[InboundMessage]:
     return list(rows)
 
 
+async def claim_new(session: AsyncSession, limit: int) -> list[InboundMessage]:
+    """The oldest ``limit`` new messages, locked for this transaction; rows another transaction holds
+    are skipped (PostgreSQL), so two processors never take the same message. SQLite ignores the lock:
+    there the transaction holds the one write lock (``BEGIN IMMEDIATE``)."""
+    rows = await session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.status == "new")
+        .order_by(InboundMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows)
+
+
 async def mark(session: AsyncSession, message_id: int, status: str, error: str | None = None) -> None:
     await session.execute(
         update(InboundMessage)
         .where(InboundMessage.id == message_id)
         .values(status=status, processed_at=utcnow(), error=error)
     )
+
+
+async def mark_many(session: AsyncSession, message_ids: Sequence[int], status: str) -> None:
+    if message_ids:
+        await session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id.in_(message_ids))
+            .values(status=status, processed_at=utcnow(), error=None)
+        )
 
 
 async def report_for_inbound(session: AsyncSession, inbound_id: int) -> Report | None:

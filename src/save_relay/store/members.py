@@ -27,7 +27,29 @@ class SenderInfo:
     zones: tuple[str, ...]
 
 
-async def sender_info(session: AsyncSession, network_id: int, address: str) -> SenderInfo | None:
+@dataclass(frozen=True, slots=True)
+class ZoneTable:
+    """A network's zones: slug -> display name, and slug -> parent slug."""
+
+    names: dict[str, str]
+    parents: dict[str, str | None]
+
+
+async def zone_table(session: AsyncSession, network_id: int) -> ZoneTable:
+    rows = (
+        await session.execute(
+            select(Zone.slug, Zone.name, Zone.parent_slug)
+            .where(Zone.network_id == network_id)
+            .order_by(Zone.slug)
+        )
+    ).all()
+    return ZoneTable({slug: name for slug, name, _ in rows}, {slug: parent for slug, _, parent in rows})
+
+
+async def sender_info(
+    session: AsyncSession, network_id: int, address: str, zones: ZoneTable | None = None
+) -> SenderInfo | None:
+    """The subscriber behind ``address`` and its most specific zones; ``zones``: the caller's table."""
     row = (
         await session.execute(
             select(Subscriber.id, Subscriber.company)
@@ -47,13 +69,9 @@ async def sender_info(session: AsyncSession, network_id: int, address: str) -> S
             .where(ZoneMembership.subscriber_id == row.id)
         )
     )
-    parents = dict(
-        (
-            await session.execute(select(Zone.slug, Zone.parent_slug).where(Zone.network_id == network_id))
-        ).all()
-    )
-    zones = sorted(member_of - _ancestors(member_of, parents))
-    return SenderInfo(subscriber_id=row.id, company=row.company, zones=tuple(zones))
+    parents = (zones or await zone_table(session, network_id)).parents
+    most_specific = sorted(member_of - _ancestors(member_of, parents))
+    return SenderInfo(subscriber_id=row.id, company=row.company, zones=tuple(most_specific))
 
 
 def _ancestors(slugs: set[str], parents: dict[str, str | None]) -> set[str]:
