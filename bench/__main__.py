@@ -90,18 +90,22 @@ async def run_all(sink: Sink, names: list[str], runs: int, n: int) -> dict[str, 
     return results
 
 
-def intake_benchmarks() -> dict[str, Callable[[Sink, int], Awaitable[IntakeRun]]]:
+def intake_benchmarks(drain: bool) -> dict[str, Callable[[Sink, int], Awaitable[IntakeRun]]]:
     out: dict[str, Callable[[Sink, int], Awaitable[IntakeRun]]] = {
         "intake-baseline": lambda _sink, n: intake.baseline_once(n),
-        "intake-sqlite": lambda sink, n: intake.run_once(sink, n, "sqlite"),
+        "intake-sqlite": lambda sink, n: intake.run_once(sink, n, "sqlite", drain=drain),
     }
     if intake.pg_url():
-        out["intake-postgresql"] = lambda sink, n: intake.run_once(sink, n, "postgresql")
+        out["intake-postgresql"] = lambda sink, n: intake.run_once(sink, n, "postgresql", drain=drain)
     return out
 
 
-async def run_intake(sink: Sink, runs: int, n: int) -> dict[str, list[IntakeRun]]:
-    benches = intake_benchmarks()
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
+
+
+async def run_intake(sink: Sink, runs: int, n: int, drain: bool) -> dict[str, list[IntakeRun]]:
+    benches = intake_benchmarks(drain)
     results: dict[str, list[IntakeRun]] = {name: [] for name in benches}
     for bench in benches.values():  # warm-up, not counted
         await bench(sink, min(n, WARMUP_REPORTS))
@@ -112,7 +116,7 @@ async def run_intake(sink: Sink, runs: int, n: int) -> dict[str, list[IntakeRun]
             print(
                 f"  run {i + 1}/{runs} {name:<17} {run.per_second:6.0f} msg/s, time to 250 "
                 f"p50 {run.quantile_ms(0.5):.0f} ms p99 {run.quantile_ms(0.99):.0f} ms, "
-                f"drained {run.drain_seconds:.1f} s later",
+                f"drained {_seconds(run.drain_seconds)} later",
                 flush=True,
             )
     return results
@@ -246,7 +250,7 @@ def intake_summary(results: dict[str, list[IntakeRun]]) -> dict[str, Any]:
             "median_p50_ms": statistics.median(r.quantile_ms(0.5) for r in runs),
             "median_p99_ms": statistics.median(r.quantile_ms(0.99) for r in runs),
             "pooled_p99_ms": pooled.quantile_ms(0.99),
-            "median_drain_seconds": statistics.median(r.drain_seconds for r in runs),
+            "median_drain_seconds": _median_or_none([r.drain_seconds for r in runs]),
             "mean_message_bytes": statistics.mean(r.mean_message_bytes for r in runs),
             "paired_ratios": [round(r.per_second / b.per_second, 3) for r, b in zip(runs, base, strict=True)],
             "runs": [
@@ -257,12 +261,17 @@ def intake_summary(results: dict[str, list[IntakeRun]]) -> dict[str, Any]:
                     "p50_ms": round(r.quantile_ms(0.5), 1),
                     "p99_ms": round(r.quantile_ms(0.99), 1),
                     "max_ms": round(1000 * max(r.latencies), 1),
-                    "drain_seconds": round(r.drain_seconds, 2),
+                    "drain_seconds": None if r.drain_seconds is None else round(r.drain_seconds, 2),
                 }
                 for r in runs
             ],
         }
     return out
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 def intake_table(summaries: dict[str, Any], n: int) -> str:
@@ -324,7 +333,12 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="runs per benchmark (default 3)")
     parser.add_argument("--recipients", type=int, default=10_000, help="recipients per run (default 10000)")
-    parser.add_argument("--reports", type=int, default=2_000, help="reports per intake run (default 2000)")
+    parser.add_argument("--reports", type=int, default=5_000, help="reports per intake run (default 5000)")
+    parser.add_argument(
+        "--intake-drain",
+        action="store_true",
+        help="after each intake run, also wait until every acknowledgement and notification is at the sink",
+    )
     parser.add_argument(
         "--only",
         choices=sorted([*BENCHMARKS, FANOUT, INTAKE, APPROVAL, SELECTION, FANOUT_100K, SCALE_OUT, CANVASS]),
@@ -377,7 +391,9 @@ def main(argv: list[str] | None = None) -> int:
         sink = Sink(prefix="user")
         try:
             fanouts = await run_all(sink, names, args.runs, args.recipients) if names else {}
-            intakes = await run_intake(sink, args.runs, args.reports) if with_intake else {}
+            intakes = (
+                await run_intake(sink, args.runs, args.reports, args.intake_drain) if with_intake else {}
+            )
             if with_fanout_100k:
                 scale[FANOUT_100K] = await scale_suite.run_fanout_100k(sink, args.runs, sizes)
             if with_scale_out:
