@@ -70,8 +70,11 @@ async def stored_senders(relay: Relay) -> list[str]:
 async def write_lock_held(db_url: str) -> AsyncIterator[None]:
     """Hold the database's write lock from outside the relay until the block ends."""
     if is_sqlite(db_url):
-        conn = sqlite3.connect(str(make_url(db_url).database), isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
+        conn = sqlite3.connect(
+            str(make_url(db_url).database), isolation_level=None, timeout=30, check_same_thread=False
+        )
+        # In a thread: the relay (on this loop) may be inside a transaction and must be able to finish it.
+        await asyncio.to_thread(conn.execute, "BEGIN IMMEDIATE")
         try:
             yield
         finally:
