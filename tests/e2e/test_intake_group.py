@@ -15,13 +15,15 @@ import sqlite3
 from collections.abc import AsyncIterator
 
 import asyncpg
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from save_relay.app import Relay
 from save_relay.db import is_sqlite
+from save_relay.intake import service as intake_service
 from save_relay.models import InboundMessage, Report
-from tests.conftest import _pg_dsn
+from tests.conftest import MODERATORS, _pg_dsn
 from tests.e2e.test_intake_errors import (
     NETWORK,
     assert_storage_failure,
@@ -171,3 +173,19 @@ async def test_stop_commits_the_queued_group_and_refuses_later_data(relay: Relay
     assert_storage_failure(code, text)
     assert await count_rows(relay, InboundMessage) == len(senders) + 1
     assert await count_rows(relay, Report) == len(senders) + 1
+
+
+async def test_a_burst_makes_the_processor_give_way_but_not_for_a_moderators_command(
+    relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(intake_service, "BURST_SECONDS", 60.0)  # a slow machine still sees a burst
+    assert relay.intake is not None
+    assert not relay.intake.busy()
+    replies = await asyncio.gather(*(post(relay, i) for i in range(6)))  # a burst of reports
+    assert all(code == 250 for code, _ in replies), replies
+    assert relay.intake.busy()  # the processor pauses before its batches: the senders come first
+
+    confirm = NETWORK.replace("@", "+confirm-" + "a" * 26 + "@")
+    code, _ = await send_raw(relay.smtp_port, MODERATORS[0], [confirm], b"Subject: Re\r\n\r\nok\r\n")
+    assert code == 250
+    assert not relay.intake.busy()  # an approval is processed at once, burst or not
