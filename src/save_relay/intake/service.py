@@ -110,8 +110,8 @@ class Intake:
             except Exception as exc:
                 raise OutcomeUnknown("the commit failed") from exc
         for call, one in zip(calls, stored, strict=True):
-            self.committed(one, mail_from=call.mail_from, via=call.via, wake=False)
-        self.on_stored()
+            _log_stored(one, mail_from=call.mail_from, via=call.via)
+        self.on_stored()  # once for the whole group
         return stored
 
     async def store(
@@ -147,13 +147,16 @@ class Intake:
             reference_prefix=network.settings.reference_prefix if route.purpose is Purpose.POST else None,
         )
 
-    def committed(self, stored: Sequence[Stored], *, mail_from: str, via: str, wake: bool = True) -> None:
+    def committed(self, stored: Sequence[Stored], *, mail_from: str, via: str) -> None:
         """After the commit: log it and wake the processor."""
-        log.info(
-            "stored %d message(s) from %s",
-            len(stored),
-            mail_from or "<>",
-            extra={"action": "intake_stored", "refs": [s.reference for s in stored], "via": via},
-        )
-        if wake:
-            self.on_stored()
+        _log_stored(stored, mail_from=mail_from, via=via)
+        self.on_stored()
+
+
+def _log_stored(stored: Sequence[Stored], *, mail_from: str, via: str) -> None:
+    log.info(
+        "stored %d message(s) from %s",
+        len(stored),
+        mail_from or "<>",
+        extra={"action": "intake_stored", "refs": [s.reference for s in stored], "via": via},
+    )
