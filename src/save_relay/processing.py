@@ -83,6 +83,12 @@ async def shunt(session: AsyncSession, message_id: int, error: str) -> None:
     )
 
 
+def _failed(message_id: int, exc: Exception) -> str:
+    """Log a message's failure; returns the traceback kept with it when it is shunted."""
+    log.exception("processing inbound %d failed; shunted", message_id, extra={"action": "inbound_shunted"})
+    return "".join(traceback.format_exception(exc))[-4000:]
+
+
 HANDLERS = {
     Purpose.POST.value: _post,
     Purpose.CONFIRM.value: handle_reply,
@@ -152,10 +158,7 @@ class Processor:
                 await HANDLERS[purpose](session, self.ctx, message)
             return True
         except Exception as exc:
-            log.exception(
-                "processing inbound %d failed; shunted", message_id, extra={"action": "inbound_shunted"}
-            )
-            await shunt(session, message_id, "".join(traceback.format_exception(exc))[-4000:])
+            await shunt(session, message_id, _failed(message_id, exc))
             return False
 
     async def process_one(self) -> bool:
@@ -175,10 +178,7 @@ class Processor:
                     await inbound.mark(session, message_id, "done")
                 return True
             except Exception as exc:
-                error = "".join(traceback.format_exception(exc))[-4000:]
-                log.exception(
-                    "processing inbound %d failed; shunted", message_id, extra={"action": "inbound_shunted"}
-                )
+                error = _failed(message_id, exc)
         async with self.write_gate(), self.sessions() as session, session.begin():
             await shunt(session, message_id, error)
         return True
