@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -11,7 +12,8 @@ import resource
 import sqlite3
 import statistics
 import sys
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -329,6 +331,21 @@ def print_selection(selection: dict[str, Any]) -> None:
         )
 
 
+phases: dict[str, float] = {}  # wall-clock seconds of each part of the run, for the 10-minute budget
+
+
+@contextlib.contextmanager
+def timed(name: str) -> Iterator[None]:
+    """Adds the wall-clock time of the block to ``phases[name]`` (parts that did not run stay out)."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        seconds = time.monotonic() - started
+        if seconds >= 0.05:
+            phases[name] = round(phases.get(name, 0.0) + seconds, 1)
+
+
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="runs per benchmark (default 3)")
@@ -390,28 +407,39 @@ def main(argv: list[str] | None = None) -> int:
     ]:
         sink = Sink(prefix="user")
         try:
-            fanouts = await run_all(sink, names, args.runs, args.recipients) if names else {}
-            intakes = (
-                await run_intake(sink, args.runs, args.reports, args.intake_drain) if with_intake else {}
-            )
+            with timed(FANOUT):
+                fanouts = await run_all(sink, names, args.runs, args.recipients) if names else {}
+            with timed(INTAKE):
+                intakes = (
+                    await run_intake(sink, args.runs, args.reports, args.intake_drain) if with_intake else {}
+                )
             if with_fanout_100k:
-                scale[FANOUT_100K] = await scale_suite.run_fanout_100k(sink, args.runs, sizes)
+                with timed(FANOUT_100K):
+                    scale[FANOUT_100K] = await scale_suite.run_fanout_100k(sink, args.runs, sizes)
             if with_scale_out:
-                scale[SCALE_OUT] = await scale_suite.run_scale_out(sink, args.runs, args.scale_out_recipients)
+                with timed(SCALE_OUT):
+                    scale[SCALE_OUT] = await scale_suite.run_scale_out(
+                        sink, args.runs, args.scale_out_recipients
+                    )
         finally:
             sink.stop()
-        approvals = await run_approval(args.runs) if with_approval else {}
+        with timed(APPROVAL):
+            approvals = await run_approval(args.runs) if with_approval else {}
         if with_canvass:
             n, m = args.canvass_recipients, args.canvass_answers
-            canvass.update(await canvass_suite.run(args.runs, n, m))
+            with timed(CANVASS):
+                canvass.update(await canvass_suite.run(args.runs, n, m))
         rss_before_selection.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-        selection = await run_selection(args.runs) if with_selection else {}
+        with timed(SELECTION):
+            selection = await run_selection(args.runs) if with_selection else {}
         return fanouts, intakes, approvals, selection
 
     canvass: dict[str, Any] = {}
     rss_before_selection: list[float] = []  # the 1,000,000 points in memory dwarf everything else
     scale: dict[str, dict[str, Any]] = {}  # fanout-100k and scale-out summaries
+    started = time.monotonic()
     results, intake_results, approval_results, selection = asyncio.run(everything())
+    phases["total"] = round(time.monotonic() - started, 1)
     summaries = {name: summary(runs) for name, runs in results.items()}
     intakes = intake_summary(intake_results) if intake_results else {}
     approvals = approval_summary(approval_results) if approval_results else {}
@@ -428,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     if canvass:
         print(canvass_suite.table(canvass))
     print_selection(selection)
+    print("wall clock: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in phases.items()))
     print(
         f"peak RSS of the bench process: {rss_before_selection[0]:.0f} MiB before radius-1m, "
         f"{peak_rss_mib:.0f} MiB at the end (the sink runs in its own process)"
@@ -449,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
             "scale_out_recipients": args.scale_out_recipients,
             "scale_out_workers": list(scaleout.WORKERS),
         },
+        "wall_clock_seconds": phases,
         "peak_rss_mib": round(peak_rss_mib, 1),
         "peak_rss_mib_before_selection": round(rss_before_selection[0], 1),
         "benchmarks": summaries,
