@@ -1,11 +1,12 @@
 """Everything after the 250: stored messages are processed in batches, each message once.
 
 A batch takes up to ``BATCH_SIZE`` new messages in one transaction (PostgreSQL: ``FOR UPDATE SKIP
-LOCKED``, so several daemons share the work; SQLite: behind the ``WriteGate``), each handled in its own
-SAVEPOINT. Processing a message, queuing the mails it causes and its ``done`` mark commit together, so a
-crash repeats the whole batch after restart and never leaves half of it. A message that makes the code
-fail is rolled back to its savepoint and ``shunted`` with the error (and its report too), in the same
-transaction: kept for a human, never dropped; the others commit.
+LOCKED``, so several daemons share the work; SQLite: behind the ``WriteGate``). Processing a message,
+queuing the mails it causes and its ``done`` mark commit together, so a crash repeats the whole batch
+after restart and never leaves half of it. A message that makes the code fail rolls its batch back;
+the batch then runs again with each message in its own SAVEPOINT, and the failing one is rolled back
+to it and ``shunted`` with the error (and its report too), in the same transaction: kept for a human,
+never dropped; the others commit.
 """
 
 from __future__ import annotations
@@ -89,6 +90,14 @@ def _failed(message_id: int, exc: Exception) -> str:
     return "".join(traceback.format_exception(exc))[-4000:]
 
 
+class _HandlerFailed(Exception):
+    """A handler failed in a batch without savepoints: the batch's transaction is rolled back."""
+
+    def __init__(self, message_id: int) -> None:
+        super().__init__(message_id)
+        self.message_id = message_id
+
+
 HANDLERS = {
     Purpose.POST.value: _post,
     Purpose.CONFIRM.value: handle_reply,
@@ -134,21 +143,45 @@ class Processor:
         returns how many it took (done or shunted).
 
         The batch stays short: after ``batch_seconds``, or when the intake has mail waiting, it takes no
-        more and commits (the rest stays new, for the next batch).
+        more and commits (the rest stays new, for the next batch). It runs without savepoints (two
+        statements per message saved); when a handler fails, nothing of it is kept and the batch runs
+        again with a savepoint per message, so that only the failing one is shunted.
         """
+        try:
+            return await self._batch(limit or self.batch_size, isolated=False)
+        except _HandlerFailed as failed:
+            log.info(
+                "inbound %d failed in a batch; the batch again, one savepoint each",
+                failed.message_id,
+                extra={"action": "batch_retried"},
+            )
+            return await self._batch(limit or self.batch_size, isolated=True)
+
+    async def _batch(self, limit: int, *, isolated: bool) -> int:
         loop = asyncio.get_running_loop()
         async with self.write_gate(), self.sessions() as session, session.begin():
-            found = await inbound.claim_new(session, limit or self.batch_size)
+            found = await inbound.claim_new(session, limit)
             deadline = loop.time() + self.batch_seconds
             taken, done = 0, []
             for message in found:
                 if taken and (loop.time() > deadline or self.give_way_to() or self._stopping):
                     break
                 taken += 1
-                if await self._process(session, message):
+                if not isolated:
+                    await self._handle(session, message)
+                    done.append(message.id)
+                elif await self._process(session, message):
                     done.append(message.id)
             await inbound.mark_many(session, done, "done")  # one statement; commits with what they queued
             return taken
+
+    async def _handle(self, session: AsyncSession, message: InboundMessage) -> None:
+        """One message, in the batch's transaction; a failure becomes ``_HandlerFailed`` (rolls it back)."""
+        message_id = message.id
+        try:
+            await HANDLERS[message.purpose](session, self.ctx, message)
+        except Exception as exc:
+            raise _HandlerFailed(message_id) from exc
 
     async def _process(self, session: AsyncSession, message: InboundMessage) -> bool:
         """One message in its own savepoint; on failure, rolled back to it and shunted (False)."""

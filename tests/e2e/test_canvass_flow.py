@@ -259,3 +259,30 @@ async def test_answers_as_a_digest(db_url: str, sink: Sink, tmp_path: Path) -> N
         assert "Nothing either." in text_of(single[0])
     finally:
         await relay.stop()
+
+
+async def test_a_second_answer_keeps_the_first_answer_time(relay: Relay, sink: Sink) -> None:
+    """Both answers are stored and forwarded; the recipient counts as answered from the first one."""
+    await post_request(relay, REQUEST)
+    sent = await wait_for(lambda: len(questions(sink, 1)) >= 7 and questions(sink, 1))
+    question = next(m for m in sent if m.rcpt_tos == ["security@metaalwerken-vos.example"])
+    await answer(relay, question, "Niets gezien.")
+    await wait_for(lambda: len(mails_to(sink, OWNER, "Antwoord op buurtonderzoek #1")) >= 1)
+    await answer(relay, question, "Toch wel: camera 4 zag om 03:10 een bestelwagen.")
+    await wait_for(lambda: len(mails_to(sink, OWNER, "Antwoord op buurtonderzoek #1")) >= 2)
+
+    async with relay.sessions() as session:
+        answers = list(await session.scalars(select(CanvassAnswer).order_by(CanvassAnswer.id)))
+        responded = (
+            await session.execute(
+                select(CanvassRecipient.address, CanvassRecipient.responded_at).where(
+                    CanvassRecipient.responded_at.is_not(None)
+                )
+            )
+        ).all()
+    assert [a.text for a in answers] == ["Niets gezien.", "Toch wel: camera 4 zag om 03:10 een bestelwagen."]
+    assert answers[0].recipient_id == answers[1].recipient_id
+    assert answers[0].received_at < answers[1].received_at
+    assert [(address, at) for address, at in responded] == [
+        ("security@metaalwerken-vos.example", answers[0].received_at)
+    ]

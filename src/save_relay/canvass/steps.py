@@ -213,9 +213,7 @@ async def record_answer(
         forwarded_at=now if at_once else None,  # queued below, in this same transaction
     )
     session.add(answer)
-    if recipient.responded_at is None:
-        recipient.responded_at = now
-    await session.flush()
+    await store.mark_responded(session, recipient.id, now)  # its autoflush inserts the answer (its id)
     if at_once:
         row = store.AnswerRow(answer, recipient.company, recipient.address, recipient.distance_m)
         await forward(session, network, canvass, [row], now, _named(answer.id, items))

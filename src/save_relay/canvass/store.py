@@ -141,27 +141,34 @@ async def mark_reminded(session: AsyncSession, recipient_ids: Sequence[int], now
 async def recipient_for_token(
     session: AsyncSession, network_id: int, token: str
 ) -> tuple[Canvass, CanvassRecipient] | None:
-    """The canvass and recipient a ``+reply-TOKEN`` address belongs to, both locked.
+    """The canvass (locked) and recipient a ``+reply-TOKEN`` address belongs to, in one query.
 
-    The canvass is locked (only its row: ``FOR UPDATE OF``) before the recipient, the order every step
-    takes, so an answer arriving while the reminder is being queued waits for it instead of
-    deadlocking with it.
+    Only the canvass row is locked (``FOR UPDATE OF``): every step and every answer of a canvass
+    takes that lock first, so they follow one another. The recipient comes with it (on PostgreSQL
+    possibly as it was before the lock was granted); of its columns only ``responded_at`` and
+    ``reminded_at`` ever change, and those are written by UPDATE statements (``mark_responded``,
+    ``mark_reminded``), never from this copy.
     """
     row = (
         await session.execute(
-            select(Canvass, CanvassRecipient.id)
+            select(Canvass, CanvassRecipient)
             .join(CanvassRecipient, CanvassRecipient.canvass_id == Canvass.id)
             .join(CanvassToken, CanvassToken.recipient_id == CanvassRecipient.id)
             .where(CanvassToken.hash == token_hash(token), Canvass.network_id == network_id)
             .with_for_update(of=Canvass)
         )
     ).first()
-    if row is None:
-        return None
-    recipient = await session.scalar(
-        select(CanvassRecipient).where(CanvassRecipient.id == row[1]).with_for_update()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def mark_responded(session: AsyncSession, recipient_id: int, now: datetime) -> None:
+    """The recipient's first answer time; a later answer leaves it as it is."""
+    await session.execute(
+        update(CanvassRecipient)
+        .where(CanvassRecipient.id == recipient_id, CanvassRecipient.responded_at.is_(None))
+        .values(responded_at=now)
+        .execution_options(synchronize_session=False)
     )
-    return (row[0], recipient) if recipient is not None else None
 
 
 @dataclass(frozen=True, slots=True)
