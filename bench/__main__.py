@@ -22,7 +22,8 @@ from bench import approval, baseline, canvass_suite, fanout, fanout100k, intake,
 from bench.approval import ApprovalRun
 from bench.fanout import Run
 from bench.intake import IntakeRun
-from bench.sink import Sink
+from bench.postfix_sink import throughput_sink
+from bench.sink import CountingSink, Sink
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASELINE = "baseline"
@@ -36,7 +37,7 @@ FANOUT = "fanout"  # --only fanout: fanout-10k and its baseline in paired rounds
 FANOUT_100K = "fanout-100k"  # and the 10,000 it is compared with, both by a daemon in a child process
 SCALE_OUT = "scale-out"  # one vs two worker processes on PostgreSQL (skipped without it)
 CANVASS = "canvass"  # SQLite, (when configured) PostgreSQL and a bare aiosmtpd+fsync baseline
-Bench = Callable[[Sink, int], Awaitable[Run]]
+Bench = Callable[[CountingSink, int], Awaitable[Run]]
 BENCHMARKS: dict[str, Bench] = {
     "fanout-10k": lambda sink, n: fanout.run_once(sink, n),
     BASELINE: lambda sink, n: baseline.run_once(sink, n),
@@ -78,7 +79,7 @@ def summary(runs: list[Run]) -> dict[str, Any]:
     }
 
 
-async def run_all(sink: Sink, names: list[str], runs: int, n: int) -> dict[str, list[Run]]:
+async def run_all(sink: CountingSink, names: list[str], runs: int, n: int) -> dict[str, list[Run]]:
     """After a small warm-up, each round runs every benchmark once, so that slow phases of the machine
     hit all of them."""
     results: dict[str, list[Run]] = {name: [] for name in names}
@@ -92,8 +93,8 @@ async def run_all(sink: Sink, names: list[str], runs: int, n: int) -> dict[str, 
     return results
 
 
-def intake_benchmarks(drain: bool) -> dict[str, Callable[[Sink, int], Awaitable[IntakeRun]]]:
-    out: dict[str, Callable[[Sink, int], Awaitable[IntakeRun]]] = {
+def intake_benchmarks(drain: bool) -> dict[str, Callable[[CountingSink, int], Awaitable[IntakeRun]]]:
+    out: dict[str, Callable[[CountingSink, int], Awaitable[IntakeRun]]] = {
         "intake-baseline": lambda _sink, n: intake.baseline_once(n),
         "intake-sqlite": lambda sink, n: intake.run_once(sink, n, "sqlite", drain=drain),
     }
@@ -106,7 +107,7 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} s"
 
 
-async def run_intake(sink: Sink, runs: int, n: int, drain: bool) -> dict[str, list[IntakeRun]]:
+async def run_intake(sink: CountingSink, runs: int, n: int, drain: bool) -> dict[str, list[IntakeRun]]:
     benches = intake_benchmarks(drain)
     results: dict[str, list[IntakeRun]] = {name: [] for name in benches}
     for bench in benches.values():  # warm-up, not counted
@@ -405,7 +406,8 @@ def main(argv: list[str] | None = None) -> int:
     async def everything() -> tuple[
         dict[str, list[Run]], dict[str, list[IntakeRun]], dict[str, list[ApprovalRun]], dict[str, Any]
     ]:
-        sink = Sink(prefix="user")
+        sink = throughput_sink(prefix="user")  # smtp-sink where installed
+        sinks["throughput"] = sink.name
         try:
             with timed(FANOUT):
                 fanouts = await run_all(sink, names, args.runs, args.recipients) if names else {}
@@ -437,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     canvass: dict[str, Any] = {}
     rss_before_selection: list[float] = []  # the 1,000,000 points in memory dwarf everything else
     scale: dict[str, dict[str, Any]] = {}  # fanout-100k and scale-out summaries
+    sinks: dict[str, str] = {}  # the throughput benchmarks' sink, for the results
     started = time.monotonic()
     results, intake_results, approval_results, selection = asyncio.run(everything())
     phases["total"] = round(time.monotonic() - started, 1)
@@ -467,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": info,
         "parameters": {
             "runs": args.runs,
+            "sink": sinks["throughput"],
             "recipients": args.recipients,
             "connections": fanout.CONNECTIONS,
             "batch_size": fanout.BATCH_SIZE,

@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 
 from bench import generate
 from bench.fanout import MODERATORS, NETWORK, PUBLIC_URL, check_exactly_once
-from bench.sink import Sink
+from bench.sink import CountingSink
 from save_relay.app import Relay
 from save_relay.config import Settings, load_settings
 from save_relay.models import Delivery, Report
@@ -181,7 +181,7 @@ async def send_all(
     return time.monotonic() - started, latencies
 
 
-async def wait_drained(relay: Relay, sink: Sink, n: int, timeout: float) -> None:
+async def wait_drained(relay: Relay, sink: CountingSink, n: int, timeout: float) -> None:
     """Until every report is announced and every delivery (ack, notifications) is sent and at the sink."""
     deadline = time.monotonic() + timeout
     while True:
@@ -211,7 +211,7 @@ async def wait_drained(relay: Relay, sink: Sink, n: int, timeout: float) -> None
 
 
 async def run_once(
-    sink: Sink, n: int, kind: str = "sqlite", timeout: float = 300.0, drain: bool = False
+    sink: CountingSink, n: int, kind: str = "sqlite", timeout: float = 300.0, drain: bool = False
 ) -> IntakeRun:
     """n reports from SENDERS connections; with ``drain``, also wait for every ack and notification."""
     run_id = uuid.uuid4().hex[:8]
