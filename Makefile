@@ -46,7 +46,9 @@ format: $(STAMP)  ## ruff format and fix
 mypy: $(STAMP)  ## type check the package
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## the benchmarks; writes bench/results/<date>.json
+bench: $(STAMP)  ## the benchmarks (first installs smtp-sink, the fast sink, as root); writes bench/results/<date>.json
+	@bash scripts/install-system-deps.sh || echo "bench: could not install the system packages (not root?):" \
+	  "without /usr/sbin/smtp-sink the throughput benchmarks use the aiosmtpd sink"
 	$(BIN)/python -m bench
 
 clean:  ## remove the venv, caches and var/

@@ -22,7 +22,8 @@ from bench import approval, baseline, canvass_suite, fanout, fanout100k, intake,
 from bench.approval import ApprovalRun
 from bench.fanout import Run
 from bench.intake import IntakeRun
-from bench.sink import Sink
+from bench.postfix_sink import throughput_sink
+from bench.sink import CountingSink, Sink
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASELINE = "baseline"
@@ -36,7 +37,7 @@ FANOUT = "fanout"  # --only fanout: fanout-10k and its baseline in paired rounds
 FANOUT_100K = "fanout-100k"  # and the 10,000 it is compared with, both by a daemon in a child process
 SCALE_OUT = "scale-out"  # one vs two worker processes on PostgreSQL (skipped without it)
 CANVASS = "canvass"  # SQLite, (when configured) PostgreSQL and a bare aiosmtpd+fsync baseline
-Bench = Callable[[Sink, int], Awaitable[Run]]
+Bench = Callable[[CountingSink, int], Awaitable[Run]]
 BENCHMARKS: dict[str, Bench] = {
     "fanout-10k": lambda sink, n: fanout.run_once(sink, n),
     BASELINE: lambda sink, n: baseline.run_once(sink, n),
@@ -78,7 +79,7 @@ def summary(runs: list[Run]) -> dict[str, Any]:
     }
 
 
-async def run_all(sink: Sink, names: list[str], runs: int, n: int) -> dict[str, list[Run]]:
+async def run_all(sink: CountingSink, names: list[str], runs: int, n: int) -> dict[str, list[Run]]:
     """After a small warm-up, each round runs every benchmark once, so that slow phases of the machine
     hit all of them."""
     results: dict[str, list[Run]] = {name: [] for name in names}
@@ -95,8 +96,8 @@ async def run_all(sink: Sink, names: list[str], runs: int, n: int) -> dict[str, 
 Reports = list[tuple[str, bytes]]
 
 
-def intake_benchmarks(drain: bool) -> dict[str, Callable[[Sink, Reports], Awaitable[IntakeRun]]]:
-    out: dict[str, Callable[[Sink, Reports], Awaitable[IntakeRun]]] = {
+def intake_benchmarks(drain: bool) -> dict[str, Callable[[CountingSink, Reports], Awaitable[IntakeRun]]]:
+    out: dict[str, Callable[[CountingSink, Reports], Awaitable[IntakeRun]]] = {
         "intake-baseline": lambda _sink, mails: intake.baseline_once(mails),
         "intake-sqlite": lambda sink, mails: intake.run_once(sink, mails, "sqlite", drain=drain),
     }
@@ -109,7 +110,7 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} s"
 
 
-async def run_intake(sink: Sink, runs: int, n: int, drain: bool) -> dict[str, list[IntakeRun]]:
+async def run_intake(sink: CountingSink, runs: int, n: int, drain: bool) -> dict[str, list[IntakeRun]]:
     benches = intake_benchmarks(drain)
     results: dict[str, list[IntakeRun]] = {name: [] for name in benches}
     mails = intake.reports(n)  # the same reports for every run (they take as long to make as to send)
@@ -409,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     async def everything() -> tuple[
         dict[str, list[Run]], dict[str, list[IntakeRun]], dict[str, list[ApprovalRun]], dict[str, Any]
     ]:
-        sink = Sink(prefix="user")
+        sink = throughput_sink(prefix="user")  # smtp-sink where installed
+        sinks["throughput"] = sink.name
         try:
             with timed(FANOUT):
                 fanouts = await run_all(sink, names, args.runs, args.recipients) if names else {}
@@ -441,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     canvass: dict[str, Any] = {}
     rss_before_selection: list[float] = []  # the 1,000,000 points in memory dwarf everything else
     scale: dict[str, dict[str, Any]] = {}  # fanout-100k and scale-out summaries
+    sinks: dict[str, str] = {}  # the throughput benchmarks' sink, for the results
     started = time.monotonic()
     results, intake_results, approval_results, selection = asyncio.run(everything())
     phases["total"] = round(time.monotonic() - started, 1)
@@ -471,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": info,
         "parameters": {
             "runs": args.runs,
+            "sink": sinks["throughput"],
             "recipients": args.recipients,
             "connections": fanout.CONNECTIONS,
             "batch_size": fanout.BATCH_SIZE,

@@ -13,7 +13,7 @@ import aiosmtplib
 
 from bench import generate
 from bench.fanout import CONNECTIONS, PUBLIC_URL, Run, check_exactly_once, report_message, settings_for
-from bench.sink import Sink
+from bench.sink import CountingSink
 from save_relay.delivery.personalize import Personal, message_id, personal_headers
 from save_relay.distribution import render_distribution
 from save_relay.mail.parse import parse_message
@@ -74,7 +74,7 @@ async def _sender(port: int, work: Iterator[tuple[str, str, bytes]]) -> None:
         await client.quit()
 
 
-async def run_once(sink: Sink, n: int, timeout: float = 240.0) -> Run:
+async def run_once(sink: CountingSink, n: int, timeout: float = 240.0) -> Run:
     recipients = generate.addresses(n)
     messages = prerender(sink.port, recipients)
     sink.reset()

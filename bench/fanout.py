@@ -20,7 +20,7 @@ import aiosmtplib
 from sqlalchemy import func, select
 
 from bench import generate
-from bench.sink import Sink
+from bench.sink import CountingSink
 from save_relay.app import Relay
 from save_relay.config import Settings, load_settings
 from save_relay.context import Context
@@ -162,7 +162,7 @@ async def approve(ctx: Context, sessions: SessionFactory, reference: str, zone: 
     return applied.recipients
 
 
-async def run_once(sink: Sink, n: int, seed: int = 1, timeout: float = 240.0) -> Run:
+async def run_once(sink: CountingSink, n: int, seed: int = 1, timeout: float = 240.0) -> Run:
     with tempfile.TemporaryDirectory(prefix="save-relay-bench-") as tmp:
         relay = Relay(settings_for(Path(tmp), sink.port))
         await relay.start()  # migrates the fresh database and syncs the networks

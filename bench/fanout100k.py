@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from bench.intake import relay_settings
 from bench.scale import DaemonRun, Templates, fan_out
-from bench.sink import Sink
+from bench.sink import CountingSink
 
 SMALL, LARGE = 10_000, 100_000
 MAX_RATIO = 11.0
 MAX_RSS_MB = 300.0
 
 
-async def run_once(sink: Sink, templates: Templates, n: int) -> DaemonRun:
+async def run_once(sink: CountingSink, templates: Templates, n: int) -> DaemonRun:
     async with templates.copy(n) as (url, workdir, prepared):
         settings = relay_settings(url, workdir, sink.port)
         return await fan_out(sink, settings, workdir, prepared, [{"node_name": "daemon"}])

@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 
 from bench import generate
 from bench.fanout import MODERATORS, NETWORK, PUBLIC_URL, check_exactly_once
-from bench.sink import Sink
+from bench.sink import CountingSink
 from save_relay.app import Relay
 from save_relay.config import Settings, load_settings
 from save_relay.models import Delivery, Report
@@ -181,7 +181,7 @@ async def send_all(
     return time.monotonic() - started, latencies
 
 
-async def wait_drained(relay: Relay, sink: Sink, n: int, timeout: float) -> None:
+async def wait_drained(relay: Relay, sink: CountingSink, n: int, timeout: float) -> None:
     """Until every report is announced and every delivery (ack, notifications) is sent and at the sink."""
     deadline = time.monotonic() + timeout
     while True:
@@ -220,7 +220,7 @@ def reports(n: int) -> list[tuple[str, bytes]]:
 
 
 async def run_once(
-    sink: Sink,
+    sink: CountingSink,
     messages: list[tuple[str, bytes]],
     kind: str = "sqlite",
     timeout: float = 300.0,

@@ -29,7 +29,7 @@ from bench import generate, procstat
 from bench.daemon import Daemon, write_config
 from bench.fanout import approve, check_exactly_once, post_report, wait_announced, wait_recorded
 from bench.intake import relay_settings, scratch_postgres
-from bench.sink import Sink
+from bench.sink import CountingSink
 from save_relay.app import Relay
 from save_relay.config import Settings
 from save_relay.context import Context
@@ -64,7 +64,7 @@ class DaemonRun:
         return self.recipients / self.seconds
 
 
-async def prepare(db_url: str, workdir: Path, sink: Sink, n: int, seed: int = 1) -> Prepared:
+async def prepare(db_url: str, workdir: Path, sink: CountingSink, n: int, seed: int = 1) -> Prepared:
     """Migrate, generate ``n`` subscribers, post one report and wait until it is announced."""
     relay = Relay(relay_settings(db_url, workdir, sink.port))
     await relay.start()
@@ -82,7 +82,7 @@ async def prepare(db_url: str, workdir: Path, sink: Sink, n: int, seed: int = 1)
 class Templates:
     """Prepared databases by size, built on first use; ``url`` None: SQLite, else that PostgreSQL server."""
 
-    def __init__(self, sink: Sink, url: str | None = None) -> None:
+    def __init__(self, sink: CountingSink, url: str | None = None) -> None:
         self.sink = sink
         self.url = url
         self.dir = Path(tempfile.mkdtemp(prefix="save-relay-bench-"))
@@ -133,7 +133,7 @@ class _Cpu:
     machine: procstat.MachineCpu
 
     @classmethod
-    def read(cls, daemons: list[Daemon], sink: Sink, postgres: bool) -> _Cpu:
+    def read(cls, daemons: list[Daemon], sink: CountingSink, postgres: bool) -> _Cpu:
         return cls(
             time.monotonic(),
             [d.cpu_seconds() for d in daemons],
@@ -167,7 +167,7 @@ async def _sent_by(sessions: SessionFactory, nodes: list[str]) -> tuple[list[int
 
 
 async def fan_out(
-    sink: Sink, settings: Settings, workdir: Path, prepared: Prepared, daemons: list[dict[str, Any]]
+    sink: CountingSink, settings: Settings, workdir: Path, prepared: Prepared, daemons: list[dict[str, Any]]
 ) -> DaemonRun:
     """Start one child daemon per overrides dict (each with its own ``node_name``), approve, measure."""
     n = len(prepared.addresses)

@@ -13,7 +13,7 @@ from typing import Any
 
 from bench import fanout100k, intake, scaleout
 from bench.scale import DaemonRun, Templates
-from bench.sink import Sink
+from bench.sink import CountingSink
 
 MIB_PER_MB = 1_000_000 / 2**20
 
@@ -42,7 +42,7 @@ async def _rounds(
     return results
 
 
-async def run_fanout_100k(sink: Sink, runs: int, sizes: tuple[int, int]) -> dict[str, Any]:
+async def run_fanout_100k(sink: CountingSink, runs: int, sizes: tuple[int, int]) -> dict[str, Any]:
     templates = Templates(sink)
     try:
         variants = {_label(n): partial(fanout100k.run_once, sink, templates, n) for n in sizes}
@@ -52,7 +52,7 @@ async def run_fanout_100k(sink: Sink, runs: int, sizes: tuple[int, int]) -> dict
     return fanout_summary(results, templates.setup_seconds)
 
 
-async def run_scale_out(sink: Sink, runs: int, n: int) -> dict[str, Any]:
+async def run_scale_out(sink: CountingSink, runs: int, n: int) -> dict[str, Any]:
     url = intake.pg_url()
     if url is None:
         print(f"  scale-out: skipped, set one of {intake.PG_ENV}")

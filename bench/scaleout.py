@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.intake import relay_settings
 from bench.scale import DaemonRun, Templates, fan_out
-from bench.sink import Sink
+from bench.sink import CountingSink
 
 RECIPIENTS = 20_000
 WORKERS = (1, 2)
@@ -28,7 +28,7 @@ def worker_only(i: int) -> dict[str, Any]:
     }
 
 
-async def run_once(sink: Sink, templates: Templates, workers: int, n: int = RECIPIENTS) -> DaemonRun:
+async def run_once(sink: CountingSink, templates: Templates, workers: int, n: int = RECIPIENTS) -> DaemonRun:
     async with templates.copy(n) as (url, workdir, prepared):
         settings = relay_settings(url, workdir, sink.port)
         return await fan_out(sink, settings, workdir, prepared, [worker_only(i) for i in range(workers)])

@@ -4,10 +4,14 @@
 #   dovecot-imapd   a real IMAP server (IDLE, MOVE, UIDPLUS) for the IMAP intake tests; the tests
 #                   start their own throwaway instance on a free loopback port, never the system one.
 #   swaks           the SMTP test client the README's first steps use.
+#   postfix         only for /usr/sbin/smtp-sink, the fast counting SMTP sink of the throughput
+#                   benchmarks (bench/postfix_sink.py) and their tests; no Postfix is configured or run.
 #
 # Packages whose binaries are already present are skipped, so a second run does nothing (and needs no
-# network). The Debian package would start a system Dovecot on ports 143/993: this script stops and
-# disables it; nothing in save-relay or its tests depends on it.
+# network). Postfix is installed non-interactively with "No configuration" preseeded in debconf (no
+# main.cf is written). The Debian packages would start a system Dovecot on ports 143/993 and a system
+# Postfix on port 25: this script stops and disables both; nothing in save-relay or its tests depends
+# on them.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -15,6 +19,7 @@ export DEBIAN_FRONTEND=noninteractive
 WANTED=(
   "/usr/sbin/dovecot:dovecot-imapd"
   "/usr/bin/swaks:swaks"
+  "/usr/sbin/smtp-sink:postfix"
 )
 
 missing=()
@@ -43,22 +48,38 @@ else
   cleanup() { if [ -n "$policy_added" ]; then rm -f /usr/sbin/policy-rc.d; fi; }
   trap cleanup EXIT
   echo "install-system-deps: installing ${missing[*]}"
+  if [[ " ${missing[*]} " == *" postfix "* ]]; then
+    # No questions, and no main.cf: the benchmarks use only the smtp-sink program.
+    debconf-set-selections <<EOF
+postfix postfix/main_mailer_type select No configuration
+postfix postfix/mailname string $(hostname)
+EOF
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
 fi
 
-# Never leave a system Dovecot holding 143/993 (whether this run installed it or an earlier one did).
-if [ -x /usr/sbin/dovecot ]; then
+# Never leave a system service running or enabled (whether this run installed it or an earlier one did):
+# Dovecot would hold 143/993, Postfix 25.
+disable_service() {  # the init script's name, then its systemd units
+  local name=$1
+  shift
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+    systemctl disable --now "$@" >/dev/null 2>&1 || true
   else
     if command -v update-rc.d >/dev/null 2>&1; then
-      update-rc.d dovecot disable >/dev/null 2>&1 || true
+      update-rc.d "$name" disable >/dev/null 2>&1 || true
     fi
-    if [ -x /etc/init.d/dovecot ]; then
-      /etc/init.d/dovecot stop >/dev/null 2>&1 || true
+    if [ -x "/etc/init.d/$name" ]; then
+      "/etc/init.d/$name" stop >/dev/null 2>&1 || true
     fi
   fi
+}
+if [ -x /usr/sbin/dovecot ]; then
+  disable_service dovecot dovecot.service dovecot.socket
+fi
+if [ -x /usr/sbin/postfix ]; then
+  disable_service postfix postfix.service postfix@-.service
 fi
 echo "install-system-deps: ok"

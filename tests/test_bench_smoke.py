@@ -1,6 +1,7 @@
 """The scale benchmarks at a tiny size: their own checks pass (every recipient exactly once at the
 sink, every delivery sent once) and their summaries are complete. PostgreSQL parts skip without
-SAVE_RELAY_TEST_DATABASE_URL."""
+SAVE_RELAY_TEST_DATABASE_URL. The sink is the one ``make bench`` uses: Postfix's smtp-sink where it is
+installed, else the aiosmtpd one."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from collections.abc import Iterator
 import pytest
 from bench import intake, scale_suite
 from bench.daemon import toml_text
-from bench.sink import Sink
+from bench.postfix_sink import SMTP_SINK, PostfixSink
+from bench.sink import CountingSink, Sink
 
 
 @pytest.fixture
-def bench_sink() -> Iterator[Sink]:
-    sink = Sink(prefix="user")
+def bench_sink() -> Iterator[CountingSink]:
+    sink: CountingSink = PostfixSink(prefix="user") if SMTP_SINK.exists() else Sink(prefix="user")
     yield sink
     sink.stop()
 
@@ -30,7 +32,7 @@ def test_generated_config_is_toml() -> None:
     assert tomllib.loads(toml_text(data)) == data
 
 
-async def test_fanout_100k_at_a_tiny_size(bench_sink: Sink) -> None:
+async def test_fanout_100k_at_a_tiny_size(bench_sink: CountingSink) -> None:
     summary = await scale_suite.run_fanout_100k(bench_sink, 1, (20, 200))
     assert list(summary["sizes"]) == ["20", "200"]
     assert summary["sizes"]["200"]["runs"][0]["sent_by"] == [200]
@@ -38,7 +40,7 @@ async def test_fanout_100k_at_a_tiny_size(bench_sink: Sink) -> None:
     assert summary["size_ratio"] == 10 and summary["targets"]["peak_rss_met"]
 
 
-async def test_scale_out_at_a_tiny_size(bench_sink: Sink) -> None:
+async def test_scale_out_at_a_tiny_size(bench_sink: CountingSink) -> None:
     if intake.pg_url() is None:
         pytest.skip("SAVE_RELAY_TEST_DATABASE_URL is not set")
     summary = await scale_suite.run_scale_out(bench_sink, 1, 200)
