@@ -308,6 +308,28 @@ async def test_oversized_message_is_552_5_3_4_and_the_session_goes_on(
     assert await count_rows(relay, InboundMessage) == 1
 
 
+async def test_a_line_as_long_as_the_message_may_be_is_taken(client: aiosmtplib.SMTP, relay: Relay) -> None:
+    """Mail programs break the 1000-octet line rule (the corpus has a reply with a 700 KB line): such a
+    report is stored byte for byte; only the message size limit refuses."""
+    head = report_message().as_bytes().replace(b"\n", b"\r\n")
+    long_line = b"Verdachte bestelwagen " * (MAX_SIZE // 2 // 22) + b"\r\n"  # ~256 KB on one line
+    await command(client, "MAIL", f"FROM:<{REPORTER}>")
+    await command(client, "RCPT", f"TO:<{NETWORK}>")
+    response = await client.data(head + long_line)
+    assert response.code == 250, response.message
+    async with relay.sessions() as session:
+        raw = await session.scalar(select(InboundMessage.raw))
+    assert raw == as_received(head + long_line)
+
+    too_big = b"A" * (MAX_SIZE + 1) + b"\r\n"  # one line over the size limit: a size refusal
+    await command(client, "MAIL", f"FROM:<{REPORTER}>")
+    await command(client, "RCPT", f"TO:<{NETWORK}>")
+    with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+        await client.data(head + too_big)
+    assert refused.value.code == 552 and refused.value.message.startswith("5.3.4"), refused.value.message
+    assert await count_rows(relay, InboundMessage) == 1
+
+
 async def test_too_many_recipients_is_452_4_5_3(client: aiosmtplib.SMTP, relay: Relay) -> None:
     limit = relay.settings.smtp.max_recipients
     await command(client, "MAIL", f"FROM:<{REPORTER}>")

@@ -60,29 +60,56 @@ class _Limited(SMTP):
         super()._timeout_cb()  # type: ignore[no-untyped-call]
 
 
-class RelaySMTP(_Limited):
-    """aiosmtpd's SMTP with RFC 3463 enhanced codes on its size replies and room for long lines."""
+MIN_LINE_LENGTH = 16 * 1024
 
-    line_length_limit = 16 * 1024  # real mail programs break the 1000-octet rule; don't refuse their mail
+
+class _LongLines(SMTP):
+    """A line may be as long as the whole message (``data_size_limit``); RFC 3463 codes on size replies.
+
+    Real mail programs break RFC 5321's 1000-octet rule (a long quote, HTML on one line: the corpus has
+    a reply with a 700 KB line); Postfix takes such mail, so a report must not be refused for it. A
+    line is bounded by the message size, which bounds the memory of a DATA phase anyway; a command
+    line is refused by its own, much smaller, limit once it is read. A line longer than that is a
+    message over the size limit, and is answered so.
+    """
+
+    line_length_limit = MIN_LINE_LENGTH
+
+    def __init__(self, *args: Any, data_size_limit: int | None = None, **kwargs: Any) -> None:
+        self.line_length_limit = max(MIN_LINE_LENGTH, data_size_limit or 0)  # aiosmtpd's reader limit
+        super().__init__(*args, data_size_limit=data_size_limit, **kwargs)
+
+    def _size_reply(self, status: Any) -> Any:
+        """aiosmtpd's size refusals (too much data; a line over the limit, which is as long as the
+        message may be) as ``552 5.3.4`` with the limit."""
+        if not isinstance(status, str):
+            return status
+        too_long = status.startswith("500 Line too long") and self.line_length_limit >= (
+            self.data_size_limit or self.line_length_limit + 1
+        )
+        if status.startswith("552 Error") or too_long:
+            return f"552 5.3.4 Message size exceeds the limit of {self.data_size_limit} bytes"
+        return status
 
     async def push(self, status: Any) -> None:
-        if isinstance(status, str) and status.startswith("552 Error"):
-            status = f"552 5.3.4 Message size exceeds the limit of {self.data_size_limit} bytes"
-        await super().push(status)
+        await super().push(self._size_reply(status))
+
+
+class RelaySMTP(_LongLines, _Limited):
+    """aiosmtpd's SMTP with RFC 3463 enhanced codes on its size replies and room for long lines."""
 
 
 # aiosmtpd's own refusals of the data itself; LMTP must repeat them once per recipient (RFC 2033 4.2).
 _DATA_REFUSALS = ("552 5.3.4 ", "500 Line too long", "500 Error: strict ASCII mode")
 
 
-class RelayLMTP(LMTP):
+class RelayLMTP(_LongLines, LMTP):
     """aiosmtpd's LMTP with RelaySMTP's replies, and one reply per accepted recipient after DATA.
 
     The handler answers per recipient itself; this also repeats aiosmtpd's own DATA refusals (too big,
     line too long), which it sends once, so an MTA never waits for replies that would not come.
     """
 
-    line_length_limit = RelaySMTP.line_length_limit
     _data_recipients = 0
 
     @syntax("DATA")
@@ -94,8 +121,7 @@ class RelayLMTP(LMTP):
             self._data_recipients = 0
 
     async def push(self, status: Any) -> None:
-        if isinstance(status, str) and status.startswith("552 Error"):
-            status = f"552 5.3.4 Message size exceeds the limit of {self.data_size_limit} bytes"
+        status = self._size_reply(status)
         if isinstance(status, str) and self._data_recipients > 1 and status.startswith(_DATA_REFUSALS):
             status = "\r\n".join([status] * self._data_recipients)
         await super().push(status)
