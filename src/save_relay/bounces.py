@@ -71,7 +71,11 @@ async def match_unmatched(session: AsyncSession, ctx: Context, now: datetime) ->
     done: list[int] = []
     for row, message in await bounce_store.unmatched(session):
         network = ctx.network(message.network_id)
-        delivery = await bounce_store.delivery_for_hash(session, network.id, row.token_hash)
+        delivery = None
+        if row.delivery_id is not None:  # a plain token (before 0007) found nothing at once: it never will
+            delivery = await bounce_store.delivery_for_hash(
+                session, network.id, row.delivery_id, row.token_hash
+            )
         if delivery is not None:
             await _apply(session, ctx, network, message, delivery)
         elif now - as_utc(row.received_at) > UNMATCHED_FOR:

@@ -240,8 +240,6 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         Index("ix_deliveries_distribution", "distribution_id"),
-        Index("ix_deliveries_bounce", "bounce_hash"),
-        Index("ix_deliveries_unsubscribe", "unsubscribe_hash"),
         Index("ix_deliveries_recipient", "recipient", "kind", "created_at"),  # ack rate limit
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -9,15 +9,15 @@ from save_relay.clock import utcnow
 from save_relay.models import Delivery, Subscriber, SubscriberAddress
 from save_relay.notices import queue_notice
 from save_relay.store import audit, events
+from save_relay.store.deliveries import named_by
 from save_relay.store.networks import NetworkRef
-from save_relay.tokens import token_hash
 
 
 async def address_for_token(session: AsyncSession, network: NetworkRef, token: str) -> str | None:
     """The address a delivery with this unsubscribe token went to, if any (changes nothing)."""
     return await session.scalar(
         select(Delivery.recipient)
-        .where(Delivery.unsubscribe_hash == token_hash(token), Delivery.network_id == network.id)
+        .where(named_by(Delivery.unsubscribe_hash, token), Delivery.network_id == network.id)
         .limit(1)
     )
 

@@ -14,6 +14,7 @@ from save_relay.clock import utcnow
 from save_relay.membership.models import BounceEvent, UnmatchedBounce
 from save_relay.models import AuditEntry, Delivery, Report, SubscriberAddress
 from save_relay.queue import list_reports
+from save_relay.tokens import delivery_id_of, new_token, token_hash
 from tests.conftest import MODERATORS
 from tests.e2e.test_one_click import approve_one
 from tests.helpers import Received, Sink, report_message, smtp_send, wait_for
@@ -176,3 +177,47 @@ async def test_auto_reply_to_the_network_is_discarded_not_posted(relay: Relay, s
         assert [r.reference for r in await list_reports(session, "pending")] == []
     assert not [m for m in sink.to(MODERATORS[0]) if reference in str(m.message["Subject"])]
     assert not sink.to("security@metaalwerken-vos.example")  # no acknowledgement either
+
+
+def _token_of(verp: str) -> str:
+    """TOKEN of ``industrie+bounces-TOKEN@domain``."""
+    return verp.split("@", 1)[0].split("-", 1)[1]
+
+
+async def test_a_token_names_its_delivery_but_only_the_random_part_opens_it(relay: Relay, sink: Sink) -> None:
+    """The delivery id in a token is no key: the same id with another random part finds nothing."""
+    first = await to_member(relay, sink)
+    token = _token_of(first.mail_from)
+    async with relay.sessions() as session:
+        delivery = await session.scalar(select(Delivery).where(Delivery.recipient == MEMBER))
+    assert delivery is not None and delivery_id_of(token) == delivery.id
+    forged = new_token() + token[26:]  # a fresh random part, the real id
+    assert delivery_id_of(forged) == delivery.id
+    await send_bounce(
+        relay, "exim_failed.eml", Received(first.mail_from.replace(token, forged), first.rcpt_tos, b"")
+    )
+    await wait_for(lambda: unmatched(relay, 1))
+    assert (await address_row(relay)).bounce_score == 0.0
+    async with relay.sessions() as session:
+        row = await session.scalar(select(UnmatchedBounce))
+    assert row is not None and row.delivery_id == delivery.id  # tried again by id, never matches
+
+
+async def test_a_plain_token_mailed_before_migration_0007_still_finds_its_delivery(
+    relay: Relay, sink: Sink
+) -> None:
+    """Tokens without the delivery id (older mail) are found by their hash alone."""
+    first = await to_member(relay, sink)
+    old = new_token()
+    async with relay.sessions() as session, session.begin():
+        await session.execute(
+            update(Delivery).where(Delivery.recipient == MEMBER).values(bounce_hash=token_hash(old))
+        )
+    await send_bounce(
+        relay,
+        "exim_failed.eml",
+        Received(first.mail_from.replace(_token_of(first.mail_from), old), first.rcpt_tos, b""),
+    )
+    (event,) = await events(relay, 1)
+    assert event.kind == "permanent"
+    assert (await address_row(relay)).bounce_score == 1.0

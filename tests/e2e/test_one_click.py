@@ -7,17 +7,18 @@ import re
 import urllib.error
 import urllib.request
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from save_relay.app import Relay
 from save_relay.clock import utcnow
 from save_relay.membership.digest import send_unsubscribe_digest
 from save_relay.models import Delivery, InboundMessage, SubscriberAddress
+from save_relay.tokens import new_token, token_hash
 from tests.conftest import MODERATORS
 from tests.e2e.test_report_flow import distributed, notification_for, post_report, reply
 from tests.helpers import Received, Sink, wait_for
 
-URL = re.compile(r"<(http://127\.0\.0\.1:\d+/unsubscribe/industrie/[a-z2-7]{26})>")
+URL = re.compile(r"<(http://127\.0\.0\.1:\d+/unsubscribe/industrie/[a-z2-7]{27,39})>")
 
 
 def http(url: str, body: bytes | None = None) -> tuple[int, str]:
@@ -85,7 +86,8 @@ async def test_one_click_post_unsubscribes_and_the_next_distribution_skips_it(
     assert await status_of(relay, address) == "active"
     # Wrong bodies and unknown tokens change nothing.
     assert (await asyncio.to_thread(http, url, b"unsubscribe=yes"))[0] == 400
-    unknown = url[:-26] + "a" * 26
+    base, token = url.rsplit("/", 1)
+    unknown = f"{base}/{'a' * 26}{token[26:]}"  # the token's delivery id with another random part
     assert (await asyncio.to_thread(http, unknown, b"List-Unsubscribe=One-Click"))[0] == 404
     assert (
         await asyncio.to_thread(http, url.replace("/industrie/", "/other/"), b"List-Unsubscribe=One-Click")
@@ -114,3 +116,23 @@ async def test_one_click_post_unsubscribes_and_the_next_distribution_skips_it(
         assert address in text and "afgemeld (http)" in text
     async with relay.sessions() as session, session.begin():
         assert await send_unsubscribe_digest(session, relay.ctx, utcnow()) == 0  # each event once
+
+
+async def test_a_plain_token_mailed_before_migration_0007_still_unsubscribes(
+    relay: Relay, sink: Sink
+) -> None:
+    """Links in mail sent before tokens named their delivery (found by hash alone) keep working."""
+    _, delivered = await approve_one(relay, sink)
+    one = next(m for m in delivered if m.rcpt_tos[0].endswith("transport-vangorp.example"))
+    address = one.rcpt_tos[0].lower()
+    match = URL.search(str(one.message["List-Unsubscribe"]))
+    assert match
+    old = new_token()
+    async with relay.sessions() as session, session.begin():
+        await session.execute(
+            update(Delivery).where(Delivery.recipient == address).values(unsubscribe_hash=token_hash(old))
+        )
+    url = f"{match.group(1).rsplit('/', 1)[0]}/{old}"
+    status, page = await asyncio.to_thread(http, url, b"List-Unsubscribe=One-Click")
+    assert status == 200 and "afgemeld" in page
+    assert await status_of(relay, address) == "unsubscribed"

@@ -85,15 +85,16 @@ class BounceEvent(Base):
 
 
 class UnmatchedBounce(Base):
-    """A bounce whose VERP token names no delivery yet: the outbound worker records a delivery's tokens
-    only after its whole batch is sent, and a fast MTA can bounce before that. Matched again on every
-    scheduler tick (``bounces.match_unmatched``); dropped after ``UNMATCHED_FOR``."""
+    """A bounce whose VERP token names no delivery when it arrives (forged, mangled, or the delivery is
+    gone). Tried again on every scheduler tick by the delivery id its token names
+    (``bounces.match_unmatched``); dropped, audited, after ``UNMATCHED_FOR``."""
 
     __tablename__ = "unmatched_bounces"
     inbound_id: Mapped[int] = mapped_column(
         ForeignKey("inbound_messages.id", ondelete="CASCADE"), primary_key=True
     )
     token_hash: Mapped[str] = mapped_column(String(64))
+    delivery_id: Mapped[int | None] = mapped_column(Id)  # the id its token names (none in a plain token)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -9,24 +9,40 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.membership.models import BounceEvent, UnmatchedBounce
 from save_relay.models import Delivery, InboundMessage
-from save_relay.tokens import token_hash
+from save_relay.store.deliveries import named_by
+from save_relay.tokens import delivery_id_of, token_hash
 
 
 async def delivery_for_token(session: AsyncSession, network_id: int, token: str) -> Delivery | None:
     """The sent delivery whose return path carried ``token`` (locked for update on PostgreSQL)."""
-    return await delivery_for_hash(session, network_id, token_hash(token))
-
-
-async def delivery_for_hash(session: AsyncSession, network_id: int, hashed: str) -> Delivery | None:
     return await session.scalar(
         select(Delivery)
-        .where(Delivery.bounce_hash == hashed, Delivery.network_id == network_id)
+        .where(named_by(Delivery.bounce_hash, token), Delivery.network_id == network_id)
+        .with_for_update()
+    )
+
+
+async def delivery_for_hash(
+    session: AsyncSession, network_id: int, delivery_id: int, hashed: str
+) -> Delivery | None:
+    """The delivery ``delivery_id`` if its return path's token has the hash ``hashed`` (locked)."""
+    return await session.scalar(
+        select(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.bounce_hash == hashed, Delivery.network_id == network_id)
         .with_for_update()
     )
 
 
 def add_unmatched(session: AsyncSession, inbound_id: int, token: str, received_at: datetime) -> None:
-    session.add(UnmatchedBounce(inbound_id=inbound_id, token_hash=token_hash(token), received_at=received_at))
+    """Keep a bounce whose token names no delivery (yet): its hash, and the delivery id it names."""
+    session.add(
+        UnmatchedBounce(
+            inbound_id=inbound_id,
+            token_hash=token_hash(token),
+            delivery_id=delivery_id_of(token),
+            received_at=received_at,
+        )
+    )
 
 
 async def unmatched(session: AsyncSession, limit: int = 100) -> list[tuple[UnmatchedBounce, InboundMessage]]:

@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, Select, Table, bindparam, func, literal, select
+from sqlalchemy import ColumnElement, CursorResult, Select, Table, and_, bindparam, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from save_relay.clock import as_utc, utcnow
 from save_relay.models import Delivery, Distribution
-from save_relay.tokens import new_token, token_hash
+from save_relay.tokens import delivery_id_of, delivery_token, token_hash
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 
@@ -129,7 +130,11 @@ async def claim(
         .with_for_update(skip_locked=True)
     )
     rows = [
-        Claimed(*row, bounce_token=new_token(), unsubscribe_token=new_token() if row[2] else None)
+        Claimed(
+            *row,
+            bounce_token=delivery_token(row[0]),
+            unsubscribe_token=delivery_token(row[0]) if row[2] else None,
+        )
         for row in (await session.execute(query)).all()
     ]
     if rows:
@@ -154,6 +159,18 @@ async def claim(
             ],
         )
     return rows
+
+
+def named_by(column: InstrumentedAttribute[str | None], token: str) -> ColumnElement[bool]:
+    """The condition that finds the delivery ``token`` was issued for, ``column`` holding its hash.
+
+    A token from ``delivery_token`` names its delivery's id: found by the primary key, the hash must
+    match as well. A plain token (issued before migration 0007) is found by its hash alone, which no
+    index serves any more: a scan, for the rare old bounce or unsubscribe link.
+    """
+    delivery_id = delivery_id_of(token)
+    hashed = column == token_hash(token)
+    return hashed if delivery_id is None else and_(Delivery.id == delivery_id, hashed)
 
 
 async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:

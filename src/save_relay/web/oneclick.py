@@ -20,7 +20,7 @@ from save_relay.tokens import looks_like_token
 from save_relay.unsubscribe import address_for_token, unsubscribe_by_token
 from save_relay.web.server import Request, Response, error_page
 
-PATH = re.compile(r"^/unsubscribe/([a-z0-9_-]{1,64})/([A-Za-z2-7]{26})/?$")
+PATH = re.compile(r"^/unsubscribe/([a-z0-9_-]{1,64})/([A-Za-z2-7]{26,39})/?$")
 ONE_CLICK = "One-Click"
 
 TEXTS: dict[str, dict[str, str]] = {
