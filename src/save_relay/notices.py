@@ -60,8 +60,31 @@ def queue_rendered(
     headers: Iterable[tuple[str, str]] = (),
 ) -> None:
     """Queue an already rendered notice for ``to``."""
+    message = rendered_bytes(
+        network,
+        kind=kind,
+        rendered=rendered,
+        to=to,
+        reply_to=reply_to,
+        in_reply_to=in_reply_to,
+        headers=headers,
+    )
+    deliveries.enqueue(session, network_id=network.id, kind=kind, recipient=to, message=message)
+
+
+def rendered_bytes(
+    network: NetworkRef,
+    *,
+    kind: str,
+    rendered: Rendered,
+    to: str,
+    reply_to: str | None = None,
+    in_reply_to: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+) -> bytes:
+    """An already rendered notice for ``to``, as the message to queue."""
     conf = network.settings
-    message = text_message_bytes(
+    return text_message_bytes(
         sender=network_from(conf),
         to=to,
         rendered=rendered,
@@ -75,7 +98,6 @@ def queue_rendered(
             *headers,
         ],
     )
-    deliveries.enqueue(session, network_id=network.id, kind=kind, recipient=to, message=message)
 
 
 def base_context(conf: NetworkSettings) -> dict[str, Any]:
@@ -101,22 +123,28 @@ async def notify_moderators(
     conf = network.settings
     extra = list(headers)
     rendered = render(conf.language, template, {**base_context(conf), **context})  # the same for each
-    for moderator in conf.moderators:
-        token = await token_store.issue(
-            session,
-            purpose=purpose,
-            network_id=network.id,
-            address=moderator,
-            expires_at=expires_at,
-            report_id=report_id,
-            request_id=request_id,
+    moderators = list(conf.moderators)
+    tokens = await token_store.issue_many(
+        session,
+        purpose=purpose,
+        network_id=network.id,
+        addresses=moderators,
+        expires_at=expires_at,
+        report_id=report_id,
+        request_id=request_id,
+    )
+    messages = [
+        (
+            moderator,
+            rendered_bytes(
+                network,
+                kind=kind,
+                rendered=rendered,
+                to=moderator,
+                reply_to=ctx.subaddress(conf, Purpose.CONFIRM, token),
+                headers=extra,
+            ),
         )
-        queue_rendered(
-            session,
-            network,
-            kind=kind,
-            rendered=rendered,
-            to=moderator,
-            reply_to=ctx.subaddress(conf, Purpose.CONFIRM, token),
-            headers=extra,
-        )
+        for moderator, token in zip(moderators, tokens, strict=True)
+    ]
+    await deliveries.enqueue_many(session, network_id=network.id, kind=kind, messages=messages)  # one INSERT

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.clock import utcnow
@@ -23,20 +24,39 @@ async def issue(
     request_id: int | None = None,
 ) -> str:
     """Create a token and return it in clear: the only moment it exists outside a mail."""
-    token = new_token()
-    session.add(
-        Token(
-            hash=token_hash(token),
-            purpose=purpose,
-            network_id=network_id,
-            report_id=report_id,
-            request_id=request_id,
-            address=address.lower(),
-            expires_at=expires_at,
-            created_at=utcnow(),
-        )
+    (token,) = await issue_many(
+        session,
+        purpose=purpose,
+        network_id=network_id,
+        addresses=[address],
+        expires_at=expires_at,
+        report_id=report_id,
+        request_id=request_id,
     )
     return token
+
+
+async def issue_many(
+    session: AsyncSession,
+    *,
+    purpose: str,
+    network_id: int,
+    addresses: Sequence[str],
+    expires_at: datetime,
+    report_id: int | None = None,
+    request_id: int | None = None,
+) -> list[str]:
+    """A token for each of ``addresses`` (in order), inserted in one statement; returned in clear."""
+    tokens = [new_token() for _ in addresses]
+    now = utcnow()
+    rows = [
+        {"hash": token_hash(token), "purpose": purpose, "network_id": network_id, "address": address.lower()}
+        | {"report_id": report_id, "request_id": request_id, "expires_at": expires_at, "created_at": now}
+        for address, token in zip(addresses, tokens, strict=True)
+    ]
+    if rows:
+        await session.execute(insert(Token), rows)
+    return tokens
 
 
 async def find(session: AsyncSession, token: str, purpose: str, network_id: int) -> Token | None:
