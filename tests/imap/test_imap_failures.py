@@ -64,7 +64,10 @@ async def test_server_killed_and_restarted_mid_run_loses_nothing(harness: Harnes
     await asyncio.to_thread(dovecot.start)
     for raw in raws[20:]:
         await dovecot.append(raw)
-    await wait_for(lambda: filed(dovecot, 30), timeout=20)
+    # Usually done in seconds. If the kill caught Dovecot holding its Maildir dotlock
+    # (dovecot-uidlist.lock), the restarted server lets every UID MOVE wait until it deems the lock
+    # stale (2 minutes): the poller times out and reconnects meanwhile, and must lose nothing.
+    await wait_for(lambda: filed(dovecot, 30), timeout=180)
     await assert_each_stored_once(harness, raws)
     assert poller.health.state == "ready"
 
