@@ -36,30 +36,6 @@ def queue_notice(
     """Render ``template`` in the network's language and queue it for ``to``."""
     conf = network.settings
     rendered = render(conf.language, template, {**base_context(conf), **context})
-    queue_rendered(
-        session,
-        network,
-        kind=kind,
-        rendered=rendered,
-        to=to,
-        reply_to=reply_to,
-        in_reply_to=in_reply_to,
-        headers=headers,
-    )
-
-
-def queue_rendered(
-    session: AsyncSession,
-    network: NetworkRef,
-    *,
-    kind: str,
-    rendered: Rendered,
-    to: str,
-    reply_to: str | None = None,
-    in_reply_to: str | None = None,
-    headers: Iterable[tuple[str, str]] = (),
-) -> None:
-    """Queue an already rendered notice for ``to``."""
     message = rendered_bytes(
         network,
         kind=kind,
@@ -91,13 +67,18 @@ def rendered_bytes(
         domain=conf.domain,
         reply_to=reply_to,
         in_reply_to=in_reply_to,
-        extra_headers=[
-            ("Message-ID", make_message_id(conf.domain)),
-            ("Auto-Submitted", "auto-replied" if kind in {"ack", "error"} else "auto-generated"),
-            ("X-Save-Relay-Network", conf.address),
-            *headers,
-        ],
+        extra_headers=[*notice_headers(conf, kind), *headers],
     )
+
+
+def notice_headers(conf: NetworkSettings, kind: str) -> list[tuple[str, str]]:
+    """The headers every mail of the relay carries besides From/To/Subject: a fresh Message-ID, what
+    kind of automatic mail it is (RFC 3834), and the network it comes from."""
+    return [
+        ("Message-ID", make_message_id(conf.domain)),
+        ("Auto-Submitted", "auto-replied" if kind in {"ack", "error"} else "auto-generated"),
+        ("X-Save-Relay-Network", conf.address),
+    ]
 
 
 def base_context(conf: NetworkSettings) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from save_relay.canvass.models import Canvass
 from save_relay.canvass.results import local_time
 from save_relay.context import Context, network_from
 from save_relay.mail.addresses import header_safe
-from save_relay.mail.compose import as_bytes, build_message, make_message_id, render, text_message_bytes
-from save_relay.notices import base_context
+from save_relay.mail.compose import as_bytes, build_message, make_message_id, render
+from save_relay.notices import base_context, notice_headers, rendered_bytes
 from save_relay.routing import Purpose
 from save_relay.store import deliveries
 from save_relay.store.networks import NetworkRef
@@ -116,23 +116,19 @@ def queue_with_attachments(
 ) -> None:
     """Render and queue one mail to ``to`` carrying ``attachments``, ``(file name, attachment)`` each."""
     conf = network.settings
-    fields: dict[str, Any] = {
-        "sender": network_from(conf),
-        "to": to,
-        "rendered": render(conf.language, template, {**base_context(conf), **context}),
-        "domain": conf.domain,
-        "reply_to": reply_to,
-        "extra_headers": [
-            ("Message-ID", make_message_id(conf.domain)),
-            ("Auto-Submitted", "auto-generated"),
-            ("X-Save-Relay-Network", conf.address),
-        ],
-    }
-    if not attachments:  # most answers: composed without the email package (same bytes)
-        raw = text_message_bytes(**fields)
+    rendered = render(conf.language, template, {**base_context(conf), **context})
+    if not attachments:  # most answers: composed without the email package
+        raw = rendered_bytes(network, kind=kind, rendered=rendered, to=to, reply_to=reply_to)
         deliveries.enqueue(session, network_id=network.id, kind=kind, recipient=to, message=raw)
         return
-    message = build_message(**fields)
+    message = build_message(
+        sender=network_from(conf),
+        to=to,
+        rendered=rendered,
+        domain=conf.domain,
+        reply_to=reply_to,
+        extra_headers=notice_headers(conf, kind),
+    )
     for name, item in attachments:
         maintype, _, subtype = item.content_type.partition("/")
         message.add_attachment(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.membership.models import BounceEvent, UnmatchedBounce
@@ -15,21 +15,21 @@ from save_relay.tokens import delivery_id_of, token_hash
 
 async def delivery_for_token(session: AsyncSession, network_id: int, token: str) -> Delivery | None:
     """The sent delivery whose return path carried ``token`` (locked for update on PostgreSQL)."""
-    return await session.scalar(
-        select(Delivery)
-        .where(named_by(Delivery.bounce_hash, token), Delivery.network_id == network_id)
-        .with_for_update()
-    )
+    return await _locked(session, network_id, named_by(Delivery.bounce_hash, token))
 
 
 async def delivery_for_hash(
     session: AsyncSession, network_id: int, delivery_id: int, hashed: str
 ) -> Delivery | None:
     """The delivery ``delivery_id`` if its return path's token has the hash ``hashed`` (locked)."""
+    return await _locked(
+        session, network_id, and_(Delivery.id == delivery_id, Delivery.bounce_hash == hashed)
+    )
+
+
+async def _locked(session: AsyncSession, network_id: int, where: ColumnElement[bool]) -> Delivery | None:
     return await session.scalar(
-        select(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.bounce_hash == hashed, Delivery.network_id == network_id)
-        .with_for_update()
+        select(Delivery).where(where, Delivery.network_id == network_id).with_for_update()
     )
 
 

@@ -90,14 +90,6 @@ async def store_messages(
     return [(i, references.get(i)) for i in ids]
 
 
-async def next_new(session: AsyncSession, limit: int) -> list[InboundMessage]:
-    """The oldest messages not processed yet."""
-    rows = await session.scalars(
-        select(InboundMessage).where(InboundMessage.status == "new").order_by(InboundMessage.id).limit(limit)
-    )
-    return list(rows)
-
-
 async def claim_new(session: AsyncSession, limit: int) -> list[InboundMessage]:
     """The oldest ``limit`` new messages, locked for this transaction; rows another transaction holds
     are skipped (PostgreSQL), so two processors never take the same message. SQLite ignores the lock:
