@@ -36,12 +36,18 @@ from bench.intake import _FileHandler as FileHandler
 from bench.intake import database, relay_settings
 from bench.sink import Sink
 from save_relay.app import Relay
-from save_relay.canvass.models import CanvassAnswer, CanvassRecipient
 from save_relay.canvass.service import create
 from save_relay.canvass.spec import request_from_fields
-from save_relay.clock import utcnow
-from save_relay.models import Delivery, InboundMessage, Subscriber, SubscriberAddress
-from save_relay.moderation import Actor
+from save_relay.core.clock import utcnow
+from save_relay.moderation.decide import Actor
+from save_relay.store.tables import (
+    CanvassAnswer,
+    CanvassRecipient,
+    Delivery,
+    InboundMessage,
+    Subscriber,
+    SubscriberAddress,
+)
 
 SUBSCRIBERS = 5_000
 ANSWERS = 2_000

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import procstat
-from save_relay.config import ENV_PREFIX, Settings
+from save_relay.core.settings import ENV_PREFIX, Settings
 
 READY = "save-relay started:"
 
@@ -56,7 +56,7 @@ def _command() -> list[str]:
     script = Path(sys.executable).with_name("save-relay")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from save_relay.cli import app; app()"]
+    return [sys.executable, "-c", "from save_relay.cli.main import app; app()"]
 
 
 class Daemon:

@@ -22,13 +22,13 @@ from sqlalchemy import func, select
 from bench import generate
 from bench.sink import CountingSink
 from save_relay.app import Relay
-from save_relay.config import Settings, load_settings
-from save_relay.context import Context
-from save_relay.db import SessionFactory
-from save_relay.models import Delivery, Report
-from save_relay.moderation import Actor, Decision, decide
-from save_relay.queue import get_report
+from save_relay.core.context import Context
+from save_relay.core.settings import Settings, load_settings
+from save_relay.moderation.decide import Actor, Decision, decide
+from save_relay.moderation.queue import get_report
 from save_relay.store import deliveries
+from save_relay.store.db import SessionFactory
+from save_relay.store.tables import Delivery, Report
 
 NETWORK = "industrie@politie.lommel.be"
 REPORTER = "security@metaalwerken-vos.example"

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.clock import utcnow
-from save_relay.models import Base
+from save_relay.core.clock import utcnow
+from save_relay.store.tables import Base
 
 ZONE_SLUG = "bench-park"
 DOMAINS = 500

@@ -35,8 +35,8 @@ from bench import generate
 from bench.fanout import MODERATORS, NETWORK, PUBLIC_URL, check_exactly_once
 from bench.sink import CountingSink
 from save_relay.app import Relay
-from save_relay.config import Settings, load_settings
-from save_relay.models import Delivery, Report
+from save_relay.core.settings import Settings, load_settings
+from save_relay.store.tables import Delivery, Report
 
 SENDERS = 20
 REPORT_BYTES = 20 * 1024

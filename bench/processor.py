@@ -24,17 +24,17 @@ from bench.intake import database, relay_settings, report
 from save_relay.canvass.service import create
 from save_relay.canvass.spec import request_from_fields
 from save_relay.canvass.steps import run_due_step
-from save_relay.clock import utcnow
-from save_relay.config import Settings
-from save_relay.context import Context
-from save_relay.db import SessionFactory, WriteGate, create_engine, is_sqlite, session_factory
-from save_relay.migrate import upgrade
-from save_relay.models import Delivery
-from save_relay.moderation import Actor
-from save_relay.processing import Processor
-from save_relay.routing import Route, resolve
+from save_relay.core.clock import utcnow
+from save_relay.core.context import Context
+from save_relay.core.routing import Route, resolve
+from save_relay.core.settings import Settings
+from save_relay.moderation.decide import Actor
+from save_relay.processing.processor import Processor
+from save_relay.store.db import SessionFactory, WriteGate, create_engine, is_sqlite, session_factory
 from save_relay.store.inbound import Envelope, NewMessage, store_messages
+from save_relay.store.migrate import upgrade
 from save_relay.store.networks import sync_networks
+from save_relay.store.tables import Delivery
 
 _HEADER = re.compile(rb"^(Reply-To|Message-ID): *([^\r\n]+)", re.IGNORECASE | re.MULTILINE)
 

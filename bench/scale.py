@@ -31,11 +31,11 @@ from bench.fanout import approve, check_exactly_once, post_report, wait_announce
 from bench.intake import relay_settings, scratch_postgres
 from bench.sink import CountingSink
 from save_relay.app import Relay
-from save_relay.config import Settings
-from save_relay.context import Context
-from save_relay.db import SessionFactory, create_engine, is_sqlite, session_factory
-from save_relay.models import Delivery
+from save_relay.core.context import Context
+from save_relay.core.settings import Settings
+from save_relay.store.db import SessionFactory, create_engine, is_sqlite, session_factory
 from save_relay.store.networks import sync_networks
+from save_relay.store.tables import Delivery
 
 IDLE_POLL = 0.05
 

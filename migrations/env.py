@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from save_relay.db import create_engine
-from save_relay.schema import Base
+from save_relay.store.db import create_engine
+from save_relay.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -15,10 +15,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from save_relay.app import Relay
-from save_relay.config import Settings, load_settings
-from save_relay.db import create_engine, session_factory
-from save_relay.demo import load_demo
-from save_relay.migrate import upgrade
+from save_relay.cli.demo import load_demo
+from save_relay.core.settings import Settings, load_settings
+from save_relay.store.db import create_engine, session_factory
+from save_relay.store.migrate import upgrade
 from tests.helpers import Sink, start_sink
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -98,7 +98,8 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> Non
             [
                 str(python),
                 "-c",
-                "import save_relay.resources as r; print(r.__file__, r.templates_dir(), r.migrations_dir())",
+                "import save_relay.core.resources as r;"
+                " print(r.__file__, r.templates_dir(), r.migrations_dir())",
             ],
             workdir,
             timeout=60,

@@ -9,9 +9,8 @@ import signal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from save_relay.config import Settings
-from save_relay.context import Context
-from save_relay.db import WriteGate, create_engine, is_sqlite, session_factory
+from save_relay.core.context import Context
+from save_relay.core.settings import Settings
 from save_relay.delivery.transport import MaildirTransport, SmtpTransport, Transport
 from save_relay.delivery.worker import OutboundWorker
 from save_relay.intake.imap import ImapPoller
@@ -19,9 +18,10 @@ from save_relay.intake.limits import IntakeLimits
 from save_relay.intake.lmtp import LmtpListener, start_lmtp
 from save_relay.intake.service import Intake
 from save_relay.intake.smtp import RelayHandler, server_tls_context, start_server
-from save_relay.migrate import upgrade
-from save_relay.processing import Processor
-from save_relay.scheduler import Scheduler
+from save_relay.processing.processor import Processor
+from save_relay.processing.scheduler import Scheduler
+from save_relay.store.db import WriteGate, create_engine, is_sqlite, session_factory
+from save_relay.store.migrate import upgrade
 from save_relay.store.networks import sync_networks
 from save_relay.web.oneclick import OneClick
 from save_relay.web.server import HttpServer

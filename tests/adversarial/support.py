@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from save_relay.app import Relay
-from save_relay.models import AuditEntry, Delivery, InboundMessage, Report
+from save_relay.store.tables import AuditEntry, Delivery, InboundMessage, Report
 from tests.conftest import make_settings, seed_demo
 from tests.helpers import Sink
 

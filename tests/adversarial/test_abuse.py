@@ -13,7 +13,7 @@ import importlib.metadata
 import time
 from pathlib import Path
 
-from save_relay.models import InboundMessage
+from save_relay.store.tables import InboundMessage
 from tests.adversarial.support import NETWORK, REPORTER, count, open_client, running_relay
 from tests.helpers import Sink, report_message, smtp_send
 

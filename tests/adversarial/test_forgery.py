@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from save_relay.app import Relay
-from save_relay.models import Report
+from save_relay.store.tables import Report
 from tests.adversarial.support import NETWORK, all_processed, audited, running_relay
 from tests.conftest import MODERATORS
 from tests.dkim_support import FakeDns, sign

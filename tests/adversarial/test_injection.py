@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from save_relay.app import Relay
 from save_relay.mail.compose import environment
-from save_relay.models import Report, Subscriber
+from save_relay.store.tables import Report, Subscriber
 from tests.adversarial.support import NETWORK, REPORTER, all_processed, all_sent, audited, reference_of
 from tests.conftest import MODERATORS
 from tests.e2e.test_report_flow import distributed, notification_for, post_report, reply, reply_body

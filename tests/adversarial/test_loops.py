@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from save_relay.models import Delivery, Report
+from save_relay.store.tables import Delivery, Report
 from tests.adversarial.support import (
     NETWORK,
     REPORTER,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from save_relay.app import Relay
-from save_relay.models import InboundMessage, Report
+from save_relay.store.tables import InboundMessage, Report
 from tests.adversarial.support import NETWORK, REPORTER, all_processed, reference_of
 from tests.conftest import MODERATORS
 from tests.helpers import Sink, wait_for

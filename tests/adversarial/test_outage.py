@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from save_relay.db import is_sqlite
-from save_relay.models import Delivery, InboundMessage, Report
+from save_relay.store.db import is_sqlite
+from save_relay.store.tables import Delivery, InboundMessage, Report
 from tests.adversarial.support import NETWORK, REPORTER, count, reference_of, running_relay
 from tests.conftest import MODERATORS, PG_URL, _pg_dsn
 from tests.e2e.test_intake_errors import assert_storage_failure, send_raw

@@ -16,7 +16,7 @@ import trustme
 from sqlalchemy import func, select
 
 from save_relay.app import Relay
-from save_relay.models import InboundMessage
+from save_relay.store.tables import InboundMessage
 from tests.conftest import make_settings, seed_demo
 from tests.helpers import Sink
 

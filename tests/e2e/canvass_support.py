@@ -1,5 +1,5 @@
 """Helpers for the canvass tests: a relay whose scheduler ticks fast, request and answer mails, and
-the expected recipients computed from the demo CSV independently of ``save_relay.geo``."""
+the expected recipients computed from the demo CSV independently of ``save_relay.core.geo``."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from save_relay.app import Relay
-from save_relay.canvass.models import Canvass
-from save_relay.config import Settings
+from save_relay.core.settings import Settings
+from save_relay.store.tables import Canvass
 from tests.conftest import MODERATORS, make_settings, seed_demo
 from tests.helpers import Received, Sink, smtp_send, wait_for
 

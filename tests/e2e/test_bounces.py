@@ -9,12 +9,18 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from save_relay.app import Relay
-from save_relay.bounces import decayed, match_unmatched
-from save_relay.clock import utcnow
-from save_relay.membership.models import BounceEvent, UnmatchedBounce
-from save_relay.models import AuditEntry, Delivery, Report, SubscriberAddress
-from save_relay.queue import list_reports
-from save_relay.tokens import delivery_id_of, new_token, token_hash
+from save_relay.core.clock import utcnow
+from save_relay.core.tokens import delivery_id_of, new_token, token_hash
+from save_relay.delivery.bounces import decayed, match_unmatched
+from save_relay.moderation.queue import list_reports
+from save_relay.store.tables import (
+    AuditEntry,
+    BounceEvent,
+    Delivery,
+    Report,
+    SubscriberAddress,
+    UnmatchedBounce,
+)
 from tests.conftest import MODERATORS
 from tests.e2e.test_one_click import approve_one
 from tests.helpers import Received, Sink, report_message, smtp_send, wait_for

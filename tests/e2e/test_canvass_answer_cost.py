@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event, select
 
-from save_relay.canvass.models import CanvassAnswer
+from save_relay.store.tables import CanvassAnswer
 from tests.e2e.canvass_support import (
     OWNER,
     answer,

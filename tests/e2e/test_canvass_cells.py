@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.canvass import targeting
 from save_relay.canvass.targeting import Area, select_targets
-from save_relay.db import SessionFactory, create_engine, session_factory
-from save_relay.geo import EARTH_RADIUS_M, haversine_m
-from save_relay.latcell import lat_cell
-from save_relay.models import Subscriber, SubscriberAddress
+from save_relay.core.geo import EARTH_RADIUS_M, haversine_m
+from save_relay.store.db import SessionFactory, create_engine, session_factory
+from save_relay.store.latcell import lat_cell
 from save_relay.store.networks import sync_networks
+from save_relay.store.tables import Subscriber, SubscriberAddress
 from tests.conftest import make_settings
 
 BAND_M = EARTH_RADIUS_M * math.pi / 180 / 100  # the north-south size of one band, about 1112 m

@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from save_relay.app import Relay
-from save_relay.canvass.models import Canvass, CanvassAnswer, CanvassRecipient
 from save_relay.canvass.results import summarize, to_csv
-from save_relay.models import AuditEntry, InboundMessage
+from save_relay.store.tables import AuditEntry, Canvass, CanvassAnswer, CanvassRecipient, InboundMessage
 from tests.conftest import MODERATORS
 from tests.e2e.canvass_support import (
     OWNER,

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from save_relay.canvass.models import Canvass
-from save_relay.db import create_engine, session_factory
-from save_relay.models import AuditEntry, Delivery
+from save_relay.store.db import create_engine, session_factory
+from save_relay.store.tables import AuditEntry, Canvass, Delivery
 from tests.e2e.canvass_support import (
     CANVASS_ADDRESS,
     OWNER,

@@ -1,6 +1,6 @@
 """Who a canvass reaches: points just inside and just outside the radius, on both databases.
 
-Distances are computed here independently of ``save_relay.geo``: due north or south a great-circle
+Distances are computed here independently of ``save_relay.core.geo``: due north or south a great-circle
 distance is R * delta-latitude, and the other points are placed with the "destination point" formula
 (start, bearing, distance), so each lies at a known great-circle distance from the centre.
 """
@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from save_relay.canvass.targeting import Area, select_targets
-from save_relay.db import SessionFactory, create_engine, session_factory
-from save_relay.demo import load_demo
-from save_relay.models import Group, GroupMembership, Subscriber, SubscriberAddress
+from save_relay.cli.demo import load_demo
+from save_relay.store.db import SessionFactory, create_engine, session_factory
 from save_relay.store.members import recipients_query
 from save_relay.store.networks import sync_networks
+from save_relay.store.tables import Group, GroupMembership, Subscriber, SubscriberAddress
 from tests.conftest import make_settings
 
 R = 6_371_008.8  # the mean Earth radius (IUGG), in metres

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from save_relay.app import Relay
-from save_relay.models import Delivery, InboundMessage, Report
+from save_relay.store.tables import Delivery, InboundMessage, Report
 from tests.conftest import MODERATORS
 from tests.corpus import corpus_files
 from tests.e2e.test_intake_errors import MAX_SIZE, NETWORK, REFERENCE, as_received

@@ -26,8 +26,8 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import func, insert, select
 
-from save_relay.db import create_engine, session_factory
-from save_relay.models import (
+from save_relay.store.db import create_engine, session_factory
+from save_relay.store.tables import (
     Delivery,
     InboundMessage,
     Network,

@@ -18,9 +18,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 
 from save_relay.app import Relay
-from save_relay.clock import as_utc
-from save_relay.models import Delivery, Report
-from save_relay.moderation import Actor, Decision, decide
+from save_relay.core.clock import as_utc
+from save_relay.moderation.decide import Actor, Decision, decide
+from save_relay.store.tables import Delivery, Report
 from tests.conftest import MODERATORS, make_settings, seed_demo
 from tests.e2e.test_report_flow import post_report
 from tests.helpers import Sink, wait_for

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from save_relay.app import Relay
-from save_relay.db import create_engine, is_sqlite
-from save_relay.migrate import upgrade
-from save_relay.models import Delivery, InboundMessage, Report
+from save_relay.store.db import create_engine, is_sqlite
+from save_relay.store.migrate import upgrade
+from save_relay.store.tables import Delivery, InboundMessage, Report
 from tests.conftest import MODERATORS, PG_URL, _pg_dsn, make_settings, seed_demo
 from tests.corpus import corpus_files
 from tests.helpers import Sink, report_message, smtp_send, wait_for

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from save_relay.app import Relay
-from save_relay.db import is_sqlite
 from save_relay.intake import service as intake_service
-from save_relay.models import InboundMessage, Report
+from save_relay.store.db import is_sqlite
+from save_relay.store.tables import InboundMessage, Report
 from tests.conftest import MODERATORS, _pg_dsn
 from tests.e2e.test_intake_errors import (
     NETWORK,

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select, text
 
 from save_relay.app import Relay
-from save_relay.db import is_sqlite
-from save_relay.models import InboundMessage
+from save_relay.store.db import is_sqlite
+from save_relay.store.tables import InboundMessage
 from tests.conftest import _pg_dsn, make_settings
 from tests.helpers import Sink, report_message
 
@@ -113,7 +113,7 @@ async def test_storage_failure_answers_451_for_each_recipient(lmtp_relay: Relay,
 async def _rename_inbound(db_url: str, old: str, new: str) -> None:
     statement = f"ALTER TABLE {old} RENAME TO {new}"
     if is_sqlite(db_url):
-        from save_relay.db import create_engine
+        from save_relay.store.db import create_engine
 
         engine = create_engine(db_url)
         try:

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.db import SessionFactory, create_engine, session_factory
-from save_relay.geo import ZoneError
+from save_relay.core.geo import ZoneError
 from save_relay.membership.csvfile import parse_subscribers
 from save_relay.membership.subscribers import export_csv, import_csv
 from save_relay.membership.zones import import_zones
-from save_relay.models import Subscriber, SubscriberAddress, Zone, ZoneMembership
+from save_relay.store.db import SessionFactory, create_engine, session_factory
 from save_relay.store.networks import sync_networks
+from save_relay.store.tables import Subscriber, SubscriberAddress, Zone, ZoneMembership
 from tests.conftest import make_settings
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "membership"

@@ -7,8 +7,8 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from save_relay.db import create_engine
-from save_relay.schema import Base
+from save_relay.store.db import create_engine
+from save_relay.store.tables import Base
 
 MINE = {"subscription_requests", "membership_events", "bounce_events", "evidence_holds", "unmatched_bounces"}
 ADDED = {

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from save_relay.schema import Base
+from save_relay.store.tables import Base
 from tests.e2e.test_migration_lat_cell import _migrate, _run
 
 HASH_INDEXES = {"ix_deliveries_bounce", "ix_deliveries_unsubscribe"}

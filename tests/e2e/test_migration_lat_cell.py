@@ -11,10 +11,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from save_relay.db import create_engine
-from save_relay.latcell import lat_cell
-from save_relay.migrate import alembic_config
-from save_relay.schema import Base
+from save_relay.store.db import create_engine
+from save_relay.store.latcell import lat_cell
+from save_relay.store.migrate import alembic_config
+from save_relay.store.tables import Base
 
 # on a band edge, a float step either side of it, a pole, the equator from below, no location
 LATITUDES = [51.24, math.nextafter(51.24, 0.0), math.nextafter(51.24, 90.0), -90.0, 90.0, -1e-9, None]

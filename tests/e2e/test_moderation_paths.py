@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select, update
 
 from save_relay.app import Relay
-from save_relay.clock import utcnow
-from save_relay.models import AuditEntry, Delivery, Report, Token
+from save_relay.core.clock import utcnow
+from save_relay.store.tables import AuditEntry, Delivery, Report, Token
 from tests.conftest import MODERATORS
 from tests.e2e.test_report_flow import distributed, notification_for, post_report, reply
 from tests.helpers import Sink, smtp_send, wait_for

@@ -10,10 +10,10 @@ import urllib.request
 from sqlalchemy import func, select, update
 
 from save_relay.app import Relay
-from save_relay.clock import utcnow
+from save_relay.core.clock import utcnow
+from save_relay.core.tokens import new_token, token_hash
 from save_relay.membership.digest import send_unsubscribe_digest
-from save_relay.models import Delivery, InboundMessage, SubscriberAddress
-from save_relay.tokens import new_token, token_hash
+from save_relay.store.tables import Delivery, InboundMessage, SubscriberAddress
 from tests.conftest import MODERATORS
 from tests.e2e.test_report_flow import distributed, notification_for, post_report, reply
 from tests.helpers import Received, Sink, wait_for

@@ -12,13 +12,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.app import Relay
-from save_relay.clock import utcnow
+from save_relay.core.clock import utcnow
 from save_relay.mail.parse import parse_message
 from save_relay.membership.holds import set_hold
 from save_relay.membership.privacy import ErasureRefused, erase, export
 from save_relay.membership.retention import purge_expired
-from save_relay.models import AuditEntry, Delivery, InboundMessage, Report
-from save_relay.schema import Base
+from save_relay.store.tables import AuditEntry, Base, Delivery, InboundMessage, Report
 from tests.conftest import MODERATORS
 from tests.e2e.test_bounces import send_bounce
 from tests.e2e.test_one_click import URL, http, quiet

@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay import processing
 from save_relay.app import Relay
-from save_relay.context import Context
-from save_relay.db import WriteGate, create_engine, is_sqlite, session_factory
-from save_relay.models import AuditEntry, Delivery, InboundMessage, Report
-from save_relay.processing import Processor
+from save_relay.core.context import Context
+from save_relay.processing import processor as processing
+from save_relay.processing.processor import Processor
+from save_relay.store.db import WriteGate, create_engine, is_sqlite, session_factory
+from save_relay.store.tables import AuditEntry, Delivery, InboundMessage, Report
 from tests.conftest import MODERATORS
 from tests.e2e.test_intake_errors import NETWORK, send_raw
 from tests.helpers import report_message

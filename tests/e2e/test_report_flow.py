@@ -10,7 +10,7 @@ from email.utils import make_msgid
 from sqlalchemy import func, select
 
 from save_relay.app import Relay
-from save_relay.models import AuditEntry, Delivery, InboundMessage, Report
+from save_relay.store.tables import AuditEntry, Delivery, InboundMessage, Report
 from tests.conftest import MODERATORS
 from tests.helpers import Received, Sink, report_message, smtp_send, wait_for
 

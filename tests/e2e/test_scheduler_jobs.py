@@ -14,14 +14,21 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.app import Relay
-from save_relay.canvass.models import Canvass, CanvassAnswer, CanvassRecipient
-from save_relay.clock import utcnow
-from save_relay.context import Context
-from save_relay.db import create_engine, session_factory
-from save_relay.models import AuditEntry, Delivery, InboundMessage, Report
-from save_relay.scheduler import Job, Scheduler
-from save_relay.scheduler_state import JobSlot
+from save_relay.core.clock import utcnow
+from save_relay.core.context import Context
+from save_relay.processing.scheduler import Job, Scheduler
+from save_relay.store.db import create_engine, session_factory
 from save_relay.store.networks import sync_networks
+from save_relay.store.scheduler import JobSlot
+from save_relay.store.tables import (
+    AuditEntry,
+    Canvass,
+    CanvassAnswer,
+    CanvassRecipient,
+    Delivery,
+    InboundMessage,
+    Report,
+)
 from tests.conftest import MODERATORS
 from tests.e2e.canvass_support import canvass_settings, start_relay, text_of
 from tests.e2e.test_report_flow import REPORTER, notification_for, post_report, reply

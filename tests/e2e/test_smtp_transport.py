@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from save_relay.config import OutboundSettings
+from save_relay.core.settings import OutboundSettings
 from save_relay.delivery.transport import SmtpTransport
 from tests.helpers import Sink
 

@@ -9,17 +9,18 @@ from email.utils import make_msgid
 from sqlalchemy import func, select
 
 from save_relay.app import Relay
-from save_relay.membership.models import MembershipEvent, SubscriptionRequest
-from save_relay.models import (
+from save_relay.store.members import recipients_query
+from save_relay.store.tables import (
     AuditEntry,
     Group,
     GroupMembership,
+    MembershipEvent,
     Subscriber,
     SubscriberAddress,
+    SubscriptionRequest,
     Zone,
     ZoneMembership,
 )
-from save_relay.store.members import recipients_query
 from tests.conftest import MODERATORS
 from tests.e2e.test_report_flow import distributed, notification_for, post_report, reply
 from tests.helpers import Received, Sink, smtp_send, wait_for

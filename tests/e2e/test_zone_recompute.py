@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from save_relay.db import create_engine, session_factory
 from save_relay.membership.zones import import_zones
-from save_relay.models import Subscriber, Zone, ZoneMembership
+from save_relay.store.db import create_engine, session_factory
 from save_relay.store.networks import sync_networks
+from save_relay.store.tables import Subscriber, Zone, ZoneMembership
 from tests.conftest import make_settings
 
 SIDE = 150  # a 150 x 150 grid of subscribers, 0.001 degrees apart: 22,500 (more than two IN chunks)

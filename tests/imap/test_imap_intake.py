@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from save_relay.app import Relay
-from save_relay.models import AuditEntry, InboundMessage, Report
+from save_relay.store.tables import AuditEntry, InboundMessage, Report
 from tests.conftest import seed_demo
 from tests.helpers import Sink, report_message, wait_for
 from tests.imap.conftest import Harness, imap_conf, settings_with_imap, sqlite_only

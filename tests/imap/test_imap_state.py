@@ -9,11 +9,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from save_relay.config import load_settings
-from save_relay.db import create_engine, session_factory
-from save_relay.schema import Base
+from save_relay.core.settings import load_settings
 from save_relay.store import imap as imap_store
+from save_relay.store.db import create_engine, session_factory
 from save_relay.store.networks import sync_networks
+from save_relay.store.tables import Base
 
 NETWORKS = {
     "industrie": {

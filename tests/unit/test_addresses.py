@@ -1,4 +1,4 @@
-"""Tests for save_relay.mail.addresses: strict mailbox parsing, normalisation and header safety."""
+"""Tests for save_relay.core.addresses: strict mailbox parsing, normalisation and header safety."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from save_relay.mail.addresses import (
+from save_relay.core.addresses import (
     Mailbox,
     header_safe,
     is_mailer_daemon,

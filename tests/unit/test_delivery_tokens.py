@@ -1,10 +1,10 @@
-"""Delivery tokens: a random part that opens, then the delivery id that only finds (``save_relay.tokens``)."""
+"""Delivery tokens: a random part that opens, then the delivery id that only finds (``core.tokens``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from save_relay.tokens import RANDOM_LENGTH, delivery_id_of, delivery_token, looks_like_token, new_token
+from save_relay.core.tokens import RANDOM_LENGTH, delivery_id_of, delivery_token, looks_like_token, new_token
 
 
 @pytest.mark.parametrize("delivery_id", [1, 31, 32, 1_000_000, 2**63 - 1])

@@ -1,4 +1,4 @@
-"""Tests for save_relay.geo: distances, radius searches, zone loading and point-in-zone lookups."""
+"""Tests for save_relay.core.geo: distances, radius searches, zone loading and point-in-zone lookups."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from save_relay.geo import (
+from save_relay.core.geo import (
     EARTH_RADIUS_M,
     ZoneError,
     ZoneIndex,

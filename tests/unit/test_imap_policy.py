@@ -6,8 +6,9 @@ import imaplib
 
 import pytest
 
-from save_relay.config import load_settings
-from save_relay.errors import ConfigError
+from save_relay.core.errors import ConfigError
+from save_relay.core.routing import Purpose
+from save_relay.core.settings import load_settings
 from save_relay.intake.imap_client import encode_mailbox, parse_body, parse_candidates, uid_sets
 from save_relay.intake.imap_policy import (
     Disposition,
@@ -17,7 +18,6 @@ from save_relay.intake.imap_policy import (
     retry_delay,
     route_for,
 )
-from save_relay.routing import Purpose
 
 TOKEN = "k7" * 13
 NETWORK = {

@@ -1,4 +1,4 @@
-"""Tests for save_relay.latcell: the latitude bands behind the radius search's index."""
+"""Tests for save_relay.store.latcell: the latitude bands behind the radius search's index."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import column
 from sqlalchemy.dialects import postgresql, sqlite
 
-from save_relay.latcell import CELLS_PER_DEGREE, MAX_CELLS, lat_cell, lat_cell_of, lat_cells
+from save_relay.store.latcell import CELLS_PER_DEGREE, MAX_CELLS, lat_cell, lat_cell_of, lat_cells
 
 LATITUDES = st.floats(min_value=-90.0, max_value=90.0, allow_nan=False)
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from save_relay.mail.addresses import Mailbox
+from save_relay.core.addresses import Mailbox
 from save_relay.mail.parse import MAX_TEXT, Attachment, ParsedMessage, html_to_text, parse_message
 from tests.corpus import corpus_files
 

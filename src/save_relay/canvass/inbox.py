@@ -16,19 +16,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.authgate import moderator_mail_authenticated
-from save_relay.canvass import steps, store
+from save_relay.canvass import steps
 from save_relay.canvass.service import cancel, create
 from save_relay.canvass.spec import RequestError, parse_mail
-from save_relay.clock import as_utc, utcnow
-from save_relay.context import Context
-from save_relay.errors import CommandRefused
+from save_relay.core.clock import as_utc, utcnow
+from save_relay.core.context import Context
+from save_relay.core.errors import CommandRefused
 from save_relay.mail.commands import first_word, visible_reply
 from save_relay.mail.parse import ParsedMessage, parse_message
-from save_relay.models import InboundMessage, Token
-from save_relay.moderation import Actor, is_auto_generated, send_error
+from save_relay.moderation.decide import Actor, is_auto_generated, send_error
+from save_relay.processing.authgate import moderator_mail_authenticated
 from save_relay.store import audit
+from save_relay.store import canvass as store
 from save_relay.store.networks import NetworkRef, is_moderator
+from save_relay.store.tables import InboundMessage, Token
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The canvass module's scheduler jobs (see ``save_relay.scheduler``): steps, digests, retention."""
+"""The canvass scheduler jobs (see ``save_relay.processing.scheduler``): steps, digests, retention."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.canvass import steps
-from save_relay.canvass.models import CanvassAnswer
-from save_relay.context import Context
-from save_relay.models import InboundMessage
+from save_relay.core.context import Context
 from save_relay.store import audit
+from save_relay.store.tables import CanvassAnswer, InboundMessage
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.canvass import store
-from save_relay.canvass.models import Canvass, CanvassRecipient
-from save_relay.clock import as_utc
+from save_relay.core.clock import as_utc
+from save_relay.store import canvass as store
+from save_relay.store.tables import Canvass, CanvassRecipient
 
 CSV_COLUMNS = (
     "canvass",

@@ -13,23 +13,22 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.canvass import store
 from save_relay.canvass.mails import canvass_context
-from save_relay.canvass.models import Canvass
 from save_relay.canvass.spec import Request
 from save_relay.canvass.targeting import Area, select_targets
-from save_relay.clock import utcnow
-from save_relay.context import Context
-from save_relay.errors import CommandRefused
+from save_relay.core.clock import utcnow
+from save_relay.core.context import Context
+from save_relay.core.errors import CommandRefused
+from save_relay.core.routing import Purpose
+from save_relay.core.tokens import token_hash
+from save_relay.delivery.notices import queue_notice
 from save_relay.mail.commands import REPLY_MARKERS
-from save_relay.models import Subscriber, Token
-from save_relay.moderation import Actor
-from save_relay.notices import queue_notice
-from save_relay.routing import Purpose
+from save_relay.moderation.decide import Actor
 from save_relay.store import audit, members
+from save_relay.store import canvass as store
 from save_relay.store import tokens as token_store
 from save_relay.store.networks import NetworkRef, is_moderator
-from save_relay.tokens import token_hash
+from save_relay.store.tables import Canvass, Subscriber, Token
 
 log = logging.getLogger(__name__)
 

@@ -15,19 +15,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.canvass import store
 from save_relay.canvass.attachments import Extracted, extract
 from save_relay.canvass.mails import canvass_context, fitting, question_messages, queue_with_attachments
-from save_relay.canvass.models import Canvass, CanvassAnswer, CanvassRecipient
 from save_relay.canvass.results import AnswerView, answer_views, attachment_name, summarize
 from save_relay.canvass.service import area_of
 from save_relay.canvass.targeting import select_targets
-from save_relay.clock import as_utc
-from save_relay.context import Context
+from save_relay.core.clock import as_utc
+from save_relay.core.context import Context
 from save_relay.mail.parse import ParsedMessage
-from save_relay.models import InboundMessage
 from save_relay.store import audit, deliveries
+from save_relay.store import canvass as store
 from save_relay.store.networks import NetworkRef
+from save_relay.store.tables import Canvass, CanvassAnswer, CanvassRecipient, InboundMessage
 
 log = logging.getLogger(__name__)
 

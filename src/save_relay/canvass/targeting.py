@@ -1,7 +1,7 @@
 """Who a canvass goes to: every active address within the radius of the point, or in the zones.
 
 The radius search asks the database only for the subscribers inside the circle's bounding box (the
-latitude bands it touches, each with an indexed longitude range: ``save_relay.latcell``), then keeps
+latitude bands it touches, each with an indexed longitude range: ``save_relay.store.latcell``), then keeps
 those whose great-circle distance is at most the radius. An address is canvassed once, with the
 distance of its nearest subscriber. Members of the network's default groups (the police's own patrol
 shifts) are never canvassed.
@@ -15,9 +15,16 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.geo import bounding_box, haversine_m, within_radius
-from save_relay.latcell import lat_cells
-from save_relay.models import Group, GroupMembership, Subscriber, SubscriberAddress, Zone, ZoneMembership
+from save_relay.core.geo import bounding_box, haversine_m, within_radius
+from save_relay.store.latcell import lat_cells
+from save_relay.store.tables import (
+    Group,
+    GroupMembership,
+    Subscriber,
+    SubscriberAddress,
+    Zone,
+    ZoneMembership,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from typing import Literal
 
 from flufl.bounce import all_failures
 
-from save_relay.mail.addresses import is_mailer_daemon
+from save_relay.core.addresses import is_mailer_daemon
 from save_relay.mail.autoreply import bare_subject, is_auto_reply
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from save_relay.mail.addresses import header_safe
+from save_relay.core.addresses import header_safe
 
 
 @dataclass(frozen=True, slots=True)

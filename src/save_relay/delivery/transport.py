@@ -17,7 +17,7 @@ from typing import Protocol
 
 import aiosmtplib
 
-from save_relay.config import OutboundSettings
+from save_relay.core.settings import OutboundSettings
 from save_relay.delivery.retry import SendResult
 
 log = logging.getLogger(__name__)

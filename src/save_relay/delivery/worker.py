@@ -11,16 +11,16 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from save_relay.clock import utcnow
-from save_relay.context import Context
-from save_relay.db import SessionFactory
+from save_relay.core.clock import utcnow
+from save_relay.core.context import Context
+from save_relay.core.routing import Purpose
 from save_relay.delivery.personalize import Personal, message_id, personal_headers
 from save_relay.delivery.retry import SendResult, decide
 from save_relay.delivery.transport import Transport
-from save_relay.models import Distribution, Report
-from save_relay.routing import Purpose
 from save_relay.store import deliveries
+from save_relay.store.db import SessionFactory
 from save_relay.store.deliveries import Claimed, Outcome
+from save_relay.store.tables import Distribution, Report
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from save_relay.clock import utcnow
-from save_relay.config import ImapSettings
+from save_relay.core.clock import utcnow
+from save_relay.core.settings import ImapSettings
 from save_relay.intake.imap_client import Candidate, ConnectionLost, ImapConnection, LoginFailed
 from save_relay.intake.imap_policy import (
     Disposition,

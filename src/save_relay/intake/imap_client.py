@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import aioimaplib
 from aioimaplib.aioimaplib import STOP_WAIT_SERVER_PUSH, Command
 
-from save_relay.config import ImapSettings
+from save_relay.core.settings import ImapSettings
 from save_relay.intake.imap_policy import Disposition
 
 log = logging.getLogger(__name__)

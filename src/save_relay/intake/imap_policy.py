@@ -10,8 +10,8 @@ import enum
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
-from save_relay.config import Settings
-from save_relay.routing import Purpose, Route, resolve
+from save_relay.core.routing import Purpose, Route, resolve
+from save_relay.core.settings import Settings
 
 # Headers that may name the address a message was delivered to, most trustworthy first: the final
 # delivery agent's Delivered-To (Postfix, Dovecot), Postfix's X-Original-To, then the visible ones.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiosmtpd.smtp import SMTP
 
-from save_relay.config import LmtpSettings, SmtpSettings
+from save_relay.core.settings import LmtpSettings, SmtpSettings
 from save_relay.intake.smtp import RelayHandler, RelayLMTP
 
 

@@ -1,7 +1,7 @@
 """The one entry point of every intake (SMTP, LMTP, IMAP): check a recipient, store a message durably.
 
 Nothing after the commit happens here: acknowledgements, notifications and commands run later from the
-database (``save_relay.processing``), so an answer of 250 means only and exactly "it is on disk".
+database (``save_relay.processing.processor``), so an answer of 250 means only and exactly "it is on disk".
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.config import Settings
-from save_relay.db import SessionFactory, WriteGate
+from save_relay.core.routing import Purpose, Refusal, Route, resolve
+from save_relay.core.settings import Settings
 from save_relay.intake.group import GroupCommit, OutcomeUnknown
-from save_relay.routing import Purpose, Refusal, Route, resolve
+from save_relay.store.db import SessionFactory, WriteGate
 from save_relay.store.inbound import Envelope, NewMessage, store_messages
 from save_relay.store.networks import NetworkRef
 

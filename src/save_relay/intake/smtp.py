@@ -11,9 +11,9 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
+from save_relay.core.routing import Refusal, Route
 from save_relay.intake.limits import IntakeLimits
 from save_relay.intake.service import Intake
-from save_relay.routing import Refusal, Route
 
 log = logging.getLogger(__name__)
 

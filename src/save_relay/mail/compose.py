@@ -16,8 +16,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from save_relay.mail.addresses import header_safe
-from save_relay.resources import templates_dir
+from save_relay.core.addresses import header_safe
+from save_relay.core.resources import templates_dir
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from html import unescape
 from html.parser import HTMLParser
 from typing import Any, TypeVar
 
-from save_relay.mail.addresses import Mailbox, is_mailer_daemon, parse_mailbox, sanitize_header_text
+from save_relay.core.addresses import Mailbox, is_mailer_daemon, parse_mailbox, sanitize_header_text
 
 __all__ = ["Attachment", "ParsedMessage", "html_to_text", "parse_message"]
 

@@ -20,22 +20,21 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.clock import as_utc, utcnow
-from save_relay.context import Context
+from save_relay.core.clock import as_utc, utcnow
+from save_relay.core.context import Context
+from save_relay.delivery.notices import notify_moderators, queue_notice
 from save_relay.mail.commands import REPLY_MARKERS, parse_commands, visible_reply
 from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.membership.csvfile import SubscriberRow
-from save_relay.membership.models import SubscriptionRequest
 from save_relay.membership.requestmail import parse_details, says_no, without_details
 from save_relay.membership.requests import apply_details, details_context, reply_status
 from save_relay.membership.subscribers import SubscriberImport, apply_rows
-from save_relay.models import InboundMessage, Token
-from save_relay.moderation import is_auto_generated, send_error
-from save_relay.notices import notify_moderators, queue_notice
+from save_relay.moderation.decide import is_auto_generated, send_error
 from save_relay.store import audit, events
 from save_relay.store import requests as request_store
 from save_relay.store import subscribers as subscriber_store
 from save_relay.store.networks import NetworkRef, is_moderator
+from save_relay.store.tables import InboundMessage, SubscriptionRequest, Token
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from save_relay.geo import SLUG_RE
-from save_relay.mail.addresses import normalize_address
+from save_relay.core.addresses import normalize_address
+from save_relay.core.geo import SLUG_RE
 
 COLUMNS: tuple[str, ...] = (
     "company",

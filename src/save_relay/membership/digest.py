@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.clock import as_utc
-from save_relay.context import Context
-from save_relay.notices import queue_notice
+from save_relay.core.clock import as_utc
+from save_relay.core.context import Context
+from save_relay.delivery.notices import queue_notice
 from save_relay.store import audit, events
 
 log = logging.getLogger(__name__)

@@ -10,12 +10,12 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.clock import utcnow
-from save_relay.config import NetworkSettings
+from save_relay.core.clock import utcnow
+from save_relay.core.settings import NetworkSettings
 from save_relay.mail.autoreply import is_auto_reply
 from save_relay.mail.parse import ParsedMessage
-from save_relay.models import InboundMessage, Report
 from save_relay.store import audit
+from save_relay.store.tables import InboundMessage, Report
 
 
 def automatic_reason(parsed: ParsedMessage, network: NetworkSettings | None = None) -> str | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.clock import utcnow
-from save_relay.membership.models import EvidenceHold
-from save_relay.queue import get_report
+from save_relay.core.clock import utcnow
+from save_relay.moderation.queue import get_report
 from save_relay.store import audit
 from save_relay.store import holds as hold_store
+from save_relay.store.tables import EvidenceHold
 
 
 async def set_hold(session: AsyncSession, reference: str, *, actor: str, reason: str, release: bool) -> str:

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.errors import NotFound, SaveRelayError
+from save_relay.core.errors import NotFound, SaveRelayError
 from save_relay.membership.csvfile import validate_row
 from save_relay.membership.subscribers import SubscriberImport, apply_rows
-from save_relay.models import Subscriber
 from save_relay.store import audit, events
 from save_relay.store import subscribers as store
+from save_relay.store.tables import Subscriber
 
 
 def _is_address(target: str) -> bool:

@@ -18,15 +18,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.clock import as_utc, utcnow
-from save_relay.config import Settings
-from save_relay.errors import SaveRelayError
+from save_relay.core.clock import as_utc, utcnow
+from save_relay.core.errors import SaveRelayError
+from save_relay.core.settings import Settings
 from save_relay.mail.parse import parse_message
-from save_relay.membership.models import BounceEvent, MembershipEvent, SubscriptionRequest
-from save_relay.models import SubscriberAddress, Token
 from save_relay.store import audit
 from save_relay.store import privacy as store
 from save_relay.store import subscribers as subscriber_store
+from save_relay.store.tables import (
+    BounceEvent,
+    MembershipEvent,
+    SubscriberAddress,
+    SubscriptionRequest,
+    Token,
+)
 
 
 class ErasureRefused(SaveRelayError):

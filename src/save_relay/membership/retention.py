@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.context import Context
+from save_relay.core.context import Context
 from save_relay.store import audit
 from save_relay.store import retention as store
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.geo import ZoneIndex
+from save_relay.core.geo import ZoneIndex
 from save_relay.membership.csvfile import LineError, SubscriberRow, parse_subscribers, write_subscribers
-from save_relay.models import Subscriber
 from save_relay.store import subscribers as store
 from save_relay.store import zones as zone_store
+from save_relay.store.tables import Subscriber
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.geo import ZoneIndex, ZoneShape, load_zones
+from save_relay.core.geo import ZoneIndex, ZoneShape, load_zones
 from save_relay.store import subscribers as store
 from save_relay.store import zones as zone_store
 

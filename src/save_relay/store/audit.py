@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.models import AuditEntry
+from save_relay.store.tables import AuditEntry
 
 
 def record(

@@ -7,10 +7,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.membership.models import BounceEvent, UnmatchedBounce
-from save_relay.models import Delivery, InboundMessage
+from save_relay.core.tokens import delivery_id_of, token_hash
 from save_relay.store.deliveries import named_by
-from save_relay.tokens import delivery_id_of, token_hash
+from save_relay.store.tables import BounceEvent, Delivery, InboundMessage, UnmatchedBounce
 
 
 async def delivery_for_token(session: AsyncSession, network_id: int, token: str) -> Delivery | None:

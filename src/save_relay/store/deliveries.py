@@ -14,9 +14,9 @@ from sqlalchemy import ColumnElement, CursorResult, Select, Table, and_, bindpar
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from save_relay.clock import as_utc, utcnow
-from save_relay.models import Delivery, Distribution
-from save_relay.tokens import delivery_id_of, delivery_token, token_hash
+from save_relay.core.clock import as_utc, utcnow
+from save_relay.core.tokens import delivery_id_of, delivery_token, token_hash
+from save_relay.store.tables import Delivery, Distribution
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.clock import utcnow
-from save_relay.membership.models import MembershipEvent
+from save_relay.core.clock import utcnow
+from save_relay.store.tables import MembershipEvent
 
 
 def record(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.membership.models import EvidenceHold
+from save_relay.store.tables import EvidenceHold
 
 
 async def get(session: AsyncSession, report_id: int) -> EvidenceHold | None:

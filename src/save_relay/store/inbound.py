@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.clock import utcnow
-from save_relay.models import InboundMessage, Report
+from save_relay.core.clock import utcnow
+from save_relay.store.tables import InboundMessage, Report
 
 
 @dataclass(frozen=True, slots=True)

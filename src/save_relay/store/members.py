@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.models import (
+from save_relay.store.tables import (
     Group,
     GroupMembership,
     Subscriber,

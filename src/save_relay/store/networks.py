@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.config import NetworkSettings, Settings
-from save_relay.models import Moderator, Network
+from save_relay.core.settings import NetworkSettings, Settings
+from save_relay.store.tables import Moderator, Network
 
 
 @dataclass(frozen=True, slots=True)

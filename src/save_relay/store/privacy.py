@@ -2,7 +2,7 @@
 
 The safety net of an erasure: after the specific deletions, whatever still mentions the address (an
 audit entry's detail, a display header in a stored mail, a table added later) is found here, case-
-insensitively, and pseudonymised. Tables are read from ``Base.metadata`` (``save_relay.schema``
+insensitively, and pseudonymised. Tables are read from ``Base.metadata`` (``save_relay.store.tables``
 imports every module that defines tables), so a new table is covered without a change here.
 """
 
@@ -31,8 +31,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.mail.parse import parse_message
-from save_relay.models import (
+from save_relay.store.holds import held_reports
+from save_relay.store.tables import (
     AuditEntry,
+    Base,
     Delivery,
     Distribution,
     InboundMessage,
@@ -40,8 +42,6 @@ from save_relay.models import (
     Subscriber,
     SubscriberAddress,
 )
-from save_relay.schema import Base
-from save_relay.store.holds import held_reports
 
 SKIP_TABLES = frozenset({"alembic_version"})
 

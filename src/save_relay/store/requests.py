@@ -7,9 +7,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.clock import utcnow
-from save_relay.membership.models import SubscriptionRequest
-from save_relay.models import Token
+from save_relay.core.clock import utcnow
+from save_relay.store.tables import SubscriptionRequest, Token
 
 
 async def get(session: AsyncSession, request_id: int) -> SubscriptionRequest | None:

@@ -12,9 +12,17 @@ from datetime import datetime
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.membership.models import BounceEvent, MembershipEvent, SubscriptionRequest
-from save_relay.models import Delivery, Distribution, InboundMessage, Report, Token
 from save_relay.store.holds import held_reports
+from save_relay.store.tables import (
+    BounceEvent,
+    Delivery,
+    Distribution,
+    InboundMessage,
+    MembershipEvent,
+    Report,
+    SubscriptionRequest,
+    Token,
+)
 
 CLOSED_REQUESTS = ("approved", "rejected", "done", "cancelled", "expired")
 #: Inbound mail that is a delivery log rather than a report (canvass answers have their own retention).

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.clock import utcnow
-from save_relay.models import (
+from save_relay.core.clock import utcnow
+from save_relay.store.tables import (
     Group,
     GroupMembership,
     Subscriber,

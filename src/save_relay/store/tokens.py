@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.clock import utcnow
-from save_relay.models import Token
-from save_relay.tokens import new_token, token_hash
+from save_relay.core.clock import utcnow
+from save_relay.core.tokens import new_token, token_hash
+from save_relay.store.tables import Token
 
 
 async def issue(

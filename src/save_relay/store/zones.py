@@ -6,8 +6,8 @@ from shapely.geometry import shape
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.geo import ZoneShape
-from save_relay.models import Zone
+from save_relay.core.geo import ZoneShape
+from save_relay.store.tables import Zone
 
 
 async def zones(session: AsyncSession, network_id: int) -> dict[str, Zone]:

@@ -1,0 +1,55 @@
+"""Load the demo network's zones (GeoJSON) and subscribers (CSV) from ``config/``; idempotent.
+
+A thin wrapper around the real importers (``membership.zones``, ``membership.subscribers``): it empties
+the network first, so that a newcomer gets exactly the demo data, and creates the groups the CSV names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from save_relay.core.errors import SaveRelayError
+from save_relay.membership.subscribers import import_csv
+from save_relay.membership.zones import import_zones
+from save_relay.store.subscribers import group_ids
+from save_relay.store.tables import Group, Subscriber, Zone
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCounts:
+    zones: int
+    subscribers: int
+    addresses: int
+    groups: int
+
+
+async def load_demo(
+    session: AsyncSession, network_id: int, zones_file: Path, subscribers_file: Path
+) -> DemoCounts:
+    """Replace the network's zones, groups and subscribers with the demo data."""
+    geojson = await asyncio.to_thread(zones_file.read_text, encoding="utf-8")
+    csv_text = await asyncio.to_thread(subscribers_file.read_text, encoding="utf-8")
+    await session.execute(delete(Subscriber).where(Subscriber.network_id == network_id))
+    await session.execute(delete(Zone).where(Zone.network_id == network_id))
+    await session.execute(delete(Group).where(Group.network_id == network_id))
+    zones = await import_zones(session, network_id, geojson)
+    imported = await import_csv(session, network_id, csv_text, create_groups=True)
+    if imported.errors:
+        raise SaveRelayError(f"{subscribers_file}: " + "; ".join(map(str, imported.errors[:5])))
+    return DemoCounts(
+        zones=len(zones.added),
+        subscribers=imported.created,
+        addresses=imported.addresses_added,
+        groups=len(await group_ids(session, network_id)),
+    )
+
+
+async def has_subscribers(session: AsyncSession, network_id: int) -> bool:
+    return (
+        await session.scalar(select(Subscriber.id).where(Subscriber.network_id == network_id).limit(1))
+    ) is not None

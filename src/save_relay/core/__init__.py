@@ -1,0 +1,1 @@
+"""Pure foundations: settings, clock, errors, tokens, addresses, routing, geometry; no database."""

@@ -1,0 +1,386 @@
+"""Settings: one TOML file, overridden by ``SAVE_RELAY_...`` environment variables, validated by pydantic.
+
+Nested keys use a double underscore in the environment: ``SAVE_RELAY_DATABASE__URL``,
+``SAVE_RELAY_SMTP__PORT``. A bad value is reported as one line naming the key (see ``load_settings``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from save_relay.core.addresses import normalize_address
+from save_relay.core.errors import ConfigError
+
+ENV_PREFIX = "SAVE_RELAY_"
+
+
+class _Section(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+class DatabaseSettings(_Section):
+    """Where the queue lives."""
+
+    url: str = Field(
+        "sqlite+aiosqlite:///var/save-relay.sqlite3",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    )
+    pool_size: int = Field(10, ge=1, le=200, description="connections per process (PostgreSQL)")
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+
+class SmtpSettings(_Section):
+    """The inbound SMTP listener."""
+
+    enabled: bool = True
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(2525, ge=0, le=65535, description="0 picks a free port (tests)")
+    hostname: str = Field("save-relay.localdomain", description="name in the greeting and in Message-IDs")
+    max_message_size: int = Field(25 * 1024 * 1024, ge=1024, description="bytes; advertised with SIZE")
+    max_recipients: int = Field(20, ge=1, le=1000, description="RCPT TO per message")
+    timeout: float = Field(120.0, gt=0, description="seconds an idle client may wait between commands")
+    tls_cert_file: Path | None = Field(None, description="PEM certificate chain: offer STARTTLS")
+    tls_key_file: Path | None = Field(None, description="PEM private key for tls_cert_file")
+    require_starttls: bool = Field(False, description="refuse MAIL before STARTTLS (needs a certificate)")
+    max_connections_per_ip: int = Field(
+        20, ge=1, description="open connections per client address; more get 421 4.7.0 (per process)"
+    )
+    max_messages_per_sender_per_hour: int = Field(
+        60, ge=1, description="messages per envelope sender and per client address; more get 450 4.7.1"
+    )
+    rate_limit_exempt: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="client addresses exempt from the two limits above (a local MTA in front)",
+    )
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> SmtpSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
+        if self.require_starttls and self.tls_cert_file is None:
+            raise ValueError("require_starttls needs tls_cert_file and tls_key_file")
+        return self
+
+
+class OutboundSettings(_Section):
+    """How mail leaves the relay."""
+
+    mode: Literal["maildir", "smtp"] = Field(
+        "maildir", description="maildir: write to a local outbox; smtp: hand to the smarthost"
+    )
+    maildir: Path = Field(Path("var/outbox"), description="the outbox for mode = maildir")
+    smarthost_host: str = "127.0.0.1"
+    smarthost_port: int = Field(25, ge=1, le=65535)
+    smarthost_starttls: bool = False
+    smarthost_username: str | None = None
+    smarthost_password: str | None = None
+    connections: int = Field(8, ge=1, le=100, description="SMTP connections kept open in parallel")
+    batch_size: int = Field(500, ge=1, le=10_000, description="deliveries claimed per round")
+    max_attempts: int = Field(12, ge=1, description="tries before a deferred delivery fails")
+    retry_base_seconds: float = Field(60.0, gt=0, description="first retry delay; doubles per attempt")
+    retry_max_seconds: float = Field(6 * 3600.0, gt=0, description="cap on the retry delay")
+    lease_seconds: float = Field(300.0, gt=0, description="a claimed delivery is re-claimable after this")
+    idle_poll_seconds: float = Field(1.0, gt=0, description="how often an idle worker looks for work")
+    timeout: float = Field(60.0, gt=0, description="SMTP timeout towards the smarthost")
+
+
+IMAP_KEYWORD = r"^[A-Za-z0-9$_.-]{1,64}$"
+LOOPBACK_HOSTS = ("localhost", "::1")
+
+
+class ImapSettings(_Section):
+    """A hosted mailbox (Exchange, Microsoft 365, Dovecot) the relay reads: ``[networks.<key>.imap]``.
+
+    Folder names use ``/`` for their hierarchy whatever the server's separator; one of ``password`` and
+    ``oauth2_token_command`` (XOAUTH2, for Microsoft 365) is required.
+    """
+
+    enabled: bool = True
+    host: str = Field(description="the IMAP server, e.g. outlook.office365.com")
+    port: int | None = Field(None, ge=1, le=65535, description="default: 993 for implicit TLS, else 143")
+    tls: Literal["implicit", "starttls", "plain"] = Field(
+        "implicit", description="implicit (993), starttls (143) or plain (loopback tests only)"
+    )
+    ca_file: Path | None = Field(None, description="CA bundle to verify the server (default: the system's)")
+    user: str = Field(min_length=1, description="the login, e.g. industrie@politie.lommel.be")
+    password: str | None = None
+    oauth2_token_command: str | None = Field(
+        None, description="XOAUTH2: a command (no shell) that prints a current access token"
+    )
+    folder: str = Field("INBOX", min_length=1, description="the folder to watch")
+    after: Literal["move", "flag"] = Field(
+        "move", description="after the commit: move to move_to, or flag \\Seen plus flag_keyword"
+    )
+    move_to: str = Field("save-relay/processed", min_length=1)
+    reject_to: str = Field("save-relay/rejected", min_length=1, description="mail over smtp.max_message_size")
+    flag_keyword: str = Field("save-relay-processed", pattern=IMAP_KEYWORD)
+    reject_keyword: str = Field("save-relay-rejected", pattern=IMAP_KEYWORD)
+    idle: bool = Field(True, description="use IDLE where the server offers it")
+    idle_renew_seconds: float = Field(300.0, gt=0, le=1740, description="re-issue IDLE (and heartbeat)")
+    poll_seconds: float = Field(60.0, gt=0, description="polling interval without IDLE")
+    timeout: float = Field(30.0, gt=0, description="seconds to wait for a connection or a command")
+    backoff_base_seconds: float = Field(1.0, gt=0, description="first reconnect delay; doubles per failure")
+    backoff_max_seconds: float = Field(300.0, gt=0, description="cap on the reconnect delay")
+    auth_retry_seconds: float = Field(60.0, ge=0, description="least delay after a refused login")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ImapSettings:
+        if (self.password is None) == (self.oauth2_token_command is None):
+            raise ValueError("set exactly one of password and oauth2_token_command")
+        if self.tls == "plain" and not (self.host.startswith("127.") or self.host.lower() in LOOPBACK_HOSTS):
+            raise ValueError("tls = plain is only allowed on loopback (tests); use implicit or starttls")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (993 if self.tls == "implicit" else 143)
+
+    @property
+    def account(self) -> str:
+        return f"{self.user}@{self.host}:{self.effective_port}"
+
+
+class LmtpSettings(_Section):
+    """The LMTP listener for a local MTA (Postfix's lmtp transport).
+
+    Size, recipient and timeout limits and the greeting name are those of ``[smtp]``.
+    """
+
+    enabled: bool = False
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(2424, ge=0, le=65535, description="0 picks a free port (tests)")
+    unix_path: Path | None = Field(None, description="listen on this Unix socket instead of host:port")
+    unix_mode: int = Field(0o660, ge=0, le=0o777, description="permissions of the Unix socket")
+
+
+class NetworkSettings(_Section):
+    """One relay address with its moderators."""
+
+    address: str = Field(description="the network's address, e.g. industrie@politie.lommel.be")
+    name: str = Field(description="display name, e.g. SaVE Lommel")
+    reference_prefix: str = Field("SAVE", pattern=r"^[A-Z][A-Z0-9]{1,9}$")
+    language: Literal["nl", "en", "fr"] = "nl"
+    timezone: str = "Europe/Brussels"
+    moderators: list[str] = Field(min_length=1, description="police addresses allowed to moderate")
+    default_groups: list[str] = Field(default_factory=list, description="groups that get every report")
+    confirm_ttl_hours: float = Field(7 * 24.0, gt=0, description="lifetime of a reply-to-approve token")
+    send_acknowledgements: bool = True
+    ack_per_sender_per_hour: int = Field(
+        5, ge=0, description="acknowledgements per address per hour (all networks); more: none, audited"
+    )
+    require_dkim: bool = Field(
+        False, description="moderator replies need an aligned DKIM pass or a trusted Authentication-Results"
+    )
+    imap: ImapSettings | None = Field(None, description="read a hosted mailbox (IMAP)")
+    canvass_answers: Literal["each", "digest"] = Field(
+        "each", description="canvass answers to the owner: each as it arrives, or in a digest"
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        normalized = normalize_address(value)
+        if normalized is None or "+" in value.split("@", 1)[0]:
+            raise ValueError(f"not a plain e-mail address: {value!r}")
+        return normalized.lower()
+
+    @field_validator("moderators")
+    @classmethod
+    def _moderators(cls, values: list[str]) -> list[str]:
+        out = []
+        for value in values:
+            normalized = normalize_address(value)
+            if normalized is None:
+                raise ValueError(f"not an e-mail address: {value!r}")
+            out.append(normalized.lower())
+        return out
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def local_part(self) -> str:
+        return self.address.rsplit("@", 1)[0]
+
+    @property
+    def domain(self) -> str:
+        return self.address.rsplit("@", 1)[1]
+
+
+class SchedulerSettings(_Section):
+    """Scheduled work: canvasses, moderation reminders, report expiry, delivery retries."""
+
+    enabled: bool = Field(True, description="run the scheduler in this daemon")
+    tick_seconds: float = Field(5.0, gt=0, le=3600, description="how often due work is looked for")
+    moderation_reminder_hours: float = Field(
+        24.0, ge=0, description="remind the moderators of a report pending this long (0: never)"
+    )
+    report_expiry_days: float = Field(
+        14.0, ge=0, description="expire a report pending this long and tell the reporter (0: never)"
+    )
+    canvass_digest_hours: float = Field(
+        24.0, gt=0, description="interval of the answer digest (networks with canvass_answers = digest)"
+    )
+
+
+class HttpSettings(_Section):
+    """The small HTTP listener for one-click unsubscribes (RFC 8058)."""
+
+    enabled: bool = Field(
+        True, description="serve it in this process; off with public_url set: links still go to public_url"
+    )
+    host: str = Field("127.0.0.1", description="address to listen on (put a TLS proxy in front of it)")
+    port: int = Field(8025, ge=0, le=65535, description="0 picks a free port (tests)")
+    public_url: str | None = Field(
+        None,
+        description="the URL the listener is reached at from outside, e.g. https://relay.example.be; "
+        "unset: http://HOST:PORT",
+    )
+    timeout: float = Field(10.0, gt=0, description="seconds a client may take to send its request")
+    max_request_bytes: int = Field(8192, ge=1024, le=1_048_576, description="request line, headers, body")
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// or http://")
+        return value.rstrip("/") if value else None
+
+
+class BounceSettings(_Section):
+    """Bounce scores (as Mailman keeps them): past the threshold an address is disabled."""
+
+    permanent_score: float = Field(1.0, ge=0, description="added for a permanent failure (5.x.x)")
+    temporary_score: float = Field(0.25, ge=0, description="added for a temporary failure (4.x.x)")
+    threshold: float = Field(3.0, gt=0, description="score at which the address is disabled")
+    half_life_days: float = Field(7.0, gt=0, description="a score halves after this many days")
+
+
+class RetentionSettings(_Section):
+    """How long personal data is kept; 0 keeps it forever. Reports on an evidence hold are kept."""
+
+    reports_days: int = Field(365, ge=0, description="raw reports (the received mail) and their text")
+    canvass_answers_days: int = Field(365, ge=0, description="answers to canvasses")
+    deliveries_days: int = Field(90, ge=0, description="delivery logs, bounces and other inbound mail")
+
+
+class DemoSettings(_Section):
+    """Files loaded by ``save-relay init --demo``."""
+
+    network: str = "industrie"
+    zones: Path = Path("config/zones.geojson")
+    subscribers: Path = Path("config/subscribers.csv")
+
+
+class Settings(BaseSettings):
+    """All of save-relay's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    node_name: str = Field("node-1", description="this process's name in leases and logs")
+    subaddress_delimiter: str = Field("+", min_length=1, max_length=1, pattern=r"^[+\-_=]$")
+    trusted_authserv_ids: list[str] = Field(
+        default_factory=list,
+        description="authserv-ids of Authentication-Results headers written by our own MTA (require_dkim)",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database: DatabaseSettings = DatabaseSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    lmtp: LmtpSettings = LmtpSettings()
+    outbound: OutboundSettings = OutboundSettings()
+    networks: dict[str, NetworkSettings] = Field(default_factory=dict)
+    http: HttpSettings = HttpSettings()
+    bounces: BounceSettings = BounceSettings()
+    retention: RetentionSettings = RetentionSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    demo: DemoSettings = DemoSettings()
+
+    @model_validator(mode="after")
+    def _unique_addresses(self) -> Settings:
+        seen: dict[str, str] = {}
+        for key, network in self.networks.items():
+            if network.address in seen:
+                raise ValueError(f"networks.{key}.address is also used by networks.{seen[network.address]}")
+            seen[network.address] = key
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file, whose values arrive as init arguments.
+        return (env_settings, init_settings)
+
+    def network_for(self, address: str) -> tuple[str, NetworkSettings] | None:
+        """The network whose plain address is ``address`` (lower-cased, no sub-address)."""
+        for key, network in self.networks.items():
+            if network.address == address:
+                return key, network
+        return None
+
+
+def _format_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(settings)"
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{key}: {message}{more}"
+
+
+def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
+    """Read the TOML file (if any), apply the environment and ``overrides``.
+
+    Raises ConfigError with one line naming the bad key.
+    """
+    data: dict[str, Any] = {}
+    if path is None and os.environ.get(ENV_PREFIX + "CONFIG"):
+        path = os.environ[ENV_PREFIX + "CONFIG"]
+    if path is not None:
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {file}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: {exc}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {file}: {exc}") from exc
+    _merge(data, overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc)) from exc
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value

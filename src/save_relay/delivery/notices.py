@@ -1,0 +1,131 @@
+"""One-off mails the network sends (acknowledgement, moderator notification, confirmation, error).
+
+Each is rendered from a template and queued as a delivery in the caller's transaction, so it is sent
+at least once if and only if the change it reports is committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from save_relay.core.context import Context, network_from
+from save_relay.core.routing import Purpose
+from save_relay.core.settings import NetworkSettings
+from save_relay.mail.compose import Rendered, make_message_id, render, text_message_bytes
+from save_relay.store import deliveries
+from save_relay.store import tokens as token_store
+from save_relay.store.networks import NetworkRef
+
+
+def queue_notice(
+    session: AsyncSession,
+    network: NetworkRef,
+    *,
+    kind: str,
+    template: str,
+    to: str,
+    context: Mapping[str, Any],
+    reply_to: str | None = None,
+    in_reply_to: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+) -> None:
+    """Render ``template`` in the network's language and queue it for ``to``."""
+    conf = network.settings
+    rendered = render(conf.language, template, {**base_context(conf), **context})
+    message = rendered_bytes(
+        network,
+        kind=kind,
+        rendered=rendered,
+        to=to,
+        reply_to=reply_to,
+        in_reply_to=in_reply_to,
+        headers=headers,
+    )
+    deliveries.enqueue(session, network_id=network.id, kind=kind, recipient=to, message=message)
+
+
+def rendered_bytes(
+    network: NetworkRef,
+    *,
+    kind: str,
+    rendered: Rendered,
+    to: str,
+    reply_to: str | None = None,
+    in_reply_to: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+) -> bytes:
+    """An already rendered notice for ``to``, as the message to queue."""
+    conf = network.settings
+    return text_message_bytes(
+        sender=network_from(conf),
+        to=to,
+        rendered=rendered,
+        domain=conf.domain,
+        reply_to=reply_to,
+        in_reply_to=in_reply_to,
+        extra_headers=[*notice_headers(conf, kind), *headers],
+    )
+
+
+def notice_headers(conf: NetworkSettings, kind: str) -> list[tuple[str, str]]:
+    """The headers every mail of the relay carries besides From/To/Subject: a fresh Message-ID, what
+    kind of automatic mail it is (RFC 3834), and the network it comes from."""
+    return [
+        ("Message-ID", make_message_id(conf.domain)),
+        ("Auto-Submitted", "auto-replied" if kind in {"ack", "error"} else "auto-generated"),
+        ("X-Save-Relay-Network", conf.address),
+    ]
+
+
+def base_context(conf: NetworkSettings) -> dict[str, Any]:
+    return {"network_name": conf.name, "network_address": conf.address}
+
+
+async def notify_moderators(
+    session: AsyncSession,
+    ctx: Context,
+    network: NetworkRef,
+    *,
+    purpose: str,
+    kind: str,
+    template: str,
+    expires_at: datetime,
+    context: Mapping[str, Any],
+    report_id: int | None = None,
+    request_id: int | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+) -> None:
+    """Queue ``template`` to every moderator, each with a reply address of their own: a token of
+    ``purpose`` bound to that moderator and to the report or request it is about."""
+    conf = network.settings
+    extra = list(headers)
+    rendered = render(conf.language, template, {**base_context(conf), **context})  # the same for each
+    moderators = list(conf.moderators)
+    tokens = await token_store.issue_many(
+        session,
+        purpose=purpose,
+        network_id=network.id,
+        addresses=moderators,
+        expires_at=expires_at,
+        report_id=report_id,
+        request_id=request_id,
+    )
+    messages = [
+        (
+            moderator,
+            rendered_bytes(
+                network,
+                kind=kind,
+                rendered=rendered,
+                to=moderator,
+                reply_to=ctx.subaddress(conf, Purpose.CONFIRM, token),
+                headers=extra,
+            ),
+        )
+        for moderator, token in zip(moderators, tokens, strict=True)
+    ]
+    await deliveries.enqueue_many(session, network_id=network.id, kind=kind, messages=messages)  # one INSERT

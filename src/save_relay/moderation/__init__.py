@@ -1,0 +1,1 @@
+"""The moderation stage: announce a report, apply a moderator's decision, distribute it, housekeeping."""

@@ -1,0 +1,256 @@
+"""Everything after the 250: stored messages are processed in batches, each message once.
+
+A batch takes up to ``BATCH_SIZE`` new messages in one transaction (PostgreSQL: ``FOR UPDATE SKIP
+LOCKED``, so several daemons share the work; SQLite: behind the ``WriteGate``). Processing a message,
+queuing the mails it causes and its ``done`` mark commit together, so a crash repeats the whole batch
+after restart and never leaves half of it. A message that makes the code fail rolls its batch back;
+the batch then runs again with each message in its own SAVEPOINT, and the failing one is rolled back
+to it and ``shunted`` with the error (and its report too), in the same transaction: kept for a human,
+never dropped; the others commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import traceback
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from save_relay.canvass import inbox as canvass_inbox
+from save_relay.core.context import Context
+from save_relay.core.routing import Purpose
+from save_relay.delivery.bounces import handle_bounce
+from save_relay.mail.parse import parse_message
+from save_relay.membership.discard import automatic_reason, discard
+from save_relay.membership.requests import handle_request
+from save_relay.membership.unsubscribe import unsubscribe_by_token
+from save_relay.moderation.confirm import handle_reply
+from save_relay.moderation.decide import announce
+from save_relay.store import audit, inbound
+from save_relay.store.db import SessionFactory, WriteGate
+from save_relay.store.tables import InboundMessage
+
+log = logging.getLogger(__name__)
+
+GIVE_WAY_SECONDS = 0.1
+BATCH_SIZE = 50  # messages per transaction at most
+BATCH_SECONDS = 0.05  # a batch takes no more messages after this: incoming 250s wait behind it
+
+
+async def _unsubscribe(session: AsyncSession, ctx: Context, message: InboundMessage) -> None:
+    parsed = parse_message(message.raw)
+    network = ctx.network(message.network_id)
+    address = await unsubscribe_by_token(
+        session, network, message.token or "", via=message.via, message_id=parsed.message_id
+    )
+    if address is None:  # a forged or mistyped token: nothing to change, but not silent
+        audit.record(
+            session,
+            action="unsubscribe_unknown_token",
+            actor=message.mail_from or "<>",
+            via=message.via,
+            network_id=network.id,
+            message_id=parsed.message_id,
+        )
+
+
+async def _post(session: AsyncSession, ctx: Context, message: InboundMessage) -> None:
+    report = await inbound.report_for_inbound(session, message.id)
+    if report is None:
+        raise LookupError("post without a report")
+    parsed = parse_message(message.raw)
+    if reason := automatic_reason(parsed, ctx.network(message.network_id).settings):
+        await discard(session, message, report, parsed, reason)
+        return
+    await announce(session, ctx, message, report, parsed)
+
+
+async def shunt(session: AsyncSession, message_id: int, error: str) -> None:
+    """Set a message (and its report) aside with the error, in the caller's transaction; audited."""
+    await inbound.mark(session, message_id, "shunted", error)
+    report = await inbound.report_for_inbound(session, message_id)
+    if report is not None:
+        report.status = "shunted"
+    audit.record(
+        session,
+        action="inbound_shunted",
+        actor="system",
+        via="system",
+        object_ref=report.reference if report else str(message_id),
+        error=error[-500:],
+    )
+
+
+def _failed(message_id: int, exc: Exception) -> str:
+    """Log a message's failure; returns the traceback kept with it when it is shunted."""
+    log.exception("processing inbound %d failed; shunted", message_id, extra={"action": "inbound_shunted"})
+    return "".join(traceback.format_exception(exc))[-4000:]
+
+
+class _HandlerFailed(Exception):
+    """A handler failed in a batch without savepoints: the batch's transaction is rolled back."""
+
+    def __init__(self, message_id: int) -> None:
+        super().__init__(message_id)
+        self.message_id = message_id
+
+
+HANDLERS = {
+    Purpose.POST.value: _post,
+    Purpose.CONFIRM.value: handle_reply,
+    Purpose.BOUNCES.value: handle_bounce,
+    Purpose.UNSUBSCRIBE.value: _unsubscribe,
+    Purpose.REQUEST.value: handle_request,
+    Purpose.CANVASS.value: canvass_inbox.handle_request,
+    Purpose.REPLY.value: canvass_inbox.handle_answer,
+}
+
+
+class Processor:
+    """Works through new inbound messages; ``wake()`` makes it look at once."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        sessions: SessionFactory,
+        on_processed: Callable[[], None] = lambda: None,
+        write_gate: WriteGate | None = None,
+        batch_size: int = BATCH_SIZE,
+        batch_seconds: float = BATCH_SECONDS,
+    ) -> None:
+        self.ctx = ctx
+        self.sessions = sessions
+        self.write_gate = write_gate or WriteGate(enabled=False)
+        self.on_processed = on_processed
+        self.batch_size, self.batch_seconds = batch_size, batch_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.give_way_to: Callable[[], bool] = lambda: False  # the intake's busy(): see _give_way
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the message in hand (and commit its batch), then leave ``run``."""
+        self._stopping = True
+        self._wake.set()
+
+    async def process_batch(self, limit: int | None = None) -> int:
+        """Process up to ``limit`` (``batch_size``) of the oldest new messages in one transaction;
+        returns how many it took (done or shunted).
+
+        The batch stays short: after ``batch_seconds``, or when the intake has mail waiting, it takes no
+        more and commits (the rest stays new, for the next batch). It runs without savepoints (two
+        statements per message saved); when a handler fails, nothing of it is kept and the batch runs
+        again with a savepoint per message, so that only the failing one is shunted.
+        """
+        try:
+            return await self._batch(limit or self.batch_size, isolated=False)
+        except _HandlerFailed as failed:
+            log.info(
+                "inbound %d failed in a batch; the batch again, one savepoint each",
+                failed.message_id,
+                extra={"action": "batch_retried"},
+            )
+            return await self._batch(limit or self.batch_size, isolated=True)
+
+    async def _batch(self, limit: int, *, isolated: bool) -> int:
+        loop = asyncio.get_running_loop()
+        async with self.write_gate(), self.sessions() as session, session.begin():
+            found = await inbound.claim_new(session, limit)
+            deadline = loop.time() + self.batch_seconds
+            taken, done = 0, []
+            for message in found:
+                if taken and (loop.time() > deadline or self.give_way_to() or self._stopping):
+                    break
+                taken += 1
+                if not isolated:
+                    await self._handle(session, message)
+                    done.append(message.id)
+                elif await self._process(session, message):
+                    done.append(message.id)
+            await inbound.mark_many(session, done, "done")  # one statement; commits with what they queued
+            return taken
+
+    async def _handle(self, session: AsyncSession, message: InboundMessage) -> None:
+        """One message, in the batch's transaction; a failure becomes ``_HandlerFailed`` (rolls it back)."""
+        message_id = message.id
+        try:
+            await HANDLERS[message.purpose](session, self.ctx, message)
+        except Exception as exc:
+            raise _HandlerFailed(message_id) from exc
+
+    async def _process(self, session: AsyncSession, message: InboundMessage) -> bool:
+        """One message in its own savepoint; on failure, rolled back to it and shunted (False)."""
+        message_id, purpose = message.id, message.purpose
+        try:
+            async with session.begin_nested():
+                await HANDLERS[purpose](session, self.ctx, message)
+            return True
+        except Exception as exc:
+            await shunt(session, message_id, _failed(message_id, exc))
+            return False
+
+    async def process_one(self) -> bool:
+        """Process the oldest new message alone (the fallback after a batch failed as a whole).
+
+        A failure shunts it in a transaction of its own, so even a message that breaks the whole
+        transaction cannot stop the processor.
+        """
+        async with self.write_gate(), self.sessions() as session, session.begin():
+            found = await inbound.claim_new(session, 1)
+            if not found:
+                return False
+            message_id, purpose = found[0].id, found[0].purpose
+            try:
+                async with session.begin_nested():
+                    await HANDLERS[purpose](session, self.ctx, found[0])
+                    await inbound.mark(session, message_id, "done")
+                return True
+            except Exception as exc:
+                error = _failed(message_id, exc)
+        async with self.write_gate(), self.sessions() as session, session.begin():
+            await shunt(session, message_id, error)
+        return True
+
+    async def drain(self) -> int:
+        """Process batches until nothing is new; returns how many messages were processed."""
+        count = 0
+        while not self._stopping:
+            await self._give_way()
+            try:
+                done = await self.process_batch()
+            except Exception:  # the batch's transaction failed as a whole: nothing of it committed
+                log.exception("processor batch failed; one at a time", extra={"action": "batch_failed"})
+                done = int(await self.process_one())
+            if not done:
+                break
+            count += done
+        return count
+
+    async def _give_way(self) -> None:
+        """Intake first: during a burst of incoming mail, pause a little before each batch.
+
+        The processor shares the event loop (one core) with the intake; senders wait for their 250,
+        while acknowledgements and notifications can follow the burst. The pause is short, and a batch
+        started during a burst takes one message only, so the processor still goes on during endless
+        mail (up to 1 / GIVE_WAY_SECONDS messages a second), and a single reply (a moderator's
+        approval) is no burst: it is processed at once.
+        """
+        if self.give_way_to() and not self._stopping:
+            await asyncio.sleep(GIVE_WAY_SECONDS)
+
+    async def run(self, poll_seconds: float = 5.0) -> None:
+        """Process until stopped; sleeps until woken or ``poll_seconds`` passed."""
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                if await self.drain():
+                    self.on_processed()
+            except Exception:
+                log.exception("processor round failed", extra={"action": "processor_error"})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), poll_seconds)

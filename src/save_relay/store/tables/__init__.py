@@ -1,0 +1,65 @@
+"""Every table of save-relay, in one place: ``Base.metadata`` knows them all once this is imported.
+
+Only ``store/`` builds queries on them; the rest of the code reads rows as objects.
+"""
+
+from __future__ import annotations
+
+from save_relay.store.tables.canvass import Canvass, CanvassAnswer, CanvassRecipient, CanvassToken
+from save_relay.store.tables.imap import ImapMailbox
+from save_relay.store.tables.membership import (
+    BounceEvent,
+    EvidenceHold,
+    MembershipEvent,
+    SubscriptionRequest,
+    UnmatchedBounce,
+)
+from save_relay.store.tables.relay import (
+    AuditEntry,
+    Base,
+    Delivery,
+    Distribution,
+    Group,
+    GroupMembership,
+    Id,
+    InboundMessage,
+    Moderator,
+    Network,
+    Report,
+    Subscriber,
+    SubscriberAddress,
+    Token,
+    Zone,
+    ZoneMembership,
+)
+from save_relay.store.tables.scheduler import JobSlot
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "BounceEvent",
+    "Canvass",
+    "CanvassAnswer",
+    "CanvassRecipient",
+    "CanvassToken",
+    "Delivery",
+    "Distribution",
+    "EvidenceHold",
+    "Group",
+    "GroupMembership",
+    "Id",
+    "ImapMailbox",
+    "InboundMessage",
+    "JobSlot",
+    "MembershipEvent",
+    "Moderator",
+    "Network",
+    "Report",
+    "Subscriber",
+    "SubscriberAddress",
+    "SubscriptionRequest",
+    "Token",
+    "UnmatchedBounce",
+    "Zone",
+    "ZoneMembership",
+]
