@@ -35,9 +35,10 @@ test: $(STAMP)  ## the whole suite (PostgreSQL too when SAVE_RELAY_TEST_DATABASE
 test-fast: $(STAMP)  ## the suite without the slow tests
 	$(BIN)/pytest -q -m 'not slow'
 
-lint: $(STAMP)  ## ruff
+lint: $(STAMP)  ## ruff (style, and no SQL outside store/) and the import contracts of the layout
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/lint-imports
 
 format: $(STAMP)  ## ruff format and fix
 	$(BIN)/ruff format $(CODE)

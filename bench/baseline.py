@@ -14,12 +14,12 @@ import aiosmtplib
 from bench import generate
 from bench.fanout import CONNECTIONS, PUBLIC_URL, Run, check_exactly_once, report_message, settings_for
 from bench.sink import CountingSink
+from save_relay.core.context import NetworkRef
 from save_relay.core.routing import Purpose, subaddress
 from save_relay.core.tokens import new_token
 from save_relay.delivery.personalize import Personal, message_id, personal_headers
 from save_relay.mail.parse import parse_message
 from save_relay.moderation.distribution import render_distribution
-from save_relay.store.networks import NetworkRef
 from save_relay.store.tables import Report
 
 REFERENCE = "SAVE-2026-000001"

@@ -39,7 +39,7 @@ from save_relay.app import Relay
 from save_relay.canvass.service import create
 from save_relay.canvass.spec import request_from_fields
 from save_relay.core.clock import utcnow
-from save_relay.moderation.decide import Actor
+from save_relay.processing.gate import Actor
 from save_relay.store.tables import (
     CanvassAnswer,
     CanvassRecipient,

@@ -24,10 +24,11 @@ from bench.sink import CountingSink
 from save_relay.app import Relay
 from save_relay.core.context import Context
 from save_relay.core.settings import Settings, load_settings
-from save_relay.moderation.decide import Actor, Decision, decide
-from save_relay.moderation.queue import get_report
+from save_relay.moderation.decide import Decision, decide
+from save_relay.processing.gate import Actor
 from save_relay.store import deliveries
 from save_relay.store.db import SessionFactory
+from save_relay.store.reports import by_reference as get_report
 from save_relay.store.tables import Delivery, Report
 
 NETWORK = "industrie@politie.lommel.be"

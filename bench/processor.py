@@ -21,6 +21,7 @@ from sqlalchemy import select
 from bench import generate
 from bench.fanout import MODERATORS
 from bench.intake import database, relay_settings, report
+from save_relay import routes
 from save_relay.canvass.service import create
 from save_relay.canvass.spec import request_from_fields
 from save_relay.canvass.steps import run_due_step
@@ -28,7 +29,7 @@ from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.routing import Route, resolve
 from save_relay.core.settings import Settings
-from save_relay.moderation.decide import Actor
+from save_relay.processing.gate import Actor
 from save_relay.processing.processor import Processor
 from save_relay.store.db import SessionFactory, WriteGate, create_engine, is_sqlite, session_factory
 from save_relay.store.inbound import Envelope, NewMessage, store_messages
@@ -114,7 +115,9 @@ async def run(kind: str, n: int, db: str, profile: bool) -> None:
             ]
             async with sessions() as session, session.begin():
                 await store_messages(session, new)
-            processor = Processor(ctx, sessions, write_gate=WriteGate(enabled=is_sqlite(url)))
+            processor = Processor(
+                ctx, sessions, routes.HANDLERS, write_gate=WriteGate(enabled=is_sqlite(url))
+            )
             profiler = None
             if profile:
                 from pyinstrument import Profiler

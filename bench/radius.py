@@ -36,10 +36,10 @@ from sqlalchemy import delete, func, select
 
 from bench import generate
 from bench.intake import relay_settings, scratch_postgres
-from save_relay.canvass.targeting import Area, select_targets
 from save_relay.core.geo import ZoneIndex, ZoneShape, haversine_m, load_zones
 from save_relay.membership.zones import recompute_zones
 from save_relay.store import zones as zone_store
+from save_relay.store.canvass_targets import Area, select_targets
 from save_relay.store.db import create_engine, session_factory
 from save_relay.store.migrate import upgrade
 from save_relay.store.networks import sync_networks

@@ -9,6 +9,7 @@ import signal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from save_relay import routes
 from save_relay.core.context import Context
 from save_relay.core.settings import Settings
 from save_relay.delivery.transport import MaildirTransport, SmtpTransport, Transport
@@ -69,7 +70,7 @@ class Relay:
             ctx, self.sessions, make_transports(self.settings), unsubscribe_url=unsubscribe_url
         )
         self.processor = processor = Processor(
-            ctx, self.sessions, on_processed=worker.wake, write_gate=self.write_gate
+            ctx, self.sessions, routes.HANDLERS, on_processed=worker.wake, write_gate=self.write_gate
         )
         self.intake = intake = Intake(
             self.settings, self.sessions, networks, on_stored=processor.wake, write_gate=self.write_gate
@@ -102,7 +103,9 @@ class Relay:
             asyncio.create_task(worker.run(), name="outbound"),
         ]
         if self.settings.scheduler.enabled:  # canvasses, reminders, expiry, retries: claimed from the db
-            self.scheduler = Scheduler(ctx, self.sessions, self.settings.scheduler, on_work=worker.wake)
+            self.scheduler = Scheduler(
+                ctx, self.sessions, self.settings.scheduler, jobs=routes.JOBS, on_work=worker.wake
+            )
             self.scheduler.start()
         await self._start_lmtp_and_imap(intake)
         outbound = self.settings.outbound

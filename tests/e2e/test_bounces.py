@@ -12,7 +12,7 @@ from save_relay.app import Relay
 from save_relay.core.clock import utcnow
 from save_relay.core.tokens import delivery_id_of, new_token, token_hash
 from save_relay.delivery.bounces import decayed, match_unmatched
-from save_relay.moderation.queue import list_reports
+from save_relay.store.reports import list_reports
 from save_relay.store.tables import (
     AuditEntry,
     BounceEvent,

@@ -18,9 +18,9 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.canvass import targeting
-from save_relay.canvass.targeting import Area, select_targets
 from save_relay.core.geo import EARTH_RADIUS_M, haversine_m
+from save_relay.store import canvass_targets as targeting
+from save_relay.store.canvass_targets import Area, select_targets
 from save_relay.store.db import SessionFactory, create_engine, session_factory
 from save_relay.store.latcell import lat_cell
 from save_relay.store.networks import sync_networks

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from save_relay.canvass.targeting import Area, select_targets
 from save_relay.cli.demo import load_demo
+from save_relay.store.canvass_targets import Area, select_targets
 from save_relay.store.db import SessionFactory, create_engine, session_factory
 from save_relay.store.members import recipients_query
 from save_relay.store.networks import sync_networks

@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from save_relay.app import Relay
 from save_relay.core.clock import as_utc
-from save_relay.moderation.decide import Actor, Decision, decide
+from save_relay.moderation.decide import Decision, decide
+from save_relay.processing.gate import Actor
 from save_relay.store.tables import Delivery, Report
 from tests.conftest import MODERATORS, make_settings, seed_demo
 from tests.e2e.test_report_flow import post_report

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay import routes
 from save_relay.app import Relay
 from save_relay.core.context import Context
 from save_relay.processing import processor as processing
@@ -66,16 +67,16 @@ async def test_failing_message_is_shunted_alone_and_the_batch_commits(
 ) -> None:
     await hold_processor(relay)
     await post(relay, 5)
-    post_handler = processing.HANDLERS["post"]
+    post_handler = routes.HANDLERS["post"]
 
     async def fails_after_queuing(session: AsyncSession, ctx: Context, message: InboundMessage) -> Any:
         await post_handler(session, ctx, message)  # acknowledgement and notifications queued...
         if message.mail_from == reporter(2):
             raise RuntimeError("bug in a handler")  # ...and rolled back with its savepoint
 
-    monkeypatch.setitem(processing.HANDLERS, "post", fails_after_queuing)
+    handlers = {**routes.HANDLERS, "post": fails_after_queuing}
     assert relay.ctx is not None
-    processor = Processor(relay.ctx, relay.sessions, write_gate=relay.write_gate, batch_seconds=60)
+    processor = Processor(relay.ctx, relay.sessions, handlers, write_gate=relay.write_gate, batch_seconds=60)
     assert await processor.process_batch() == 5
 
     found = await statuses(relay)
@@ -104,7 +105,13 @@ async def test_two_processors_take_each_message_once(relay: Relay) -> None:
     engines = [create_engine(url), create_engine(url)]
     try:
         processors = [
-            Processor(relay.ctx, session_factory(engine), write_gate=WriteGate(enabled=False), batch_size=5)
+            Processor(
+                relay.ctx,
+                session_factory(engine),
+                routes.HANDLERS,
+                write_gate=WriteGate(enabled=False),
+                batch_size=5,
+            )
             for engine in engines
         ]
         done = await asyncio.gather(*(p.drain() for p in processors))
@@ -134,7 +141,9 @@ async def test_a_batch_that_fails_as_a_whole_leaves_nothing_behind(
         raise ConnectionError("connection lost before the commit")
 
     assert relay.ctx is not None
-    processor = Processor(relay.ctx, relay.sessions, write_gate=relay.write_gate, batch_seconds=60)
+    processor = Processor(
+        relay.ctx, relay.sessions, routes.HANDLERS, write_gate=relay.write_gate, batch_seconds=60
+    )
     with monkeypatch.context() as patch:
         patch.setattr(processing.inbound, "mark_many", lost)
         with pytest.raises(ConnectionError):

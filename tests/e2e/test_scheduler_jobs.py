@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay import routes
 from save_relay.app import Relay
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
@@ -240,7 +241,7 @@ async def test_old_canvass_answers_are_purged(context: tuple[Context, Path]) -> 
                         received_at=now - timedelta(days=age),
                     )
                 )
-        scheduler = Scheduler(ctx, sessions, ctx.settings.scheduler)
+        scheduler = Scheduler(ctx, sessions, ctx.settings.scheduler, jobs=routes.JOBS)
         assert await scheduler.run_job("canvass-answer-purge") == 1
         assert await scheduler.run_job("canvass-answer-purge") == 0  # once a day
         async with sessions() as session:

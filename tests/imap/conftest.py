@@ -19,11 +19,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from save_relay.core.context import NetworkRef
 from save_relay.core.settings import Settings
 from save_relay.intake.imap import ImapPoller
 from save_relay.intake.service import Intake
 from save_relay.store.db import SessionFactory, create_engine, session_factory
-from save_relay.store.networks import NetworkRef, sync_networks
+from save_relay.store.networks import sync_networks
 from save_relay.store.tables import InboundMessage
 from tests.conftest import make_settings
 from tests.helpers import Sink, wait_for

@@ -23,12 +23,12 @@ from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import CommandRefused
 from save_relay.mail.commands import first_word, visible_reply
-from save_relay.mail.parse import ParsedMessage, parse_message
-from save_relay.moderation.decide import Actor, is_auto_generated, send_error
+from save_relay.mail.parse import parse_message
 from save_relay.processing.authgate import moderator_mail_authenticated
+from save_relay.processing.gate import Refused, actor_of, is_auto_generated, refuse
 from save_relay.store import audit
 from save_relay.store import canvass as store
-from save_relay.store.networks import NetworkRef, is_moderator
+from save_relay.store.networks import is_moderator
 from save_relay.store.tables import InboundMessage, Token
 
 log = logging.getLogger(__name__)
@@ -36,55 +36,19 @@ log = logging.getLogger(__name__)
 CANCEL_WORDS = frozenset({"cancel", "annuleer", "annuleren", "stop", "annuler", "annulez"})
 
 
-class _Refused(Exception):
-    """Nothing is done; ``answer``: the sender is a moderator who may be told why."""
-
-    def __init__(self, reason: str, *, answer: bool) -> None:
-        super().__init__(reason)
-        self.reason, self.answer = reason, answer
-
-
-def _actor(parsed: ParsedMessage, inbound: InboundMessage) -> Actor:
-    sender = parsed.sender.address.lower() if parsed.sender else None
-    return Actor(name=sender or inbound.mail_from or "<>", via=inbound.via, message_id=parsed.message_id)
-
-
-def _refuse(
-    session: AsyncSession,
-    network: NetworkRef,
-    actor: Actor,
-    action: str,
-    refusal: _Refused,
-    object_ref: str | None = None,
-) -> None:
-    log.warning("%s: %s (from %s)", action, refusal.reason, actor.name, extra={"action": action})
-    audit.record(
-        session,
-        action=action,
-        actor=actor.name,
-        via=actor.via,
-        network_id=network.id,
-        object_ref=object_ref,
-        message_id=actor.message_id,
-        reason=refusal.reason,
-    )
-    if refusal.answer:
-        send_error(session, network, actor.name, refusal.reason, object_ref, actor.message_id)
-
-
-async def handle_request(session: AsyncSession, ctx: Context, inbound: InboundMessage) -> None:
+async def handle_canvass_request(session: AsyncSession, ctx: Context, inbound: InboundMessage) -> None:
     """``+canvass``: create a canvass from a moderator's mail, in the caller's transaction."""
     network = ctx.network(inbound.network_id)
     parsed = parse_message(inbound.raw)
-    actor = _actor(parsed, inbound)
+    actor = actor_of(parsed, inbound)
     try:
         if parsed.sender is None or is_auto_generated(parsed):
-            raise _Refused("no single sender address, or automatic mail", answer=False)
+            raise Refused("no single sender address, or automatic mail", answer=False)
         if not await is_moderator(session, network.id, actor.name):
-            raise _Refused("the sender is not a moderator of this network", answer=False)
+            raise Refused("the sender is not a moderator of this network", answer=False)
         authenticated = await moderator_mail_authenticated(ctx, network, inbound.raw, parsed)
         if not authenticated.ok:
-            raise _Refused(f"not authenticated (require_dkim): {authenticated.how}", answer=False)
+            raise Refused(f"not authenticated (require_dkim): {authenticated.how}", answer=False)
         tz = ZoneInfo(network.settings.timezone)
         try:
             request = parse_mail(parsed.subject, visible_reply(parsed.text), tz=tz, now=utcnow())
@@ -93,59 +57,70 @@ async def handle_request(session: AsyncSession, ctx: Context, inbound: InboundMe
                     session, ctx, network, request, owner=actor.name, actor=actor, inbound_id=inbound.id
                 )
         except RequestError as exc:
-            raise _Refused("; ".join(exc.problems), answer=True) from exc
+            raise Refused("; ".join(exc.problems), answer=True) from exc
         except CommandRefused as exc:
-            raise _Refused(str(exc), answer=True) from exc
-    except _Refused as refusal:
-        _refuse(session, network, actor, "canvass_refused", refusal)
+            raise Refused(str(exc), answer=True) from exc
+    except Refused as refusal:
+        refuse(session, network, actor, refusal, action="canvass_refused")
 
 
 async def handle_cancel(session: AsyncSession, ctx: Context, inbound: InboundMessage, token: Token) -> None:
     """A reply to a canvass confirmation (token purpose ``canvass-cancel``): ``cancel`` cancels it."""
     network = ctx.network(inbound.network_id)
     parsed = parse_message(inbound.raw)
-    actor = _actor(parsed, inbound)
+    actor = actor_of(parsed, inbound)
     canvass = await store.by_cancel_token(session, network.id, inbound.token or "")
     ref = store.ref(canvass.id) if canvass else None
     try:
         if is_auto_generated(parsed):
-            raise _Refused("automatic reply ignored", answer=False)
+            raise Refused("automatic reply ignored", answer=False)
         if actor.name != token.address:
-            raise _Refused("this reply address was sent to another moderator", answer=False)
+            raise Refused("this reply address was sent to another moderator", answer=False)
         if not await is_moderator(session, network.id, actor.name):
-            raise _Refused("the sender is no longer a moderator of this network", answer=False)
+            raise Refused("the sender is no longer a moderator of this network", answer=False)
         if canvass is None:
-            raise _Refused("the canvass no longer exists", answer=True)
+            raise Refused("the canvass no longer exists", answer=True)
         if token.used_at is not None or as_utc(token.expires_at) <= utcnow():
-            raise _Refused(
+            raise Refused(
                 f"this reply address is no longer valid; the canvass is {canvass.status}", answer=True
             )
         word = first_word(visible_reply(parsed.text))
         if word not in CANCEL_WORDS:
-            raise _Refused("reply with 'cancel' on the first line to cancel the canvass", answer=True)
+            raise Refused("reply with 'cancel' on the first line to cancel the canvass", answer=True)
         try:
             await cancel(session, ctx, canvass, actor)
         except CommandRefused as exc:
-            raise _Refused(str(exc), answer=True) from exc
-    except _Refused as refusal:
-        _refuse(session, network, actor, "canvass_cancel_refused", refusal, ref)
+            raise Refused(str(exc), answer=True) from exc
+    except Refused as refusal:
+        refuse(session, network, actor, refusal, action="canvass_cancel_refused", object_ref=ref)
 
 
 async def handle_answer(session: AsyncSession, ctx: Context, inbound: InboundMessage) -> None:
     """``+reply-TOKEN``: a subscriber's answer, stored whole and tied to its canvass and recipient."""
     network = ctx.network(inbound.network_id)
     parsed = parse_message(inbound.raw)
-    actor = _actor(parsed, inbound)
+    actor = actor_of(parsed, inbound)
     found = await store.recipient_for_token(session, network.id, inbound.token or "")
     if found is None:
-        _refuse(
-            session, network, actor, "canvass_answer_refused", _Refused("unknown reply token", answer=False)
+        refuse(
+            session,
+            network,
+            actor,
+            Refused("unknown reply token", answer=False),
+            action="canvass_answer_refused",
         )
         return
     canvass, recipient = found
     if is_auto_generated(parsed):
-        refusal = _Refused("automatic reply (out of office?) not counted", answer=False)
-        _refuse(session, network, actor, "canvass_answer_ignored", refusal, store.ref(canvass.id))
+        refusal = Refused("automatic reply (out of office?) not counted", answer=False)
+        refuse(
+            session,
+            network,
+            actor,
+            refusal,
+            action="canvass_answer_ignored",
+            object_ref=store.ref(canvass.id),
+        )
         return
     text = visible_reply(parsed.text)  # what they typed, without the quoted question
     answer = await steps.record_answer(

@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.canvass import steps
 from save_relay.core.context import Context
 from save_relay.store import audit
-from save_relay.store.tables import CanvassAnswer, InboundMessage
+from save_relay.store import canvass as store
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +33,7 @@ async def purge_answers(session: AsyncSession, ctx: Context, now: datetime) -> i
     days = ctx.settings.retention.canvass_answers_days
     if not days:
         return 0
-    old = select(CanvassAnswer.inbound_id).where(CanvassAnswer.received_at < now - timedelta(days=days))
-    result = await session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id.in_(old), InboundMessage.purged_at.is_(None))
-        .values(raw=b"", purged_at=now)
-    )
-    await session.execute(
-        update(CanvassAnswer)
-        .where(CanvassAnswer.inbound_id.in_(old), CanvassAnswer.text != "")
-        .values(text="", attachments=[])
-    )
-    purged = int(result.rowcount or 0) if isinstance(result, CursorResult) else 0
+    purged = await store.purge_answers(session, now - timedelta(days=days), now)
     if purged:
         audit.record(
             session, action="canvass_answers_purged", actor="system", via="scheduler", answers=purged

@@ -10,39 +10,35 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.canvass.mails import canvass_context
 from save_relay.canvass.spec import Request
-from save_relay.canvass.targeting import Area, select_targets
 from save_relay.core.clock import utcnow
-from save_relay.core.context import Context
+from save_relay.core.context import Context, NetworkRef
 from save_relay.core.errors import CommandRefused
 from save_relay.core.routing import Purpose
+from save_relay.core.states import TokenPurpose
 from save_relay.core.tokens import token_hash
 from save_relay.delivery.notices import queue_notice
 from save_relay.mail.commands import REPLY_MARKERS
-from save_relay.moderation.decide import Actor
+from save_relay.processing.gate import Actor
 from save_relay.store import audit, members
 from save_relay.store import canvass as store
+from save_relay.store import subscribers as subscriber_store
 from save_relay.store import tokens as token_store
-from save_relay.store.networks import NetworkRef, is_moderator
-from save_relay.store.tables import Canvass, Subscriber, Token
+from save_relay.store.canvass_targets import Area, select_targets
+from save_relay.store.networks import is_moderator
+from save_relay.store.tables import Canvass
 
 log = logging.getLogger(__name__)
 
-CANCEL_PURPOSE = "canvass-cancel"
+CANCEL_PURPOSE = TokenPurpose.CANVASS_CANCEL
 
 
 async def _subscriber_point(session: AsyncSession, network_id: int, name: str) -> tuple[float, float, str]:
     """The location of the subscriber called ``name``: exact (any case), else the one containing it."""
-    base = select(Subscriber).where(Subscriber.network_id == network_id)
-    found = list(await session.scalars(base.where(func.lower(Subscriber.company) == name.lower())))
-    if not found:
-        pattern = "%" + name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = base.where(func.lower(Subscriber.company).like(pattern, escape="\\"))
-        found = list(await session.scalars(query.order_by(Subscriber.company).limit(6)))
+    found = await subscriber_store.named(session, network_id, name)
     if not found:
         raise CommandRefused(f"near: no subscriber called {name!r}; give coordinates instead")
     if len(found) > 1:
@@ -190,11 +186,7 @@ async def cancel(session: AsyncSession, ctx: Context, canvass: Canvass, actor: A
     canvass.status, canvass.due_at = "cancelled", None
     canvass.cancelled_at, canvass.cancelled_by = now, actor.name
     if canvass.cancel_hash:
-        await session.execute(
-            update(Token)
-            .where(Token.hash == canvass.cancel_hash, Token.used_at.is_(None))
-            .values(used_at=now)
-        )
+        await token_store.spend_hash(session, canvass.cancel_hash, now)
     queue_notice(
         session,
         network,

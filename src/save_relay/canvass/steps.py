@@ -12,20 +12,18 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.canvass.attachments import Extracted, extract
 from save_relay.canvass.mails import canvass_context, fitting, question_messages, queue_with_attachments
 from save_relay.canvass.results import AnswerView, answer_views, attachment_name, summarize
 from save_relay.canvass.service import area_of
-from save_relay.canvass.targeting import select_targets
 from save_relay.core.clock import as_utc
-from save_relay.core.context import Context
+from save_relay.core.context import Context, NetworkRef
 from save_relay.mail.parse import ParsedMessage
 from save_relay.store import audit, deliveries
 from save_relay.store import canvass as store
-from save_relay.store.networks import NetworkRef
+from save_relay.store.canvass_targets import select_targets
 from save_relay.store.tables import Canvass, CanvassAnswer, CanvassRecipient, InboundMessage
 
 log = logging.getLogger(__name__)
@@ -106,13 +104,8 @@ async def _files(session: AsyncSession, views: Sequence[AnswerView]) -> list[tup
     wanted = [view.id for view in views if view.attachments]
     if not wanted:
         return []
-    rows = await session.execute(
-        select(CanvassAnswer.id, InboundMessage.raw)
-        .join(InboundMessage, InboundMessage.id == CanvassAnswer.inbound_id)
-        .where(CanvassAnswer.id.in_(wanted))
-        .order_by(CanvassAnswer.id)
-    )
-    return [named for answer_id, raw in rows.all() for named in _named(answer_id, extract(raw))]
+    rows = await store.answer_raws(session, wanted)
+    return [named for answer_id, raw in rows for named in _named(answer_id, extract(raw))]
 
 
 async def close(session: AsyncSession, network: NetworkRef, canvass: Canvass, now: datetime) -> None:

@@ -1,32 +1,30 @@
 """``save-relay canvass create | list | show | cancel | results | attachment``: canvasses from the CLI.
 
-Registered in ``cli.py``; its shared helpers (settings, engine, error handling) are imported from there
-when a command runs, so importing this module never depends on the order of imports.
+Registered in ``cli/main.py``; the shared helpers (settings, engine, error handling) are in ``common.py``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.canvass.attachments import extract
 from save_relay.canvass.results import Summary, attachment_name, local_time, summarize, to_csv
+from save_relay.canvass.service import cancel, create
 from save_relay.canvass.spec import RequestError, request_from_fields
+from save_relay.cli.common import choose_network, cli_actor, fail, opened, run
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import SaveRelayError
-from save_relay.moderation.decide import Actor
 from save_relay.store import canvass as store
-from save_relay.store.networks import NetworkRef
-from save_relay.store.tables import Canvass, CanvassAnswer, InboundMessage
+from save_relay.store.tables import Canvass
 
 T = TypeVar("T")
 
@@ -35,44 +33,14 @@ canvass_app = typer.Typer(
 )
 
 
-def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    from save_relay.cli import main as cli
-
-    return cli._run(make)
-
-
-def _fail(message: str) -> typer.Exit:
-    from save_relay.cli import main as cli
-
-    return cli._fail(message)
-
-
-def _actor() -> Actor:
-    from save_relay.cli import main as cli
-
-    return Actor(name=f"cli:{cli._user()}", via="cli")
-
-
 @asynccontextmanager
 async def _session(write: bool = False) -> AsyncIterator[tuple[Context, AsyncSession]]:
-    from save_relay.cli import main as cli
-
-    async with cli._opened() as (ctx, sessions), sessions() as session:
+    async with opened() as (ctx, sessions), sessions() as session:
         if write:
             async with session.begin():
                 yield ctx, session
         else:
             yield ctx, session
-
-
-def _network(ctx: Context, key: str | None) -> NetworkRef:
-    if key is None:
-        if len(ctx.networks) == 1:
-            return next(iter(ctx.networks.values()))
-        raise SaveRelayError(f"several networks ({', '.join(ctx.networks)}): choose one with --network")
-    if key not in ctx.networks:
-        raise SaveRelayError(f"no network {key!r} in the settings")
-    return ctx.networks[key]
 
 
 @canvass_app.command("create")
@@ -95,8 +63,6 @@ def create_command(
     network: Annotated[str | None, typer.Option("--network", "-n", help="network key")] = None,
 ) -> None:
     """Schedule a canvass; the owner gets a confirmation (reply 'cancel' to it to call it off)."""
-    from save_relay.canvass.service import create
-
     text = question_file.read_text(encoding="utf-8") if question_file else (question or "")
     given = {"near": near, "radius": radius, "zones": zones, "window": window}
     fields = {key: value for key, value in given.items() if value is not None}
@@ -104,18 +70,18 @@ def create_command(
 
     async def go() -> str:
         async with _session(write=True) as (ctx, session):
-            ref = _network(ctx, network)
+            ref = choose_network(ctx, network)
             try:
                 request = request_from_fields(
                     fields, title=title, question=text, tz=ZoneInfo(ref.settings.timezone), now=utcnow()
                 )
             except RequestError as exc:
                 raise SaveRelayError("; ".join(exc.problems)) from None
-            canvass, count = await create(session, ctx, ref, request, owner=owner, actor=_actor())
+            canvass, count = await create(session, ctx, ref, request, owner=owner, actor=cli_actor())
             send_at = local_time(canvass.send_at, ref.settings.timezone)
         return f"canvass {canvass.id} scheduled: {count} recipient(s) as of now, sent at {send_at}"
 
-    typer.echo(_run(go))
+    typer.echo(run(go))
 
 
 @canvass_app.command("list")
@@ -137,7 +103,7 @@ def list_command(
                 )
             return lines or ["no canvasses"]
 
-    typer.echo("\n".join(_run(go)))
+    typer.echo("\n".join(run(go)))
 
 
 def _describe(canvass: Canvass, summary: Summary, tz: str) -> dict[str, object]:
@@ -172,7 +138,7 @@ def show_command(canvass_id: int, as_json: Annotated[bool, typer.Option("--json"
             tz = ctx.network(canvass.network_id).settings.timezone
             return _describe(canvass, await summarize(session, canvass, tz), tz)
 
-    info = _run(go)
+    info = run(go)
     if as_json:
         typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
@@ -185,14 +151,13 @@ def show_command(canvass_id: int, as_json: Annotated[bool, typer.Option("--json"
 @canvass_app.command("cancel")
 def cancel_command(canvass_id: int) -> None:
     """Cancel a canvass that has not been sent yet."""
-    from save_relay.canvass.service import cancel
 
     async def go() -> str:
         async with _session(write=True) as (ctx, session):
-            await cancel(session, ctx, await store.get(session, canvass_id, lock=True), _actor())
+            await cancel(session, ctx, await store.get(session, canvass_id, lock=True), cli_actor())
         return f"canvass {canvass_id} cancelled"
 
-    typer.echo(_run(go))
+    typer.echo(run(go))
 
 
 async def _attachments(session: AsyncSession, summary: Summary) -> list[tuple[str, bytes]]:
@@ -200,20 +165,12 @@ async def _attachments(session: AsyncSession, summary: Summary) -> list[tuple[st
     found: list[tuple[str, bytes]] = []
     for answer in summary.answers:
         if answer.attachments:
-            raw = await _raw(session, answer.id)
+            raw = await store.answer_raw(session, answer.id)
             found += [
                 (attachment_name(answer.id, n, item.filename), item.data)
                 for n, item in enumerate(extract(raw or b""), start=1)
             ]
     return found
-
-
-async def _raw(session: AsyncSession, answer_id: int) -> bytes | None:
-    return await session.scalar(
-        select(InboundMessage.raw)
-        .join(CanvassAnswer, CanvassAnswer.inbound_id == InboundMessage.id)
-        .where(CanvassAnswer.id == answer_id)
-    )
 
 
 def _write(folder: Path, files: list[tuple[str, bytes]]) -> dict[str, str]:
@@ -243,7 +200,7 @@ def results_command(
             summary = await summarize(session, canvass, ctx.network(canvass.network_id).settings.timezone)
             return summary, await _attachments(session, summary) if save_attachments else []
 
-    summary, files = _run(go)
+    summary, files = run(go)
     paths = _write(save_attachments, files) if save_attachments else {}
     if as_csv:
         typer.echo(to_csv(summary, paths), nl=False)
@@ -273,14 +230,14 @@ def attachment_command(
 
     async def go() -> bytes | None:
         async with _session() as (_, session):
-            return await _raw(session, answer_id)
+            return await store.answer_raw(session, answer_id)
 
-    raw = _run(go)
+    raw = run(go)
     if raw is None:
-        raise _fail(f"no answer {answer_id}")
+        raise fail(f"no answer {answer_id}")
     found = extract(raw)
     if not 1 <= number <= len(found):
-        raise _fail(f"answer {answer_id} has {len(found)} attachment(s)")
+        raise fail(f"answer {answer_id} has {len(found)} attachment(s)")
     item = found[number - 1]
     path = output or Path(attachment_name(answer_id, number, item.filename))
     path.write_bytes(item.data)

@@ -10,14 +10,13 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.errors import SaveRelayError
 from save_relay.membership.subscribers import import_csv
 from save_relay.membership.zones import import_zones
+from save_relay.store import subscribers as subscriber_store
 from save_relay.store.subscribers import group_ids
-from save_relay.store.tables import Group, Subscriber, Zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +33,7 @@ async def load_demo(
     """Replace the network's zones, groups and subscribers with the demo data."""
     geojson = await asyncio.to_thread(zones_file.read_text, encoding="utf-8")
     csv_text = await asyncio.to_thread(subscribers_file.read_text, encoding="utf-8")
-    await session.execute(delete(Subscriber).where(Subscriber.network_id == network_id))
-    await session.execute(delete(Zone).where(Zone.network_id == network_id))
-    await session.execute(delete(Group).where(Group.network_id == network_id))
+    await subscriber_store.clear_network(session, network_id)
     zones = await import_zones(session, network_id, geojson)
     imported = await import_csv(session, network_id, csv_text, create_groups=True)
     if imported.errors:
@@ -50,6 +47,4 @@ async def load_demo(
 
 
 async def has_subscribers(session: AsyncSession, network_id: int) -> bool:
-    return (
-        await session.scalar(select(Subscriber.id).where(Subscriber.network_id == network_id).limit(1))
-    ) is not None
+    return await subscriber_store.has_subscribers(session, network_id)

@@ -1,7 +1,6 @@
 """``save-relay subscribers | zones | privacy ...``: membership and personal data from the command line.
 
-Registered in ``cli.py``; the shared helpers (settings, engine, error handling) are imported from there
-when a command runs, so that importing this module never depends on the order of imports.
+Registered in ``cli/main.py``; the shared helpers (settings, engine, error handling) are in ``common.py``.
 """
 
 from __future__ import annotations
@@ -16,10 +15,18 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay.cli.common import actor_name, choose_network, opened, run, settings
 from save_relay.core.clock import utcnow
-from save_relay.core.context import Context
-from save_relay.core.errors import SaveRelayError
-from save_relay.store.networks import NetworkRef
+from save_relay.core.context import Context, NetworkRef
+from save_relay.core.errors import NotFound, SaveRelayError
+from save_relay.core.geo import ZoneError
+from save_relay.membership.digest import send_unsubscribe_digest
+from save_relay.membership.manage import add, describe, remove, set_enabled
+from save_relay.membership.privacy import Erasure, erase, export
+from save_relay.membership.retention import Purged, purge_expired
+from save_relay.membership.subscribers import SubscriberImport, export_csv, import_csv
+from save_relay.membership.zones import ZoneImport, import_zones
+from save_relay.store.subscribers import AddressRow, address_rows, memberships, zone_counts
 
 T = TypeVar("T")
 
@@ -34,40 +41,17 @@ NetworkOption = Annotated[
 ]
 
 
-def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    from save_relay.cli import main as cli
-
-    return cli._run(make)
-
-
-def _user() -> str:
-    from save_relay.cli import main as cli
-
-    return f"cli:{cli._user()}"
-
-
-def _network(ctx: Context, key: str | None) -> NetworkRef:
-    if key is None:
-        if len(ctx.networks) == 1:
-            return next(iter(ctx.networks.values()))
-        raise SaveRelayError(f"several networks ({', '.join(ctx.networks)}): choose one with --network")
-    if key not in ctx.networks:
-        raise SaveRelayError(f"no network {key!r} in the settings")
-    return ctx.networks[key]
-
-
 Work = Callable[[AsyncSession, Context, NetworkRef], Coroutine[Any, Any, T]]
 
 
 def _in_transaction(network: str | None, work: Work[T], *, dry_run: bool = False) -> T:
     """Run ``work`` in one transaction (rolled back for a dry run) and return its result."""
-    from save_relay.cli.main import _opened
 
     async def go() -> T:
-        async with _opened() as (ctx, sessions), sessions() as session:
+        async with opened() as (ctx, sessions), sessions() as session:
             transaction = await session.begin()
             try:
-                result = await work(session, ctx, _network(ctx, network))
+                result = await work(session, ctx, choose_network(ctx, network))
             except BaseException:
                 await transaction.rollback()
                 raise
@@ -77,7 +61,7 @@ def _in_transaction(network: str | None, work: Work[T], *, dry_run: bool = False
                 await transaction.commit()
             return result
 
-    return _run(go)
+    return run(go)
 
 
 def _read(path: Path) -> str:
@@ -113,8 +97,6 @@ def subscribers_import(
     Every bad line is reported with its number and reason and skipped whole; the others are applied.
     Exits with 1 when a line was refused.
     """
-    from save_relay.membership.subscribers import SubscriberImport, import_csv
-
     text = _read(file) if str(file) == "-" else None
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> SubscriberImport:
@@ -141,7 +123,6 @@ def subscribers_export(
     ] = False,
 ) -> None:
     """Write the subscribers as CSV, in the format `subscribers import` reads."""
-    from save_relay.membership.subscribers import export_csv
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> str:
         return await export_csv(session, ref.id, every_status=every_status)
@@ -162,7 +143,6 @@ def subscribers_list(
     status: Annotated[str | None, typer.Option(help="active, unsubscribed or disabled")] = None,
 ) -> None:
     """One line per address: company, address, status, bounce score."""
-    from save_relay.store.subscribers import AddressRow, address_rows
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> list[AddressRow]:
         return await address_rows(
@@ -181,7 +161,6 @@ def subscribers_show(
     target: Annotated[str, typer.Argument(help="a company name or an address")], network: NetworkOption = None
 ) -> None:
     """A subscriber with its addresses, zones (computed and manual) and groups."""
-    from save_relay.membership.manage import describe
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> list[dict[str, Any]]:
         return await describe(session, ref.id, target)
@@ -206,8 +185,6 @@ def subscribers_add(
     groups: Annotated[str, typer.Option(help="groups, comma-separated")] = "",
 ) -> None:
     """Add a subscriber (validated like an import line)."""
-    from save_relay.membership.manage import add
-
     lat, _, lon = location.partition(",")
     cells = {
         "company": company,
@@ -221,7 +198,7 @@ def subscribers_add(
     }
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> list[str]:
-        return (await add(session, ref.id, cells, actor=_user())).changes or ["nothing to change"]
+        return (await add(session, ref.id, cells, actor=actor_name())).changes or ["nothing to change"]
 
     _echo_lines(_in_transaction(network, work))
 
@@ -232,19 +209,16 @@ def subscribers_remove(
     network: NetworkOption = None,
 ) -> None:
     """Delete an address or a company (to erase a person everywhere, use `privacy erase`)."""
-    from save_relay.membership.manage import remove
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> list[str]:
-        return await remove(session, ref.id, target, actor=_user())
+        return await remove(session, ref.id, target, actor=actor_name())
 
     _echo_lines(_in_transaction(network, work))
 
 
 def _set_enabled(target: str, network: str | None, enabled: bool) -> None:
-    from save_relay.membership.manage import set_enabled
-
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> list[str]:
-        return await set_enabled(session, ref.id, target, enabled, actor=_user())
+        return await set_enabled(session, ref.id, target, enabled, actor=actor_name())
 
     _echo_lines(_in_transaction(network, work))
 
@@ -268,7 +242,6 @@ def subscribers_enable(
 @subscribers_app.command("digest")
 def subscribers_digest() -> None:
     """Send the moderators the digest of (un)subscriptions and disabled addresses now."""
-    from save_relay.membership.digest import send_unsubscribe_digest
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> int:
         return await send_unsubscribe_digest(session, ctx, utcnow())
@@ -289,8 +262,6 @@ def zones_import(
     ] = False,
 ) -> None:
     """Validate and load zones; recompute the memberships of the zones that changed."""
-    from save_relay.core.geo import ZoneError
-    from save_relay.membership.zones import ZoneImport, import_zones
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> ZoneImport:
         text = await asyncio.to_thread(_read, file)
@@ -311,7 +282,6 @@ def zones_import(
 @zones_app.command("list")
 def zones_list(network: NetworkOption = None) -> None:
     """Every zone with its kind, parent and number of subscribers (and of their active addresses)."""
-    from save_relay.store.subscribers import zone_counts
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> list[str]:
         return [
@@ -327,8 +297,6 @@ def zones_list(network: NetworkOption = None) -> None:
 @zones_app.command("show")
 def zones_show(slug: str, network: NetworkOption = None) -> None:
     """One zone and its members (how each is a member: computed from the polygon, or manual)."""
-    from save_relay.core.errors import NotFound
-    from save_relay.store.subscribers import address_rows, memberships, zone_counts
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> list[str]:
         found = [(z, n, a) for z, n, a in await zone_counts(session, ref.id) if z.slug == slug]
@@ -355,7 +323,6 @@ def privacy_export(
     address: str, output: Annotated[Path | None, typer.Option("--output", "-o", help="write here")] = None
 ) -> None:
     """Everything held about one address, as JSON (for a subject access request)."""
-    from save_relay.membership.privacy import export
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> dict[str, Any]:
         return await export(session, ctx.settings, address)
@@ -373,13 +340,11 @@ def privacy_erase(
     address: str, yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False
 ) -> None:
     """Remove or pseudonymise an address everywhere (reports on an evidence hold are kept)."""
-    from save_relay.membership.privacy import Erasure, erase
-
     if not yes and not typer.confirm(f"Erase every trace of {address}? This cannot be undone."):
         raise typer.Exit(1)
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> Erasure:
-        return await erase(session, ctx.settings, address, actor=_user())
+        return await erase(session, ctx.settings, address, actor=actor_name())
 
     result = _everywhere(work)
     _echo_lines(result.lines())
@@ -389,7 +354,6 @@ def privacy_erase(
 @privacy_app.command("purge")
 def privacy_purge() -> None:
     """Apply the retention policy now (the scheduler does it daily)."""
-    from save_relay.membership.retention import Purged, purge_expired
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> Purged:
         return await purge_expired(session, ctx, utcnow())
@@ -399,9 +363,7 @@ def privacy_purge() -> None:
 
 def _everywhere(work: Work[T]) -> T:
     """Run ``work`` for commands that span every network (it gets the first one, and ignores it)."""
-    from save_relay.cli.main import _settings
-
-    keys = list(_settings().networks)
+    keys = list(settings().networks)
     if not keys:
         raise SaveRelayError("no network in the settings")
     return _in_transaction(keys[0], work)

@@ -9,7 +9,15 @@ from typing import Any
 
 from save_relay.core.routing import Purpose, subaddress
 from save_relay.core.settings import NetworkSettings, Settings
-from save_relay.store.networks import NetworkRef
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRef:
+    """A configured network with its database id."""
+
+    key: str
+    id: int
+    settings: NetworkSettings
 
 
 @dataclass(slots=True)

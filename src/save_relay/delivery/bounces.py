@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc, utcnow
-from save_relay.core.context import Context
+from save_relay.core.context import Context, NetworkRef
 from save_relay.core.settings import BounceSettings
 from save_relay.delivery.dsn import BounceVerdict, classify
 from save_relay.delivery.notices import queue_notice
@@ -25,7 +25,6 @@ from save_relay.mail.parse import parse_message
 from save_relay.store import audit, events
 from save_relay.store import bounces as bounce_store
 from save_relay.store import subscribers as subscriber_store
-from save_relay.store.networks import NetworkRef
 from save_relay.store.tables import BounceEvent, Delivery, InboundMessage
 
 log = logging.getLogger(__name__)

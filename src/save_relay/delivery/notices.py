@@ -12,13 +12,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.core.context import Context, network_from
+from save_relay.core.context import Context, NetworkRef, network_from
 from save_relay.core.routing import Purpose
 from save_relay.core.settings import NetworkSettings
 from save_relay.mail.compose import Rendered, make_message_id, render, text_message_bytes
 from save_relay.store import deliveries
 from save_relay.store import tokens as token_store
-from save_relay.store.networks import NetworkRef
 
 
 def queue_notice(

@@ -9,8 +9,6 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.routing import Purpose
@@ -20,7 +18,6 @@ from save_relay.delivery.transport import Transport
 from save_relay.store import deliveries
 from save_relay.store.db import SessionFactory
 from save_relay.store.deliveries import Claimed, Outcome
-from save_relay.store.tables import Distribution, Report
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +54,10 @@ class OutboundWorker:
         cached = self._bodies.get(distribution_id)
         if cached is None:
             async with self.sessions() as session:
-                row = (
-                    await session.execute(
-                        select(Distribution.body, Report.reference)
-                        .outerjoin(Report, Report.id == Distribution.report_id)
-                        .where(Distribution.id == distribution_id)
-                    )
-                ).one()
+                found = await deliveries.distribution_body(session, distribution_id)
             if len(self._bodies) > 32:
                 self._bodies.clear()
-            cached = self._bodies[distribution_id] = (row[0], row[1])
+            cached = self._bodies[distribution_id] = found
         return cached
 
     async def _prepare(self, item: Claimed) -> tuple[str, bytes]:

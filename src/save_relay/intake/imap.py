@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from save_relay.core.clock import utcnow
+from save_relay.core.context import NetworkRef
 from save_relay.core.settings import ImapSettings
 from save_relay.intake.imap_client import Candidate, ConnectionLost, ImapConnection, LoginFailed
 from save_relay.intake.imap_policy import (
@@ -44,7 +45,6 @@ from save_relay.intake.imap_policy import (
 from save_relay.intake.service import Intake, Stored
 from save_relay.store import audit
 from save_relay.store import imap as imap_store
-from save_relay.store.networks import NetworkRef
 
 log = logging.getLogger(__name__)
 

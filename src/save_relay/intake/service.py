@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay.core.context import NetworkRef
 from save_relay.core.routing import Purpose, Refusal, Route, resolve
 from save_relay.core.settings import Settings
 from save_relay.intake.group import GroupCommit, OutcomeUnknown
 from save_relay.store.db import SessionFactory, WriteGate
 from save_relay.store.inbound import Envelope, NewMessage, store_messages
-from save_relay.store.networks import NetworkRef
 
 log = logging.getLogger(__name__)
 

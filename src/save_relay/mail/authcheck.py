@@ -1,6 +1,6 @@
 """Is a message really from its From domain? DKIM (dkimpy) or a trusted Authentication-Results header.
 
-Used for moderator replies when a network sets ``require_dkim = true`` (DESIGN.md invariant 3). A
+Used for moderator replies when a network sets ``require_dkim = true`` (docs/design.md invariant 3). A
 message passes when
 
 (a) dkimpy verifies one of its DKIM signatures and the signature's ``d=`` domain is aligned with the

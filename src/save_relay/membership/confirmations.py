@@ -21,7 +21,8 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc, utcnow
-from save_relay.core.context import Context
+from save_relay.core.context import Context, NetworkRef
+from save_relay.core.states import TokenPurpose
 from save_relay.delivery.notices import notify_moderators, queue_notice
 from save_relay.mail.commands import REPLY_MARKERS, parse_commands, visible_reply
 from save_relay.mail.parse import ParsedMessage, parse_message
@@ -29,24 +30,16 @@ from save_relay.membership.csvfile import SubscriberRow
 from save_relay.membership.requestmail import parse_details, says_no, without_details
 from save_relay.membership.requests import apply_details, details_context, reply_status
 from save_relay.membership.subscribers import SubscriberImport, apply_rows
-from save_relay.moderation.decide import is_auto_generated, send_error
+from save_relay.processing.gate import Refused, actor_of, is_auto_generated, refuse
 from save_relay.store import audit, events
 from save_relay.store import requests as request_store
 from save_relay.store import subscribers as subscriber_store
-from save_relay.store.networks import NetworkRef, is_moderator
+from save_relay.store.networks import is_moderator
 from save_relay.store.tables import InboundMessage, SubscriptionRequest, Token
 
 log = logging.getLogger(__name__)
 
-PURPOSES = frozenset({"subscribe", "leave", "subscription"})
-
-
-class Refused(Exception):
-    """A reply that changes nothing; ``answer`` says whether the sender may be told why."""
-
-    def __init__(self, reason: str, *, answer: bool = True) -> None:
-        super().__init__(reason)
-        self.reason, self.answer = reason, answer
+PURPOSES = frozenset({TokenPurpose.SUBSCRIBE, TokenPurpose.LEAVE, TokenPurpose.SUBSCRIPTION})
 
 
 async def _request(
@@ -82,21 +75,17 @@ async def handle_confirmation(
             else:
                 await _requester(session, ctx, network, parsed, sender, token, inbound.via)
     except Refused as refusal:
-        log.warning(
-            "%s reply refused: %s", token.purpose, refusal.reason, extra={"action": "request_refused"}
-        )
-        audit.record(
+        actor = actor_of(parsed, inbound)
+        answer = refusal.answer and sender is not None and sender == token.address
+        refuse(
             session,
+            network,
+            actor,
+            Refused(refusal.reason, answer=answer),
             action=f"{token.purpose}_refused",
-            actor=sender or inbound.mail_from or "<>",
-            via=inbound.via,
-            network_id=network.id,
+            automatic=is_auto_generated(parsed),
             object_ref=f"request:{token.request_id}",
-            message_id=parsed.message_id,
-            reason=refusal.reason,
         )
-        if refusal.answer and sender and sender == token.address and not is_auto_generated(parsed):
-            send_error(session, network, sender, refusal.reason, None, parsed.message_id)
 
 
 async def _requester(

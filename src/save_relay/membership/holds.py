@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import utcnow
-from save_relay.moderation.queue import get_report
 from save_relay.store import audit
 from save_relay.store import holds as hold_store
+from save_relay.store.reports import by_reference as get_report
 from save_relay.store.tables import EvidenceHold
 
 

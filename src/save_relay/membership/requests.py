@@ -14,18 +14,17 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import utcnow
-from save_relay.core.context import Context
+from save_relay.core.context import Context, NetworkRef
 from save_relay.core.routing import Purpose
 from save_relay.delivery.notices import queue_notice
 from save_relay.mail.commands import REPLY_MARKERS, visible_reply
 from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.membership.requestmail import Details, parse_request
-from save_relay.moderation.decide import is_auto_generated
+from save_relay.processing.gate import is_auto_generated
 from save_relay.store import audit
 from save_relay.store import requests as request_store
 from save_relay.store import subscribers as subscriber_store
 from save_relay.store import tokens as token_store
-from save_relay.store.networks import NetworkRef
 from save_relay.store.tables import InboundMessage, SubscriptionRequest
 
 log = logging.getLogger(__name__)
@@ -76,7 +75,7 @@ def reply_status(
     )
 
 
-async def handle_request(session: AsyncSession, ctx: Context, inbound: InboundMessage) -> None:
+async def handle_membership_request(session: AsyncSession, ctx: Context, inbound: InboundMessage) -> None:
     """Answer one mail to ``+request`` in the caller's transaction."""
     network = ctx.network(inbound.network_id)
     parsed = parse_message(inbound.raw)

@@ -1,4 +1,4 @@
-"""Acknowledgements are rate-limited per address (DESIGN.md invariant 5: no backscatter).
+"""Acknowledgements are rate-limited per address (docs/design.md invariant 5: no backscatter).
 
 At most ``ack_per_sender_per_hour`` acknowledgements go to one address in any hour, over all networks.
 The count comes from the ``deliveries`` table (kind ``ack``, recipient, created_at), so it holds across
@@ -10,28 +10,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import utcnow
-from save_relay.store.tables import Delivery
+from save_relay.store import deliveries
 
 WINDOW = timedelta(hours=1)
 
 
-async def acks_in_last_hour(session: AsyncSession, recipient: str) -> int:
-    query = (
-        select(func.count())
-        .select_from(Delivery)
-        .where(
-            Delivery.kind == "ack",
-            Delivery.recipient == recipient,
-            Delivery.created_at > utcnow() - WINDOW,
-        )
-    )
-    return int(await session.scalar(query) or 0)
-
-
 async def ack_allowed(session: AsyncSession, recipient: str, limit: int) -> bool:
     """Whether one more acknowledgement to ``recipient`` stays within ``limit`` per hour."""
-    return limit > 0 and await acks_in_last_hour(session, recipient) < limit
+    return limit > 0 and await deliveries.acks_since(session, recipient, utcnow() - WINDOW) < limit

@@ -1,27 +1,21 @@
-"""Moderation: a new report is announced to the moderators; a decision (by mail or CLI) is applied once."""
+"""A moderator's decision about a report (by mail or CLI), applied once: approve (distribute) or reject."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import CommandRefused
-from save_relay.delivery.notices import notify_moderators, queue_notice
-from save_relay.mail.commands import REPLY_MARKERS
-from save_relay.mail.parse import ParsedMessage, parse_message
-from save_relay.moderation.ackrate import ack_allowed
+from save_relay.mail.parse import parse_message
 from save_relay.moderation.distribution import distribute
+from save_relay.processing.gate import Actor
 from save_relay.store import audit, members
 from save_relay.store import tokens as token_store
-from save_relay.store.networks import NetworkRef
 from save_relay.store.tables import InboundMessage, Report
 
 log = logging.getLogger(__name__)
@@ -40,15 +34,6 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acts, and how: ``via`` is mail (with the reply's Message-ID) or cli."""
-
-    name: str
-    via: str
-    message_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Applied:
     reference: str
     action: str
@@ -56,116 +41,6 @@ class Applied:
     groups: tuple[str, ...]
     recipients: int = 0
     unknown: tuple[str, ...] = field(default_factory=tuple)
-
-
-def is_auto_generated(parsed: ParsedMessage) -> bool:
-    return parsed.auto_submitted or parsed.from_mailer_daemon or parsed.sender is None
-
-
-async def announce(
-    session: AsyncSession,
-    ctx: Context,
-    inbound: InboundMessage,
-    report: Report,
-    parsed: ParsedMessage | None = None,
-) -> None:
-    """Fill the report from its message, acknowledge the reporter, notify every moderator.
-
-    ``parsed``: the caller's ``parse_message(inbound.raw)``, if it has one (parsing 20 KB is not free).
-    """
-    network = ctx.network(inbound.network_id)
-    conf = network.settings
-    parsed = parsed or parse_message(inbound.raw)
-    report.subject = parsed.subject[:300]
-    if parsed.sender is not None:
-        report.sender = parsed.sender.address.lower()
-        report.sender_name = parsed.sender.name[:200]
-    zones = await members.zone_table(session, network.id)  # one query for the sender's zones and the list
-    info = await members.sender_info(session, network.id, report.sender, zones) if report.sender else None
-    report.subscriber_id = info.subscriber_id if info else None
-    report.zones = list(info.zones) if info else []
-    report.groups = list(conf.default_groups)
-    context = {
-        "reference": report.reference,
-        "subject": report.subject or "(geen onderwerp)",
-    }
-    # A null return path marks a bounce or other automatic mail (RFC 3834 section 2): never answered.
-    automatic = is_auto_generated(parsed) or not inbound.mail_from.strip("<> ")
-    if conf.send_acknowledgements and report.sender and not automatic:
-        await _acknowledge(session, network, report, context, parsed.message_id)
-    expires = utcnow() + timedelta(hours=conf.confirm_ttl_hours)
-    local_expiry = expires.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M")
-    await notify_moderators(
-        session,
-        ctx,
-        network,
-        purpose="confirm",
-        report_id=report.id,
-        headers=[("X-Save-Relay-Reference", report.reference or "")],
-        kind="notification",
-        template="notification",
-        expires_at=expires,
-        context={
-            **context,
-            "reply_marker": REPLY_MARKERS[0],
-            "sender": f"{report.sender_name} <{report.sender}>" if report.sender else "(onbekend)",
-            "subscriber": info.company if info else None,
-            "received": report.received_at.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M"),
-            "proposed_zones": report.zones,
-            "default_groups": report.groups,
-            "attachments": parsed.attachments,
-            "known_zones": list(zones.names),
-            "defects": list(parsed.defects)[:5],
-            "text": parsed.text[:20_000],
-            "expires": local_expiry,
-        },
-    )
-    report.notified_at = utcnow()
-    audit.record(
-        session,
-        action="report_received",
-        actor=report.sender or inbound.mail_from or "<>",
-        via=inbound.via,
-        network_id=network.id,
-        object_ref=report.reference,
-        message_id=parsed.message_id,
-        sha256=inbound.sha256,
-        size=inbound.size,
-    )
-
-
-async def _acknowledge(
-    session: AsyncSession,
-    network: NetworkRef,
-    report: Report,
-    context: dict[str, Any],
-    in_reply_to: str | None,
-) -> None:
-    """Queue the reporter's acknowledgement, unless the address had its hourly share (then audited)."""
-    assert report.sender is not None
-    limit = network.settings.ack_per_sender_per_hour
-    if not await ack_allowed(session, report.sender, limit):
-        log.info("no acknowledgement to %s: rate limit", report.sender, extra={"action": "ack_rate_limited"})
-        audit.record(
-            session,
-            action="ack_rate_limited",
-            actor="system",
-            via="system",
-            network_id=network.id,
-            object_ref=report.reference,
-            recipient=report.sender,
-            limit=limit,
-        )
-        return
-    queue_notice(
-        session,
-        network,
-        kind="ack",
-        template="ack",
-        to=report.sender,
-        context=context,
-        in_reply_to=in_reply_to,
-    )
 
 
 def _resolve(requested: Sequence[str], known: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -250,22 +125,3 @@ def confirmation_context(applied: Applied, decision: Decision) -> dict[str, obje
         "credit": decision.credit,
         "reason": decision.reason,
     }
-
-
-def send_error(
-    session: AsyncSession,
-    network: NetworkRef,
-    to: str,
-    reason: str,
-    reference: str | None,
-    in_reply_to: str | None,
-) -> None:
-    queue_notice(
-        session,
-        network,
-        kind="error",
-        template="command_error",
-        to=to,
-        context={"reason": reason, "reference": reference},
-        in_reply_to=in_reply_to,
-    )

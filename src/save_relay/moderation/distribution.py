@@ -6,13 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.core.context import network_from
+from save_relay.core.context import NetworkRef, network_from
 from save_relay.delivery.notices import base_context
 from save_relay.mail.compose import Rendered, as_bytes, build_message, copy_attachments, render
 from save_relay.mail.parse import ParsedMessage
 from save_relay.store import deliveries
 from save_relay.store.members import recipients_query
-from save_relay.store.networks import NetworkRef
 from save_relay.store.tables import Distribution, Report
 
 

@@ -11,7 +11,6 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc
@@ -19,26 +18,13 @@ from save_relay.core.context import Context
 from save_relay.delivery.notices import notify_moderators, queue_notice
 from save_relay.mail.commands import REPLY_MARKERS
 from save_relay.mail.parse import parse_message
-from save_relay.moderation.decide import is_auto_generated
+from save_relay.processing.gate import is_auto_generated
 from save_relay.store import audit, deliveries
+from save_relay.store import reports as reports_store
 from save_relay.store import tokens as token_store
-from save_relay.store.tables import InboundMessage, Report
+from save_relay.store.tables import InboundMessage
 
 log = logging.getLogger(__name__)
-
-BATCH = 50  # reports per transaction; the scheduler drains the rest at once
-
-
-async def _pending(session: AsyncSession, ctx: Context, *conditions: ColumnElement[bool]) -> list[Report]:
-    """Pending reports of the configured networks that meet ``conditions``, locked, oldest first."""
-    rows = await session.scalars(
-        select(Report)
-        .where(Report.status == "pending", Report.network_id.in_(list(ctx.by_id)), *conditions)
-        .order_by(Report.id)
-        .limit(BATCH)
-        .with_for_update(skip_locked=True)
-    )
-    return list(rows)
 
 
 async def remind_moderators(session: AsyncSession, ctx: Context, now: datetime) -> int:
@@ -49,8 +35,8 @@ async def remind_moderators(session: AsyncSession, ctx: Context, now: datetime) 
     hours = ctx.settings.scheduler.moderation_reminder_hours
     if not hours:
         return 0
-    reports = await _pending(
-        session, ctx, Report.reminded_at.is_(None), Report.received_at <= now - timedelta(hours=hours)
+    reports = await reports_store.pending(
+        session, list(ctx.by_id), received_before=now - timedelta(hours=hours), unreminded=True
     )
     for report in reports:
         report.reminded_at = now
@@ -98,7 +84,9 @@ async def expire_reports(session: AsyncSession, ctx: Context, now: datetime) -> 
     days = ctx.settings.scheduler.report_expiry_days
     if not days:
         return 0
-    reports = await _pending(session, ctx, Report.received_at <= now - timedelta(days=days))
+    reports = await reports_store.pending(
+        session, list(ctx.by_id), received_before=now - timedelta(days=days)
+    )
     for report in reports:
         network = ctx.network(report.network_id)
         report.status, report.decided_at, report.decided_by = "expired", now, "system"

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 
-from save_relay.core.context import Context
+from save_relay.core.context import Context, NetworkRef
 from save_relay.mail.authcheck import AuthResult, authenticate
 from save_relay.mail.parse import ParsedMessage
-from save_relay.store.networks import NetworkRef
 
 NOT_REQUIRED = AuthResult(True, "not required")
 

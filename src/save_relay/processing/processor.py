@@ -15,20 +15,12 @@ import asyncio
 import contextlib
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.canvass import inbox as canvass_inbox
 from save_relay.core.context import Context
-from save_relay.core.routing import Purpose
-from save_relay.delivery.bounces import handle_bounce
-from save_relay.mail.parse import parse_message
-from save_relay.membership.discard import automatic_reason, discard
-from save_relay.membership.requests import handle_request
-from save_relay.membership.unsubscribe import unsubscribe_by_token
-from save_relay.moderation.confirm import handle_reply
-from save_relay.moderation.decide import announce
+from save_relay.processing.dispatch import Handler
 from save_relay.store import audit, inbound
 from save_relay.store.db import SessionFactory, WriteGate
 from save_relay.store.tables import InboundMessage
@@ -38,34 +30,6 @@ log = logging.getLogger(__name__)
 GIVE_WAY_SECONDS = 0.1
 BATCH_SIZE = 50  # messages per transaction at most
 BATCH_SECONDS = 0.05  # a batch takes no more messages after this: incoming 250s wait behind it
-
-
-async def _unsubscribe(session: AsyncSession, ctx: Context, message: InboundMessage) -> None:
-    parsed = parse_message(message.raw)
-    network = ctx.network(message.network_id)
-    address = await unsubscribe_by_token(
-        session, network, message.token or "", via=message.via, message_id=parsed.message_id
-    )
-    if address is None:  # a forged or mistyped token: nothing to change, but not silent
-        audit.record(
-            session,
-            action="unsubscribe_unknown_token",
-            actor=message.mail_from or "<>",
-            via=message.via,
-            network_id=network.id,
-            message_id=parsed.message_id,
-        )
-
-
-async def _post(session: AsyncSession, ctx: Context, message: InboundMessage) -> None:
-    report = await inbound.report_for_inbound(session, message.id)
-    if report is None:
-        raise LookupError("post without a report")
-    parsed = parse_message(message.raw)
-    if reason := automatic_reason(parsed, ctx.network(message.network_id).settings):
-        await discard(session, message, report, parsed, reason)
-        return
-    await announce(session, ctx, message, report, parsed)
 
 
 async def shunt(session: AsyncSession, message_id: int, error: str) -> None:
@@ -98,17 +62,6 @@ class _HandlerFailed(Exception):
         self.message_id = message_id
 
 
-HANDLERS = {
-    Purpose.POST.value: _post,
-    Purpose.CONFIRM.value: handle_reply,
-    Purpose.BOUNCES.value: handle_bounce,
-    Purpose.UNSUBSCRIBE.value: _unsubscribe,
-    Purpose.REQUEST.value: handle_request,
-    Purpose.CANVASS.value: canvass_inbox.handle_request,
-    Purpose.REPLY.value: canvass_inbox.handle_answer,
-}
-
-
 class Processor:
     """Works through new inbound messages; ``wake()`` makes it look at once."""
 
@@ -116,12 +69,14 @@ class Processor:
         self,
         ctx: Context,
         sessions: SessionFactory,
+        handlers: Mapping[str, Handler],
         on_processed: Callable[[], None] = lambda: None,
         write_gate: WriteGate | None = None,
         batch_size: int = BATCH_SIZE,
         batch_seconds: float = BATCH_SECONDS,
     ) -> None:
         self.ctx = ctx
+        self.handlers = handlers  # purpose -> handler: routes.HANDLERS
         self.sessions = sessions
         self.write_gate = write_gate or WriteGate(enabled=False)
         self.on_processed = on_processed
@@ -179,7 +134,7 @@ class Processor:
         """One message, in the batch's transaction; a failure becomes ``_HandlerFailed`` (rolls it back)."""
         message_id = message.id
         try:
-            await HANDLERS[message.purpose](session, self.ctx, message)
+            await self.handlers[message.purpose](session, self.ctx, message)
         except Exception as exc:
             raise _HandlerFailed(message_id) from exc
 
@@ -188,7 +143,7 @@ class Processor:
         message_id, purpose = message.id, message.purpose
         try:
             async with session.begin_nested():
-                await HANDLERS[purpose](session, self.ctx, message)
+                await self.handlers[purpose](session, self.ctx, message)
             return True
         except Exception as exc:
             await shunt(session, message_id, _failed(message_id, exc))
@@ -207,7 +162,7 @@ class Processor:
             message_id, purpose = found[0].id, found[0].purpose
             try:
                 async with session.begin_nested():
-                    await HANDLERS[purpose](session, self.ctx, found[0])
+                    await self.handlers[purpose](session, self.ctx, found[0])
                     await inbound.mark(session, message_id, "done")
                 return True
             except Exception as exc:

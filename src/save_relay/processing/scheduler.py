@@ -8,7 +8,8 @@ commits its changes together with the mails they cause.
 A job is ``async def job(session, ctx, now) -> object`` running in one transaction; a truthy result
 means it did something (the outbound worker is woken, and a ``drain`` job runs again at once). A job
 with ``every`` runs at most once per period across all daemons: its turn is claimed in the
-``scheduler_jobs`` table in the same transaction as its work. Adding a job is one line in ``JOBS``.
+``scheduler_jobs`` table in the same transaction as its work. Adding a job is one line in
+``routes.JOBS``.
 """
 
 from __future__ import annotations
@@ -22,14 +23,9 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.canvass import jobs as canvass_jobs
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.settings import SchedulerSettings
-from save_relay.delivery.bounces import match_unmatched
-from save_relay.membership.digest import send_unsubscribe_digest
-from save_relay.membership.retention import purge_expired
-from save_relay.moderation import housekeeping
 from save_relay.store.db import SessionFactory
 from save_relay.store.scheduler import claim_slot
 
@@ -53,20 +49,6 @@ class Job:
     drain: bool = False
 
 
-#: The scheduled work of every daemon.
-JOBS: tuple[Job, ...] = (
-    Job("canvass-steps", canvass_jobs.run_due_step, drain=True),
-    Job("canvass-digests", canvass_jobs.send_digests, drain=True),
-    Job("moderation-reminders", housekeeping.remind_moderators, drain=True),
-    Job("report-expiry", housekeeping.expire_reports, drain=True),
-    Job("delivery-retries", housekeeping.retries_due),
-    Job("canvass-answer-purge", canvass_jobs.purge_answers, every=timedelta(days=1)),
-    Job("bounce-matching", match_unmatched),
-    Job("membership-digest", send_unsubscribe_digest, every=timedelta(days=1)),
-    Job("retention-purge", purge_expired, every=timedelta(days=1)),
-)
-
-
 class Scheduler:
     """Runs ``jobs`` every ``settings.tick_seconds`` on an APScheduler AsyncIOScheduler."""
 
@@ -76,7 +58,7 @@ class Scheduler:
         sessions: SessionFactory,
         settings: SchedulerSettings,
         *,
-        jobs: Sequence[Job] = JOBS,
+        jobs: Sequence[Job],
         on_work: Callable[[], None] = lambda: None,
     ) -> None:
         self.ctx = ctx

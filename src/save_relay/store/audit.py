@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.store.tables import AuditEntry
@@ -32,3 +33,11 @@ def record(
             detail=detail,
         )
     )
+
+
+async def entries_about(session: AsyncSession, object_ref: str) -> list[AuditEntry]:
+    """The audit entries about one object (a report's reference), oldest first."""
+    rows = await session.scalars(
+        select(AuditEntry).where(AuditEntry.object_ref == object_ref).order_by(AuditEntry.id)
+    )
+    return list(rows)

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.canvass.targeting import Target
 from save_relay.core.errors import NotFound
 from save_relay.core.tokens import token_hash
-from save_relay.store.tables import Canvass, CanvassAnswer, CanvassRecipient, CanvassToken
+from save_relay.store.canvass_targets import Target
+from save_relay.store.tables import Canvass, CanvassAnswer, CanvassRecipient, CanvassToken, InboundMessage
 
 ACTIVE = ("scheduled", "open", "reminded")
 
@@ -219,3 +219,41 @@ async def response_counts(session: AsyncSession, canvass_id: int) -> tuple[int, 
         )
     ).one()
     return int(row[0]), int(row[1])
+
+
+async def purge_answers(session: AsyncSession, before: datetime, now: datetime) -> int:
+    """Empty the raw mail and text of answers received before ``before``; returns the mails emptied.
+
+    Who answered, and when, stays (the response counts); the raw message's SHA-256 stays too.
+    """
+    old = select(CanvassAnswer.inbound_id).where(CanvassAnswer.received_at < before)
+    result = await session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id.in_(old), InboundMessage.purged_at.is_(None))
+        .values(raw=b"", purged_at=now)
+    )
+    await session.execute(
+        update(CanvassAnswer)
+        .where(CanvassAnswer.inbound_id.in_(old), CanvassAnswer.text != "")
+        .values(text="", attachments=[])
+    )
+    return int(result.rowcount or 0) if isinstance(result, CursorResult) else 0
+
+
+async def answer_raws(session: AsyncSession, answer_ids: Sequence[int]) -> list[tuple[int, bytes]]:
+    """The raw mail of each answer, by answer id."""
+    rows = await session.execute(
+        select(CanvassAnswer.id, InboundMessage.raw)
+        .join(InboundMessage, InboundMessage.id == CanvassAnswer.inbound_id)
+        .where(CanvassAnswer.id.in_(list(answer_ids)))
+        .order_by(CanvassAnswer.id)
+    )
+    return [(answer_id, raw) for answer_id, raw in rows.all()]
+
+
+async def answer_raw(session: AsyncSession, answer_id: int) -> bytes | None:
+    return await session.scalar(
+        select(InboundMessage.raw)
+        .join(CanvassAnswer, CanvassAnswer.inbound_id == InboundMessage.id)
+        .where(CanvassAnswer.id == answer_id)
+    )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.tokens import delivery_id_of, delivery_token, token_hash
-from save_relay.store.tables import Delivery, Distribution
+from save_relay.store.tables import Delivery, Distribution, Report
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 
@@ -234,3 +234,34 @@ async def counts(session: AsyncSession, distribution_id: int) -> dict[str, int]:
         .group_by(Delivery.status)
     )
     return {status: count for status, count in rows.all()}
+
+
+async def acks_since(session: AsyncSession, recipient: str, since: datetime) -> int:
+    """Acknowledgements queued for ``recipient`` after ``since`` (the acknowledgement rate limit)."""
+    query = (
+        select(func.count())
+        .select_from(Delivery)
+        .where(Delivery.kind == "ack", Delivery.recipient == recipient, Delivery.created_at > since)
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def recipient_of_unsubscribe_token(session: AsyncSession, network_id: int, token: str) -> str | None:
+    """The address a delivery with this unsubscribe token went to, if any."""
+    return await session.scalar(
+        select(Delivery.recipient)
+        .where(named_by(Delivery.unsubscribe_hash, token), Delivery.network_id == network_id)
+        .limit(1)
+    )
+
+
+async def distribution_body(session: AsyncSession, distribution_id: int) -> tuple[bytes, str | None]:
+    """A distribution's rendered body and its report's reference (None for a canvass's)."""
+    row = (
+        await session.execute(
+            select(Distribution.body, Report.reference)
+            .outerjoin(Report, Report.id == Distribution.report_id)
+            .where(Distribution.id == distribution_id)
+        )
+    ).one()
+    return row[0], row[1]

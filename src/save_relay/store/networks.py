@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.core.settings import NetworkSettings, Settings
+from save_relay.core.context import NetworkRef
+from save_relay.core.settings import Settings
 from save_relay.store.tables import Moderator, Network
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkRef:
-    """A configured network with its database id."""
-
-    key: str
-    id: int
-    settings: NetworkSettings
 
 
 async def sync_networks(session: AsyncSession, settings: Settings) -> dict[str, NetworkRef]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import utcnow
@@ -370,3 +371,41 @@ async def zone_counts(session: AsyncSession, network_id: int) -> list[tuple[Zone
         .order_by(Zone.slug)
     )
     return [(zone, int(count), int(addresses)) for zone, count, addresses in rows.all()]
+
+
+async def unsubscribe_address(session: AsyncSession, network_id: int, address: str, now: datetime) -> int:
+    """Mark the network's active rows of ``address`` unsubscribed; returns how many changed."""
+    subscriber_ids = select(Subscriber.id).where(Subscriber.network_id == network_id)
+    result = await session.execute(
+        update(SubscriberAddress)
+        .where(
+            SubscriberAddress.address == address,
+            SubscriberAddress.subscriber_id.in_(subscriber_ids),
+            SubscriberAddress.status == "active",
+        )
+        .values(status="unsubscribed", changed_at=now)
+    )
+    return int(result.rowcount or 0) if isinstance(result, CursorResult) else 0
+
+
+async def named(session: AsyncSession, network_id: int, name: str, limit: int = 6) -> list[Subscriber]:
+    """Subscribers called ``name`` (any case); else those whose name contains it (at most ``limit``)."""
+    base = select(Subscriber).where(Subscriber.network_id == network_id)
+    found = list(await session.scalars(base.where(func.lower(Subscriber.company) == name.lower())))
+    if not found:
+        pattern = "%" + name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = base.where(func.lower(Subscriber.company).like(pattern, escape="\\"))
+        found = list(await session.scalars(query.order_by(Subscriber.company).limit(limit)))
+    return found
+
+
+async def clear_network(session: AsyncSession, network_id: int) -> None:
+    """Delete the network's subscribers, zones and groups (with their memberships): the demo reload."""
+    await session.execute(delete(Subscriber).where(Subscriber.network_id == network_id))
+    await session.execute(delete(Zone).where(Zone.network_id == network_id))
+    await session.execute(delete(Group).where(Group.network_id == network_id))
+
+
+async def has_subscribers(session: AsyncSession, network_id: int) -> bool:
+    found = await session.scalar(select(Subscriber.id).where(Subscriber.network_id == network_id).limit(1))
+    return found is not None

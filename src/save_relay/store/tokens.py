@@ -82,3 +82,10 @@ async def use_all_for_report(session: AsyncSession, report_id: int, purpose: str
         .where(Token.report_id == report_id, Token.purpose == purpose, Token.used_at.is_(None))
         .values(used_at=utcnow())
     )
+
+
+async def spend_hash(session: AsyncSession, token_hash: str, now: datetime) -> None:
+    """Mark the token with this hash used (if it is not yet)."""
+    await session.execute(
+        update(Token).where(Token.hash == token_hash, Token.used_at.is_(None)).values(used_at=now)
+    )

@@ -13,11 +13,10 @@ from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import parse_qs
 
-from save_relay.core.context import Context
+from save_relay.core.context import Context, NetworkRef
 from save_relay.core.tokens import looks_like_token
 from save_relay.membership.unsubscribe import address_for_token, unsubscribe_by_token
 from save_relay.store.db import SessionFactory
-from save_relay.store.networks import NetworkRef
 from save_relay.web.server import Request, Response, error_page
 
 PATH = re.compile(r"^/unsubscribe/([a-z0-9_-]{1,64})/([A-Za-z2-7]{26,39})/?$")

@@ -1,0 +1,117 @@
+"""``save-relay queue list | show | approve | reject | hold``: the moderation queue without a mail program."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from save_relay.cli.common import actor_name, cli_actor, opened, run, split
+from save_relay.membership.holds import set_hold
+from save_relay.moderation.decide import Decision, decide
+from save_relay.moderation.queue import describe
+from save_relay.store.reports import by_reference as get_report
+from save_relay.store.reports import list_reports
+
+queue_app = typer.Typer(help="The moderation queue.", no_args_is_help=True)
+
+
+@queue_app.command("list")
+def queue_list(
+    status: Annotated[str | None, typer.Option(help="pending, approved, rejected, shunted")] = "pending",
+    all_: Annotated[bool, typer.Option("--all", help="every status")] = False,
+) -> None:
+    """List reports, newest first."""
+
+    async def go() -> None:
+        async with opened() as (_, sessions), sessions() as session:
+            rows = await list_reports(session, None if all_ else status)
+        if not rows:
+            typer.echo("no reports")
+        for row in rows:
+            typer.echo(
+                f"{row.reference}  {row.status:<9} {row.received_at:%Y-%m-%d %H:%M}  "
+                f"{row.sender:<32.32} {row.subject[:50]}  [{', '.join(row.zones)}]"
+            )
+
+    run(go)
+
+
+@queue_app.command("show")
+def queue_show(reference: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show one report: sender, text, attachments, zones, deliveries and its history."""
+
+    async def go() -> dict[str, object]:
+        async with opened() as (_, sessions), sessions() as session:
+            return await describe(session, reference)
+
+    info = run(go)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    for key, value in info.items():
+        if key in {"text", "history"}:
+            continue
+        typer.echo(f"{key + ':':<12} {', '.join(map(str, value)) if isinstance(value, list) else value}")
+    typer.echo("history:")
+    for line in info["history"]:  # type: ignore[attr-defined]
+        typer.echo(f"  {line}")
+    typer.echo("\n" + str(info["text"]))
+
+
+def _decide(reference: str, **decision: Any) -> None:
+
+    async def go() -> str:
+        async with opened() as (ctx, sessions), sessions() as session, session.begin():
+            report = await get_report(session, reference)
+            applied = await decide(session, ctx, report, Decision(**decision), cli_actor())
+        if applied.action == "approve":
+            return (
+                f"{applied.reference} approved: {applied.recipients} recipient(s) "
+                f"in zones [{', '.join(applied.zones)}] groups [{', '.join(applied.groups)}]"
+            )
+        return f"{applied.reference} rejected"
+
+    typer.echo(run(go))
+
+
+@queue_app.command("approve")
+def queue_approve(
+    reference: str,
+    zones: Annotated[
+        str | None, typer.Option(help="comma-separated zones (default: the proposed ones)")
+    ] = None,
+    groups: Annotated[str | None, typer.Option(help="comma-separated extra groups")] = None,
+    credit: Annotated[bool, typer.Option(help="name the reporter")] = False,
+    edit_file: Annotated[Path | None, typer.Option(help="file with the text to send instead")] = None,
+) -> None:
+    """Approve a pending report and send it to its zones and groups."""
+    text = edit_file.read_text(encoding="utf-8") if edit_file else None
+    _decide(
+        reference, action="approve", zones=split(zones), groups=split(groups), credit=credit, edit_text=text
+    )
+
+
+@queue_app.command("reject")
+def queue_reject(
+    reference: str, reason: Annotated[str, typer.Option(help="why (kept in the audit log)")]
+) -> None:
+    """Reject a pending report."""
+    _decide(reference, action="reject", reason=reason)
+
+
+@queue_app.command("hold")
+def queue_hold(
+    reference: str,
+    reason: Annotated[str, typer.Option(help="why (kept in the audit log)")] = "",
+    release: Annotated[bool, typer.Option("--release", help="lift the hold")] = False,
+) -> None:
+    """Put a report on an evidence hold: the retention purge and erasures keep it whole."""
+
+    async def go() -> str:
+        async with opened() as (_, sessions), sessions() as session, session.begin():
+            return await set_hold(session, reference, actor=actor_name(), reason=reason, release=release)
+
+    typer.echo(run(go))

@@ -1,0 +1,71 @@
+"""Every status and token purpose stored in the database, as enums (their values are the stored strings).
+
+``StrEnum`` members compare equal to their strings, so rows read back as ``str`` still match them; the
+columns keep ``String`` types (no database enum types: adding a state needs no migration).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class InboundStatus(enum.StrEnum):
+    """A stored message: waiting for the processor, processed, or set aside with its error."""
+
+    NEW = "new"
+    DONE = "done"
+    SHUNTED = "shunted"
+
+
+class ReportStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    SHUNTED = "shunted"
+    DISCARDED = "discarded"
+
+
+class DeliveryStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class AddressStatus(enum.StrEnum):
+    """A subscriber's address: mailed, left by its own wish, or disabled by bounces."""
+
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    DISABLED = "disabled"
+
+
+class RequestStatus(enum.StrEnum):
+    """A subscription request (see ``store.tables.SubscriptionRequest``)."""
+
+    UNCONFIRMED = "unconfirmed"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class CanvassStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    REMINDED = "reminded"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class TokenPurpose(enum.StrEnum):
+    """What a ``+confirm-TOKEN`` reply answers: a report's moderator, a requester's own opt-in
+    (subscribe, leave), a moderator approving a request, a canvass owner cancelling."""
+
+    CONFIRM = "confirm"
+    SUBSCRIBE = "subscribe"
+    LEAVE = "leave"
+    SUBSCRIPTION = "subscription"
+    CANVASS_CANCEL = "canvass-cancel"

@@ -1,0 +1,74 @@
+"""Reports: the moderation queue's rows, looked up by reference, listed, and claimed for housekeeping."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from save_relay.core.clock import as_utc
+from save_relay.core.errors import NotFound
+from save_relay.core.states import ReportStatus
+from save_relay.store.tables import Distribution, Report
+
+HOUSEKEEPING_BATCH = 50  # reports per transaction; the scheduler drains the rest at once
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    reference: str
+    status: str
+    received_at: datetime
+    sender: str
+    subject: str
+    zones: list[str]
+
+
+async def list_reports(session: AsyncSession, status: str | None, limit: int = 200) -> list[ReportRow]:
+    query = select(Report).order_by(Report.id.desc()).limit(limit)
+    if status:
+        query = query.where(Report.status == status)
+    return [
+        ReportRow(
+            r.reference or "", r.status, as_utc(r.received_at), r.sender or "", r.subject, list(r.zones)
+        )
+        for r in await session.scalars(query)
+    ]
+
+
+async def by_reference(session: AsyncSession, reference: str) -> Report:
+    report = await session.scalar(
+        select(Report).where(Report.reference == reference.strip().upper()).with_for_update()
+    )
+    if report is None:
+        raise NotFound(f"no report {reference}")
+    return report
+
+
+async def distribution_ids(session: AsyncSession, report_id: int) -> list[int]:
+    return list(await session.scalars(select(Distribution.id).where(Distribution.report_id == report_id)))
+
+
+async def pending(
+    session: AsyncSession,
+    network_ids: Sequence[int],
+    *,
+    received_before: datetime,
+    unreminded: bool = False,
+    limit: int = HOUSEKEEPING_BATCH,
+) -> list[Report]:
+    """Pending reports of ``network_ids`` received before the time (and not yet reminded of, with
+    ``unreminded``), locked (``SKIP LOCKED``: several daemons share the work), oldest first."""
+    query = select(Report).where(
+        Report.status == ReportStatus.PENDING,
+        Report.network_id.in_(list(network_ids)),
+        Report.received_at <= received_before,
+    )
+    if unreminded:
+        query = query.where(Report.reminded_at.is_(None))
+    return list(
+        await session.scalars(query.order_by(Report.id).limit(limit).with_for_update(skip_locked=True))
+    )
