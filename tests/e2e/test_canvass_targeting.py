@@ -17,8 +17,8 @@ from sqlalchemy import select
 from save_relay.cli.demo import load_demo
 from save_relay.store.canvass_targets import Area, select_targets
 from save_relay.store.db import SessionFactory, create_engine, session_factory
-from save_relay.store.members import recipients_query
 from save_relay.store.networks import sync_networks
+from save_relay.store.recipients import recipients_query
 from save_relay.store.tables import Group, GroupMembership, Subscriber, SubscriberAddress
 from tests.conftest import make_settings
 

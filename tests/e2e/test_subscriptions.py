@@ -9,7 +9,7 @@ from email.utils import make_msgid
 from sqlalchemy import func, select
 
 from save_relay.app import Relay
-from save_relay.store.members import recipients_query
+from save_relay.store.recipients import recipients_query
 from save_relay.store.tables import (
     AuditEntry,
     Group,

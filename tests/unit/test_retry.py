@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from save_relay.delivery.retry import RetryDecision, SendResult, decide
+from save_relay.delivery.retry import RetryDecision, SendResult, retry_decision
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 BASE = 60.0
@@ -27,7 +27,7 @@ class Jitter(random.Random):
 
 def deferred(attempts_before: int, rng: random.Random | None = None, **kwargs: float) -> RetryDecision:
     options: dict[str, float] = {"base_seconds": BASE, "max_seconds": CAP, "max_attempts": 12} | kwargs
-    return decide(
+    return retry_decision(
         SendResult(451, "4.2.0 try later"),
         attempts_before=attempts_before,
         now=NOW,
@@ -45,7 +45,7 @@ def delay(decision: RetryDecision) -> float:
 
 def test_2xx_is_sent_without_error() -> None:
     for code in (250, 251):
-        decision = decide(
+        decision = retry_decision(
             SendResult(code, "ok"),
             attempts_before=11,
             now=NOW,
@@ -59,7 +59,7 @@ def test_2xx_is_sent_without_error() -> None:
 @pytest.mark.parametrize("code", [500, 550, 552, 553, 554])
 @pytest.mark.parametrize("attempts_before", [0, 5])
 def test_5xx_fails_at_once_with_the_reason(code: int, attempts_before: int) -> None:
-    decision = decide(
+    decision = retry_decision(
         SendResult(code, "5.1.1 no such user"),
         attempts_before=attempts_before,
         now=NOW,
@@ -74,7 +74,7 @@ def test_5xx_fails_at_once_with_the_reason(code: int, attempts_before: int) -> N
 
 @pytest.mark.parametrize("code", [421, 450, 451, 452])
 def test_4xx_is_retried_with_the_reason(code: int) -> None:
-    decision = decide(
+    decision = retry_decision(
         SendResult(code, "try later"),
         attempts_before=0,
         now=NOW,
@@ -135,7 +135,7 @@ def test_max_attempts_counts_this_attempt() -> None:
 
 
 def test_a_long_answer_is_truncated() -> None:
-    decision = decide(
+    decision = retry_decision(
         SendResult(451, "x" * 5000),
         attempts_before=0,
         now=NOW,
@@ -149,7 +149,7 @@ def test_a_long_answer_is_truncated() -> None:
 
 def test_retry_time_is_relative_to_now() -> None:
     later = NOW + timedelta(hours=5)
-    decision = decide(
+    decision = retry_decision(
         SendResult(421, "smarthost unreachable"),
         attempts_before=1,
         now=later,

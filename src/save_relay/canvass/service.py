@@ -18,12 +18,12 @@ from save_relay.core.clock import utcnow
 from save_relay.core.context import Context, NetworkRef
 from save_relay.core.errors import CommandRefused
 from save_relay.core.routing import Purpose
-from save_relay.core.states import TokenPurpose
+from save_relay.core.states import CanvassStatus, TokenPurpose
 from save_relay.core.tokens import token_hash
 from save_relay.delivery.notices import queue_notice
 from save_relay.mail.commands import REPLY_MARKERS
 from save_relay.processing.gate import Actor
-from save_relay.store import audit, members
+from save_relay.store import audit, recipients
 from save_relay.store import canvass as store
 from save_relay.store import subscribers as subscriber_store
 from save_relay.store import tokens as token_store
@@ -52,7 +52,7 @@ async def _subscriber_point(session: AsyncSession, network_id: int, name: str) -
 
 
 async def _zone_slugs(session: AsyncSession, network_id: int, requested: tuple[str, ...]) -> list[str]:
-    known = await members.zone_slugs(session, network_id)
+    known = await recipients.zone_slugs(session, network_id)
     lookup = {slug.casefold(): slug for slug in known} | {
         name.casefold(): slug for slug, name in known.items()
     }
@@ -177,13 +177,13 @@ async def create(
 
 async def cancel(session: AsyncSession, ctx: Context, canvass: Canvass, actor: Actor) -> None:
     """Cancel a canvass that has not gone out (the caller holds its row lock); CommandRefused otherwise."""
-    if canvass.status != "scheduled":
+    if canvass.status != CanvassStatus.SCHEDULED:
         raise CommandRefused(
             f"canvass {canvass.id} is {canvass.status}: only a scheduled one can be cancelled"
         )
     network = ctx.network(canvass.network_id)
     now = utcnow()
-    canvass.status, canvass.due_at = "cancelled", None
+    canvass.status, canvass.due_at = CanvassStatus.CANCELLED, None
     canvass.cancelled_at, canvass.cancelled_by = now, actor.name
     if canvass.cancel_hash:
         await token_store.spend_hash(session, canvass.cancel_hash, now)

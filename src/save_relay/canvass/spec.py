@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, TypeVar
 
+from save_relay.core.errors import SaveRelayError
+
 __all__ = [
     "DEFAULT_CLOSE",
     "FIELDS",
@@ -217,7 +219,7 @@ class Request:
     close_at: datetime
 
 
-class RequestError(ValueError):
+class RequestError(SaveRelayError, ValueError):
     """A request with problems; ``problems`` lists each one."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -20,6 +20,7 @@ from save_relay.canvass.results import AnswerView, answer_views, attachment_name
 from save_relay.canvass.service import area_of
 from save_relay.core.clock import as_utc
 from save_relay.core.context import Context, NetworkRef
+from save_relay.core.states import CanvassStatus
 from save_relay.mail.parse import ParsedMessage
 from save_relay.store import audit, deliveries
 from save_relay.store import canvass as store
@@ -31,12 +32,16 @@ log = logging.getLogger(__name__)
 
 def next_due(canvass: Canvass) -> datetime | None:
     """When the canvass's next step is due, from its status."""
-    if canvass.status == "scheduled":
+    if canvass.status == CanvassStatus.SCHEDULED:
         return canvass.send_at
     remind_at = canvass.remind_at
-    if canvass.status == "open" and remind_at is not None and as_utc(remind_at) < as_utc(canvass.close_at):
+    if (
+        canvass.status == CanvassStatus.OPEN
+        and remind_at is not None
+        and as_utc(remind_at) < as_utc(canvass.close_at)
+    ):
         return remind_at
-    if canvass.status in ("open", "reminded"):
+    if canvass.status in (CanvassStatus.OPEN, CanvassStatus.REMINDED):
         return canvass.close_at
     return None
 
@@ -47,10 +52,10 @@ async def run_due_step(session: AsyncSession, ctx: Context, now: datetime) -> st
     if canvass is None:
         return None
     network = ctx.network(canvass.network_id)
-    if canvass.status == "scheduled":
+    if canvass.status == CanvassStatus.SCHEDULED:
         await send(session, ctx, network, canvass, now)
         return f"canvass {canvass.id} sent"
-    if canvass.status == "open" and now < as_utc(canvass.close_at):
+    if canvass.status == CanvassStatus.OPEN and now < as_utc(canvass.close_at):
         await remind(session, ctx, network, canvass, now)
         return f"canvass {canvass.id} reminded"
     await close(session, network, canvass, now)
@@ -66,7 +71,7 @@ async def send(
     messages, tokens = question_messages(ctx, network, canvass, recipients, "canvass")
     await store.add_tokens(session, tokens, "question")
     await deliveries.enqueue_many(session, network_id=network.id, kind="canvass", messages=messages)
-    canvass.status, canvass.sent_at, canvass.recipients = "open", now, len(recipients)
+    canvass.status, canvass.sent_at, canvass.recipients = CanvassStatus.OPEN, now, len(recipients)
     canvass.due_at = next_due(canvass)
     if network.settings.canvass_answers == "digest":
         canvass.next_digest_at = now + timedelta(hours=ctx.settings.scheduler.canvass_digest_hours)
@@ -88,7 +93,7 @@ async def remind(
     await store.add_tokens(session, tokens, "reminder")
     await deliveries.enqueue_many(session, network_id=network.id, kind="canvass-reminder", messages=messages)
     await store.mark_reminded(session, [recipient_id for recipient_id, _ in silent], now)
-    canvass.status, canvass.reminded_at = "reminded", now
+    canvass.status, canvass.reminded_at = CanvassStatus.REMINDED, now
     canvass.due_at = next_due(canvass)
     _audit(session, canvass, "canvass_reminded", recipients=len(silent))
     log.info("canvass %d: %d reminder(s)", canvass.id, len(silent), extra={"action": "canvass_reminded"})
@@ -110,7 +115,12 @@ async def _files(session: AsyncSession, views: Sequence[AnswerView]) -> list[tup
 
 async def close(session: AsyncSession, network: NetworkRef, canvass: Canvass, now: datetime) -> None:
     """Close the canvass and send its owner the summary, with the answers' attachments."""
-    canvass.status, canvass.closed_at, canvass.due_at, canvass.next_digest_at = "closed", now, None, None
+    canvass.status, canvass.closed_at, canvass.due_at, canvass.next_digest_at = (
+        CanvassStatus.CLOSED,
+        now,
+        None,
+        None,
+    )
     summary = await summarize(session, canvass, network.settings.timezone)
     attached, left_out = fitting(await _files(session, summary.answers))
     queue_with_attachments(
@@ -192,7 +202,7 @@ async def record_answer(
     The raw mail is parsed for attachments once; a forwarded answer is inserted already marked.
     """
     items = extract(inbound.raw)
-    at_once = network.settings.canvass_answers == "each" or canvass.status == "closed"
+    at_once = network.settings.canvass_answers == "each" or canvass.status == CanvassStatus.CLOSED
     answer = CanvassAnswer(
         canvass_id=canvass.id,
         recipient_id=recipient.id,
@@ -200,7 +210,7 @@ async def record_answer(
         sender=(parsed.sender.address.lower() if parsed.sender else inbound.mail_from)[:320],
         text=text,
         attachments=[item.describe() for item in items],
-        late=canvass.status == "closed",
+        late=canvass.status == CanvassStatus.CLOSED,
         received_at=now,
         forwarded_at=now if at_once else None,  # queued below, in this same transaction
     )
@@ -220,7 +230,7 @@ async def send_digests(session: AsyncSession, ctx: Context, now: datetime) -> in
         rows = await store.answers(session, canvass.id, unforwarded=True)
         await forward(session, network, canvass, rows, now)
         interval = timedelta(hours=ctx.settings.scheduler.canvass_digest_hours)
-        canvass.next_digest_at = now + interval if canvass.status != "closed" else None
+        canvass.next_digest_at = now + interval if canvass.status != CanvassStatus.CLOSED else None
         sent += bool(rows)
     return sent
 

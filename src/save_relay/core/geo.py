@@ -20,6 +20,8 @@ from numpy.typing import NDArray
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from save_relay.core.errors import SaveRelayError
+
 __all__ = [
     "EARTH_RADIUS_M",
     "SLUG_RE",
@@ -126,7 +128,7 @@ class ZoneShape:
     geojson: dict[str, Any] = field(compare=False, repr=False)  # the GeoJSON geometry object
 
 
-class ZoneError(ValueError):
+class ZoneError(SaveRelayError, ValueError):
     """A zone file is invalid; ``problems`` lists every problem found, one per entry."""
 
     def __init__(self, problems: Sequence[str]) -> None:

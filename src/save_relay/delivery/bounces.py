@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.context import Context, NetworkRef
 from save_relay.core.settings import BounceSettings
+from save_relay.core.states import AddressStatus, DeliveryStatus
 from save_relay.delivery.dsn import BounceVerdict, classify
 from save_relay.delivery.notices import queue_notice
 from save_relay.mail.parse import parse_message
@@ -126,7 +127,7 @@ async def _score(
     conf = ctx.settings.bounces
     now = utcnow()
     if verdict.kind == "permanent":
-        delivery.status = "failed"
+        delivery.status = DeliveryStatus.FAILED
         delivery.last_error = f"bounced: {verdict.diagnostic or verdict.why}"[:1000]
     counted = await bounce_store.added_for_delivery(session, delivery.id)
     added = max(weight(verdict.kind, conf) - counted, 0.0)
@@ -152,7 +153,7 @@ async def _score(
             at=now,
         ),
     )
-    if score >= conf.threshold and any(row.status == "active" for row in rows):
+    if score >= conf.threshold and any(row.status == AddressStatus.ACTIVE for row in rows):
         await _disable(session, ctx, network, delivery.recipient, score, verdict)
 
 
@@ -164,7 +165,9 @@ async def _disable(
     score: float,
     verdict: BounceVerdict,
 ) -> None:
-    await subscriber_store.set_address_status(session, network.id, address, "disabled", only_from=("active",))
+    await subscriber_store.set_address_status(
+        session, network.id, address, AddressStatus.DISABLED, only_from=(AddressStatus.ACTIVE,)
+    )
     events.record(
         session,
         network_id=network.id,

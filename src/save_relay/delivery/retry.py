@@ -32,7 +32,7 @@ class RetryDecision:
     error: str | None
 
 
-def decide(
+def retry_decision(
     result: SendResult,
     *,
     attempts_before: int,

@@ -13,7 +13,7 @@ from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.routing import Purpose
 from save_relay.delivery.personalize import Personal, message_id, personal_headers
-from save_relay.delivery.retry import SendResult, decide
+from save_relay.delivery.retry import SendResult, retry_decision
 from save_relay.delivery.transport import Transport
 from save_relay.store import deliveries
 from save_relay.store.db import SessionFactory
@@ -91,7 +91,7 @@ class OutboundWorker:
                     result = await transport.send(mail_from, item.recipient, data)
                 except ValueError as exc:  # a header that failed the CR/LF check: never retry
                     result = SendResult(554, f"refused to send: {exc}")
-                decision = decide(
+                decision = retry_decision(
                     result,
                     attempts_before=item.attempts,
                     now=utcnow(),

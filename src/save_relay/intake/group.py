@@ -20,17 +20,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from save_relay.core.errors import SaveRelayError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
 
-class OutcomeUnknown(Exception):
+class OutcomeUnknown(SaveRelayError):
     """The commit itself failed: the transaction may or may not be on disk."""
 
 
-class GroupClosed(RuntimeError):
+class GroupClosed(SaveRelayError, RuntimeError):
     """``submit`` after ``close``: the relay is stopping."""
 
 

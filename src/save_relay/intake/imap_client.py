@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import aioimaplib
 from aioimaplib.aioimaplib import STOP_WAIT_SERVER_PUSH, Command
 
+from save_relay.core.errors import SaveRelayError
 from save_relay.core.settings import ImapSettings
 from save_relay.intake.imap_policy import Disposition
 
@@ -38,7 +39,7 @@ _LIST = re.compile(rb'^\((?P<flags>[^)]*)\) (?:"(?P<delim>\\.|[^"])"|NIL) ')
 _CHUNK = 200  # UIDs per MOVE/STORE command
 
 
-class ImapError(Exception):
+class ImapError(SaveRelayError):
     """The server refused a command, or spoke nonsense."""
 
 

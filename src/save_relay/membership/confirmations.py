@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.context import Context, NetworkRef
-from save_relay.core.states import TokenPurpose
+from save_relay.core.states import RequestStatus, TokenPurpose
 from save_relay.delivery.notices import notify_moderators, queue_notice
 from save_relay.mail.commands import REPLY_MARKERS, parse_commands, visible_reply
 from save_relay.mail.parse import ParsedMessage, parse_message
@@ -103,10 +103,10 @@ async def _requester(
     request.confirmed_at = utcnow()
     actor = request.address
     if says_no(visible):
-        request.status = "cancelled"
+        request.status = RequestStatus.CANCELLED
         reply_status(session, network, actor, "cancelled", parsed.message_id)
     elif request.kind == "unsubscribe":
-        request.status = "done"
+        request.status = RequestStatus.DONE
         changed = await subscriber_store.set_address_status(
             session, network.id, actor, "unsubscribed", only_from=("active", "disabled")
         )
@@ -132,7 +132,7 @@ async def _requester(
     else:
         details = parse_details(visible)
         apply_details(request, details)
-        request.status = "pending"
+        request.status = RequestStatus.PENDING
         await _ask_moderators(session, ctx, network, request)
         reply_status(session, network, actor, "waiting", parsed.message_id, problems=list(details.problems))
     audit.record(
@@ -203,12 +203,12 @@ async def _moderator(
     apply_details(request, details)
     request.decided_at, request.decided_by = utcnow(), sender
     if command.action == "reject":
-        request.status, request.reason = "rejected", command.reason
-        reply_status(session, network, request.address, "rejected", None, reason=command.reason)
+        request.status, request.reason = RequestStatus.REJECTED, command.reason
+        reply_status(session, network, request.address, RequestStatus.REJECTED, None, reason=command.reason)
         recipients = 0
     else:
         recipients = await _approve(session, network, request, command.zones, command.groups)
-        request.status = "approved"
+        request.status = RequestStatus.APPROVED
     await request_store.use_tokens(session, request.id, "subscription")
     queue_notice(
         session,

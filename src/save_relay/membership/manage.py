@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.errors import NotFound, SaveRelayError
+from save_relay.core.states import AddressStatus
 from save_relay.membership.csvfile import validate_row
 from save_relay.membership.subscribers import SubscriberImport, apply_rows
 from save_relay.store import audit, events
@@ -125,7 +126,11 @@ async def set_enabled(
     found = await _subscribers(session, network_id, target)
     word = "enabled" if enabled else "disabled"
     if _is_address(target):
-        status, only_from = ("active", ("disabled",)) if enabled else ("disabled", ("active",))
+        status, only_from = (
+            (AddressStatus.ACTIVE, (AddressStatus.DISABLED,))
+            if enabled
+            else (AddressStatus.DISABLED, (AddressStatus.ACTIVE,))
+        )
         changed = await store.set_address_status(session, network_id, target, status, only_from=only_from)
         if changed:
             events.record(session, network_id=network_id, address=target, event=word, via="cli")

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context, NetworkRef
 from save_relay.core.routing import Purpose
+from save_relay.core.states import AddressStatus, RequestStatus
 from save_relay.delivery.notices import queue_notice
 from save_relay.mail.commands import REPLY_MARKERS, visible_reply
 from save_relay.mail.parse import ParsedMessage, parse_message
@@ -146,7 +147,7 @@ async def _open(
 ) -> None:
     """Start a subscribe or unsubscribe request and ask the requester to confirm it."""
     rows = await subscriber_store.addresses_in_network(session, network.id, sender)
-    active = any(row.status == "active" for row in rows)
+    active = any(row.status == AddressStatus.ACTIVE for row in rows)
     if (kind == "subscribe") == active:
         reply_status(session, network, sender, "already" if active else "not_subscribed", parsed.message_id)
         _audit(session, network, sender, inbound, parsed, f"{kind}_refused", reason="already done")
@@ -155,7 +156,9 @@ async def _open(
     if await request_store.open_request(session, network.id, sender, kind, now - RESEND_AFTER) is not None:
         _audit(session, network, sender, inbound, parsed, f"{kind}_throttled")
         return
-    request = SubscriptionRequest(network_id=network.id, kind=kind, address=sender, status="unconfirmed")
+    request = SubscriptionRequest(
+        network_id=network.id, kind=kind, address=sender, status=RequestStatus.UNCONFIRMED
+    )
     apply_details(request, details)
     if kind == "subscribe" and parsed.sender and not request.contact:
         request.contact = parsed.sender.name[:200]

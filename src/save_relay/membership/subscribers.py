@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.geo import ZoneIndex
+from save_relay.core.states import AddressStatus
 from save_relay.membership.csvfile import LineError, SubscriberRow, parse_subscribers, write_subscribers
 from save_relay.store import subscribers as store
 from save_relay.store import zones as zone_store
@@ -184,7 +185,7 @@ async def import_csv(
 
 async def export_csv(session: AsyncSession, network_id: int, *, every_status: bool = False) -> str:
     """The network's subscribers in the import format; only active addresses unless ``every_status``."""
-    statuses = None if every_status else ("active",)
+    statuses = None if every_status else (AddressStatus.ACTIVE,)
     rows = await store.address_rows(session, network_id, statuses=statuses)
     member_of = await store.memberships(session, network_id)
     grouped: dict[int, list[store.AddressRow]] = {}

@@ -21,7 +21,7 @@ from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.moderation.ackrate import ack_allowed
 from save_relay.moderation.discard import automatic_reason, discard
 from save_relay.processing.gate import is_auto_generated
-from save_relay.store import audit, inbound, members
+from save_relay.store import audit, inbound, recipients
 from save_relay.store.tables import InboundMessage, Report
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,8 @@ async def announce(
     if parsed.sender is not None:
         report.sender = parsed.sender.address.lower()
         report.sender_name = parsed.sender.name[:200]
-    zones = await members.zone_table(session, network.id)  # one query for the sender's zones and the list
-    info = await members.sender_info(session, network.id, report.sender, zones) if report.sender else None
+    zones = await recipients.zone_table(session, network.id)  # one query for the sender's zones and the list
+    info = await recipients.sender_info(session, network.id, report.sender, zones) if report.sender else None
     report.subscriber_id = info.subscriber_id if info else None
     report.zones = list(info.zones) if info else []
     report.groups = list(conf.default_groups)

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import CommandRefused
+from save_relay.core.states import ReportStatus
 from save_relay.mail.parse import parse_message
 from save_relay.moderation.distribution import distribute
 from save_relay.processing.gate import Actor
-from save_relay.store import audit, members
+from save_relay.store import audit, recipients
 from save_relay.store import tokens as token_store
 from save_relay.store.tables import InboundMessage, Report
 
@@ -62,15 +63,15 @@ async def decide(
 ) -> Applied:
     """Apply a decision to a pending report; raises CommandRefused and changes nothing when it can't."""
     network = ctx.network(report.network_id)
-    if report.status != "pending":
+    if report.status != ReportStatus.PENDING:
         raise CommandRefused(f"report {report.reference} is already {report.status}")
     zones, groups = list(report.zones), list(report.groups)
     if decision.zones is not None:
-        zones, unknown = _resolve(decision.zones, await members.zone_slugs(session, network.id))
+        zones, unknown = _resolve(decision.zones, await recipients.zone_slugs(session, network.id))
         if unknown:
             raise CommandRefused(f"unknown zone(s): {', '.join(unknown)}")
     if decision.groups is not None:
-        extra, unknown = _resolve(decision.groups, await members.group_slugs(session, network.id))
+        extra, unknown = _resolve(decision.groups, await recipients.group_slugs(session, network.id))
         if unknown:
             raise CommandRefused(f"unknown group(s): {', '.join(unknown)}")
         groups = list(dict.fromkeys([*network.settings.default_groups, *extra]))
@@ -80,9 +81,9 @@ async def decide(
     await token_store.use_all_for_report(session, report.id, "confirm")
     applied = Applied(report.reference or "", decision.action, tuple(zones), tuple(groups))
     if decision.action == "reject":
-        report.status, report.reason = "rejected", decision.reason
+        report.status, report.reason = ReportStatus.REJECTED, decision.reason
     else:
-        report.status, report.zones, report.groups = "approved", zones, groups
+        report.status, report.zones, report.groups = ReportStatus.APPROVED, zones, groups
         report.credit = decision.credit
         report.edited_text = decision.edit_text
         inbound = await session.get(InboundMessage, report.inbound_id)

@@ -11,7 +11,7 @@ from save_relay.delivery.notices import base_context
 from save_relay.mail.compose import Rendered, as_bytes, build_message, copy_attachments, render
 from save_relay.mail.parse import ParsedMessage
 from save_relay.store import deliveries
-from save_relay.store.members import recipients_query
+from save_relay.store.recipients import recipients_query
 from save_relay.store.tables import Distribution, Report
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc
 from save_relay.core.context import Context
+from save_relay.core.states import ReportStatus
 from save_relay.delivery.notices import notify_moderators, queue_notice
 from save_relay.mail.commands import REPLY_MARKERS
 from save_relay.mail.parse import parse_message
@@ -89,7 +90,7 @@ async def expire_reports(session: AsyncSession, ctx: Context, now: datetime) -> 
     )
     for report in reports:
         network = ctx.network(report.network_id)
-        report.status, report.decided_at, report.decided_by = "expired", now, "system"
+        report.status, report.decided_at, report.decided_by = ReportStatus.EXPIRED, now, "system"
         report.reason = f"no decision within {days:g} days"
         await token_store.use_all_for_report(session, report.id, "confirm")
         inbound = await session.get(InboundMessage, report.inbound_id)

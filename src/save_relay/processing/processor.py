@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.context import Context
+from save_relay.core.errors import SaveRelayError
+from save_relay.core.states import InboundStatus, ReportStatus
 from save_relay.processing.dispatch import Handler
 from save_relay.store import audit, inbound
 from save_relay.store.db import SessionFactory, WriteGate
@@ -34,10 +36,10 @@ BATCH_SECONDS = 0.05  # a batch takes no more messages after this: incoming 250s
 
 async def shunt(session: AsyncSession, message_id: int, error: str) -> None:
     """Set a message (and its report) aside with the error, in the caller's transaction; audited."""
-    await inbound.mark(session, message_id, "shunted", error)
+    await inbound.mark(session, message_id, InboundStatus.SHUNTED, error)
     report = await inbound.report_for_inbound(session, message_id)
     if report is not None:
-        report.status = "shunted"
+        report.status = ReportStatus.SHUNTED
     audit.record(
         session,
         action="inbound_shunted",
@@ -54,11 +56,11 @@ def _failed(message_id: int, exc: Exception) -> str:
     return "".join(traceback.format_exception(exc))[-4000:]
 
 
-class _HandlerFailed(Exception):
+class _HandlerFailed(SaveRelayError):
     """A handler failed in a batch without savepoints: the batch's transaction is rolled back."""
 
     def __init__(self, message_id: int) -> None:
-        super().__init__(message_id)
+        super().__init__(f"handler failed on inbound {message_id}")
         self.message_id = message_id
 
 
@@ -127,7 +129,9 @@ class Processor:
                     done.append(message.id)
                 elif await self._process(session, message):
                     done.append(message.id)
-            await inbound.mark_many(session, done, "done")  # one statement; commits with what they queued
+            await inbound.mark_many(
+                session, done, InboundStatus.DONE
+            )  # one statement; commits with what they queued
             return taken
 
     async def _handle(self, session: AsyncSession, message: InboundMessage) -> None:
@@ -163,7 +167,7 @@ class Processor:
             try:
                 async with session.begin_nested():
                     await self.handlers[purpose](session, self.ctx, found[0])
-                    await inbound.mark(session, message_id, "done")
+                    await inbound.mark(session, message_id, InboundStatus.DONE)
                 return True
             except Exception as exc:
                 error = _failed(message_id, exc)

@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.geo import bounding_box, haversine_m, within_radius
+from save_relay.core.states import AddressStatus
 from save_relay.store.latcell import lat_cells
 from save_relay.store.tables import (
     Group,
@@ -69,7 +70,7 @@ def _addresses(network_id: int, excluded_groups: Sequence[str]) -> _Query:
         .where(
             Subscriber.network_id == network_id,
             Subscriber.enabled,
-            SubscriberAddress.status == "active",
+            SubscriberAddress.status == AddressStatus.ACTIVE,
             Subscriber.id.not_in(excluded),
         )
     )

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from save_relay.core.clock import as_utc, utcnow
+from save_relay.core.states import DeliveryStatus
 from save_relay.core.tokens import delivery_id_of, delivery_token, token_hash
 from save_relay.store.tables import Delivery, Distribution, Report
 
@@ -54,7 +55,7 @@ def enqueue(session: AsyncSession, *, network_id: int, kind: str, recipient: str
             kind=kind,
             recipient=recipient,
             message=message,
-            status="queued",
+            status=DeliveryStatus.QUEUED,
             next_attempt_at=utcnow(),
         )
     )
@@ -69,7 +70,7 @@ async def enqueue_many(
     now = utcnow()
     rows = [
         {"network_id": network_id, "kind": kind, "recipient": recipient, "message": message}
-        | {"status": "queued", "attempts": 0, "next_attempt_at": now, "created_at": now}
+        | {"status": DeliveryStatus.QUEUED, "attempts": 0, "next_attempt_at": now, "created_at": now}
         for recipient, message in messages
     ]
     await session.execute(DELIVERIES.insert(), rows)
@@ -121,7 +122,7 @@ async def claim(
             Delivery.attempts,
         )
         .where(
-            Delivery.status == "queued",
+            Delivery.status == DeliveryStatus.QUEUED,
             Delivery.next_attempt_at <= now,
             (Delivery.lease_until.is_(None)) | (Delivery.lease_until < now),
         )
@@ -185,7 +186,7 @@ async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
             table.update()
             .where(table.c.id == bindparam("b_id"))
             .values(
-                status="sent",
+                status=DeliveryStatus.SENT,
                 sent_at=now,
                 lease_until=None,
                 attempts=table.c.attempts + 1,
@@ -197,7 +198,7 @@ async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
             table.update()
             .where(table.c.id == bindparam("b_id"))
             .values(
-                status="queued",
+                status=DeliveryStatus.QUEUED,
                 lease_until=None,
                 attempts=table.c.attempts + 1,
                 next_attempt_at=bindparam("b_at"),
@@ -210,7 +211,7 @@ async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
             table.update()
             .where(table.c.id == bindparam("b_id"))
             .values(
-                status="failed",
+                status=DeliveryStatus.FAILED,
                 lease_until=None,
                 attempts=table.c.attempts + 1,
                 last_error=bindparam("b_error"),
@@ -222,7 +223,7 @@ async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
 async def next_due(session: AsyncSession) -> datetime | None:
     """When the earliest queued delivery becomes due (for the worker's sleep)."""
     value = await session.scalar(
-        select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "queued")
+        select(func.min(Delivery.next_attempt_at)).where(Delivery.status == DeliveryStatus.QUEUED)
     )
     return as_utc(value) if value is not None else None
 

@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import utcnow
+from save_relay.core.states import InboundStatus, ReportStatus
 from save_relay.store.tables import InboundMessage, Report
 
 
@@ -66,7 +67,7 @@ async def store_messages(
                     "peer": m.envelope.peer[:100],
                     "via": m.envelope.via,
                     "received_at": now,
-                    "status": "new",
+                    "status": InboundStatus.NEW,
                 }
                 for m in messages
             ],
@@ -78,7 +79,12 @@ async def store_messages(
         report_ids = await session.scalars(
             insert(Report).returning(Report.id, sort_by_parameter_order=True),
             [
-                {"network_id": m.network_id, "inbound_id": i, "status": "pending", "received_at": now}
+                {
+                    "network_id": m.network_id,
+                    "inbound_id": i,
+                    "status": ReportStatus.PENDING,
+                    "received_at": now,
+                }
                 for i, m in posts
             ],
         )
@@ -96,7 +102,7 @@ async def claim_new(session: AsyncSession, limit: int) -> list[InboundMessage]:
     there the transaction holds the one write lock (``BEGIN IMMEDIATE``)."""
     rows = await session.scalars(
         select(InboundMessage)
-        .where(InboundMessage.status == "new")
+        .where(InboundMessage.status == InboundStatus.NEW)
         .order_by(InboundMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay.core.states import DeliveryStatus
 from save_relay.mail.parse import parse_message
 from save_relay.store.holds import held_reports
 from save_relay.store.tables import (
@@ -208,7 +209,7 @@ async def delete_empty_subscribers(session: AsyncSession, ids: Collection[int]) 
 async def forget_deliveries(session: AsyncSession, address: str, pseudonym: str) -> int:
     """Queued mail to ``address`` is dropped; the others keep their row under ``pseudonym``, without bytes."""
     await session.execute(
-        delete(Delivery).where(_is(Delivery.recipient, address), Delivery.status == "queued")
+        delete(Delivery).where(_is(Delivery.recipient, address), Delivery.status == DeliveryStatus.QUEUED)
     )
     result = await session.execute(
         update(Delivery).where(_is(Delivery.recipient, address)).values(recipient=pseudonym, message=None)
@@ -296,7 +297,9 @@ async def empty_mails(session: AsyncSession, found: Mapping[str, Collection[int]
         )
     if ids := list(found.get("deliveries", ())):
         await session.execute(
-            update(Delivery).where(Delivery.id.in_(ids), Delivery.status != "queued").values(message=None)
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.status != DeliveryStatus.QUEUED)
+            .values(message=None)
         )
     if ids := list(found.get("distributions", ())):
         await session.execute(update(Distribution).where(Distribution.id.in_(ids)).values(body=b""))

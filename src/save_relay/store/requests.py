@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import utcnow
+from save_relay.core.states import RequestStatus
 from save_relay.store.tables import SubscriptionRequest, Token
 
 
@@ -25,7 +26,7 @@ async def open_request(
             SubscriptionRequest.network_id == network_id,
             func.lower(SubscriptionRequest.address) == address.lower(),
             SubscriptionRequest.kind == kind,
-            SubscriptionRequest.status == "unconfirmed",
+            SubscriptionRequest.status == RequestStatus.UNCONFIRMED,
             SubscriptionRequest.created_at >= since,
         )
         .order_by(SubscriptionRequest.id.desc())

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay.core.states import DeliveryStatus, RequestStatus
 from save_relay.store.holds import held_reports
 from save_relay.store.tables import (
     BounceEvent,
@@ -71,7 +72,7 @@ async def purge_deliveries(session: AsyncSession, cutoff: datetime) -> int:
     result = await session.execute(
         delete(Delivery).where(
             Delivery.created_at < cutoff,
-            Delivery.status.in_(("sent", "failed")),
+            Delivery.status.in_((DeliveryStatus.SENT, DeliveryStatus.FAILED)),
             (Delivery.distribution_id.is_(None)) | (Delivery.distribution_id.not_in(held)),
         )
     )
@@ -99,8 +100,8 @@ async def expire_requests(session: AsyncSession, cutoff: datetime) -> int:
         update(SubscriptionRequest)
         .where(
             SubscriptionRequest.created_at < cutoff,
-            SubscriptionRequest.status.in_(("unconfirmed", "pending")),
+            SubscriptionRequest.status.in_((RequestStatus.UNCONFIRMED, RequestStatus.PENDING)),
         )
-        .values(status="expired")
+        .values(status=RequestStatus.EXPIRED)
     )
     return _count(result)

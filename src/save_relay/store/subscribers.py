@@ -16,6 +16,7 @@ from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import utcnow
+from save_relay.core.states import AddressStatus
 from save_relay.store.tables import (
     Group,
     GroupMembership,
@@ -160,7 +161,12 @@ async def add_addresses(session: AsyncSession, subscriber_id: int, addresses: Se
         await session.execute(
             insert(SubscriberAddress),
             [
-                {"subscriber_id": subscriber_id, "address": a, "status": "active", "changed_at": now}
+                {
+                    "subscriber_id": subscriber_id,
+                    "address": a,
+                    "status": AddressStatus.ACTIVE,
+                    "changed_at": now,
+                }
                 for a in addresses
             ],
         )
@@ -336,7 +342,7 @@ async def set_address_status(
     if only_from is not None:
         query = query.where(SubscriberAddress.status.in_(list(only_from)))
     values: dict[str, object] = {"status": status, "changed_at": utcnow()}
-    if status == "active":
+    if status == AddressStatus.ACTIVE:
         values |= {"bounce_score": 0.0, "bounce_updated_at": None}
     result = await session.execute(query.values(**values))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -358,7 +364,7 @@ async def zone_counts(session: AsyncSession, network_id: int) -> list[tuple[Zone
     members = select(ZoneMembership.zone_id, ZoneMembership.subscriber_id).distinct().subquery()
     active = (
         select(SubscriberAddress.subscriber_id, func.count().label("n"))
-        .where(SubscriberAddress.status == "active")
+        .where(SubscriberAddress.status == AddressStatus.ACTIVE)
         .group_by(SubscriberAddress.subscriber_id)
         .subquery()
     )
@@ -381,9 +387,9 @@ async def unsubscribe_address(session: AsyncSession, network_id: int, address: s
         .where(
             SubscriberAddress.address == address,
             SubscriberAddress.subscriber_id.in_(subscriber_ids),
-            SubscriberAddress.status == "active",
+            SubscriberAddress.status == AddressStatus.ACTIVE,
         )
-        .values(status="unsubscribed", changed_at=now)
+        .values(status=AddressStatus.UNSUBSCRIBED, changed_at=now)
     )
     return int(result.rowcount or 0) if isinstance(result, CursorResult) else 0
 

@@ -17,6 +17,8 @@ from email.utils import formatdate
 from http import HTTPStatus
 from urllib.parse import unquote, urlsplit
 
+from save_relay.core.errors import SaveRelayError
+
 log = logging.getLogger(__name__)
 
 METHODS = frozenset({"GET", "HEAD", "POST"})
@@ -51,7 +53,7 @@ class Response:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-class HttpError(Exception):
+class HttpError(SaveRelayError):
     """A request we answer with ``status`` and nothing more."""
 
     def __init__(self, status: HTTPStatus) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay.core.states import AddressStatus
 from save_relay.store.tables import (
     Group,
     GroupMembership,
@@ -120,7 +121,7 @@ def recipients_query(network_id: int, zones: Sequence[str], groups: Sequence[str
         .where(
             Subscriber.network_id == network_id,
             Subscriber.enabled,
-            SubscriberAddress.status == "active",
+            SubscriberAddress.status == AddressStatus.ACTIVE,
             SubscriberAddress.subscriber_id.in_(select(members.c[0])),
         )
         .group_by(address)
