@@ -63,13 +63,13 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
 async def test_static_files_are_served_and_cached_long(client: httpx.AsyncClient) -> None:
     page = (await client.get("/")).text
     links = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
-    assert len(links) == 2, links  # console.css and htmx
+    assert len(links) == 3, links  # the icon, console.css and htmx
     for link in links:
         response = await client.get(link)
         assert response.status_code == 200, link
         assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert_secure(response)
-    css = await client.get(links[0])
+    css = await client.get(links[1])
     assert css.headers["content-type"].startswith("text/css") and "--accent" in css.text
     for path in (
         "/static/vendor/leaflet-1.9.4/leaflet.js",
@@ -79,8 +79,8 @@ async def test_static_files_are_served_and_cached_long(client: httpx.AsyncClient
     ):
         assert (await client.get(path)).status_code == 200, path
     # a 304 keeps the long cache too
-    etag = (await client.get(links[0])).headers["etag"]
-    again = await client.get(links[0], headers={"If-None-Match": etag})
+    etag = (await client.get(links[1])).headers["etag"]
+    again = await client.get(links[1], headers={"If-None-Match": etag})
     assert again.status_code == 304 and "immutable" in again.headers["cache-control"]
 
 
