@@ -6,6 +6,8 @@
 #   swaks           the SMTP test client the README's first steps use.
 #   postfix         only for /usr/sbin/smtp-sink, the fast counting SMTP sink of the throughput
 #                   benchmarks (bench/postfix_sink.py) and their tests; no Postfix is configured or run.
+#   chromium,       the real browser of the web console's tests (tests/browser/, driven by Selenium
+#   chromium-driver through /usr/bin/chromedriver, headless); neither starts a service.
 #
 # Packages whose binaries are already present are skipped, so a second run does nothing (and needs no
 # network). Postfix is installed non-interactively with "No configuration" preseeded in debconf (no
@@ -20,6 +22,8 @@ WANTED=(
   "/usr/sbin/dovecot:dovecot-imapd"
   "/usr/bin/swaks:swaks"
   "/usr/sbin/smtp-sink:postfix"
+  "/usr/bin/chromium:chromium"
+  "/usr/bin/chromedriver:chromium-driver"
 )
 
 missing=()

@@ -1,15 +1,18 @@
 """The wheel carries everything the relay needs: build it, install it into a fresh venv outside the
 checkout, and run ``init --demo`` and ``serve`` from there until a report is acknowledged.
 
-This proves that the templates and the Alembic migrations ship inside the wheel (``resources.py`` would
+This proves that the templates, the web pages and their static files, and the Alembic migrations ship
+inside the wheel (``resources.py`` would
 otherwise find them only at the top of a source checkout).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -38,6 +41,10 @@ REQUIRED = [
     "save_relay/migrations/env.py",
     "save_relay/migrations/script.py.mako",
     "save_relay/migrations/versions/0001_initial_schema.py",
+    "save_relay/web/templates/base.html",
+    "save_relay/web/static/console.css",
+    "save_relay/web/static/vendor/htmx.org-2.0.11/htmx.min.js",
+    "save_relay/web/static/vendor/leaflet-1.9.4/leaflet.js",
 ]
 
 
@@ -74,6 +81,21 @@ def build_wheel(outdir: Path) -> Path:
     wheels = list(outdir.glob("save_relay-*.whl"))
     assert len(wheels) == 1, wheels
     return wheels[0]
+
+
+def check_web_side(log: str) -> None:
+    """The installed daemon's HTTP side: a page from the packaged templates and its static files."""
+    match = re.search(r"http://([0-9.]+):(\d+)", log)
+    assert match, log
+    base = f"http://{match.group(1)}:{match.group(2)}"
+    with urllib.request.urlopen(f"{base}/healthz", timeout=10) as response:
+        assert response.read() == b"ok"
+    with urllib.request.urlopen(f"{base}/", timeout=10) as response:
+        page = response.read().decode()
+    assert '<html lang="nl">' in page
+    for link in re.findall(r'(?:href|src)="(/static/[^"]+)"', page):
+        with urllib.request.urlopen(f"{base}{link}", timeout=10) as response:
+            assert response.status == 200 and response.read()
 
 
 def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
@@ -129,6 +151,7 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> Non
         assert "112" in text.get_content()  # rendered from the packaged nl/ack.txt
         notified = {delivered_to(m) for m in messages if m["X-Save-Relay-Reference"] == reference}
         assert notified == {address.lower() for address in network["moderators"]}
+        check_web_side(daemon.stderr())
         assert daemon.terminate() == 0
         assert "Traceback" not in daemon.stderr()
     finally:

@@ -24,7 +24,8 @@ from save_relay.processing.scheduler import Scheduler
 from save_relay.store.db import WriteGate, create_engine, is_sqlite, session_factory
 from save_relay.store.migrate import upgrade
 from save_relay.store.networks import sync_networks
-from save_relay.web.oneclick import OneClick
+from save_relay.web.application import build_app
+from save_relay.web.deps import Deps
 from save_relay.web.server import HttpServer
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,8 @@ class Relay:
         )
 
     async def _start_http(self, ctx: Context) -> str | None:
-        """The one-click unsubscribe listener; returns the URL base for List-Unsubscribe (None: none).
+        """The HTTP side (uvicorn serving ``web.application``: one-click unsubscribe, /healthz, the
+        console); returns the URL base for List-Unsubscribe (None: none).
 
         With the listener off but ``public_url`` set (an outbound-only node; another node serves the
         URL), the links still point there."""
@@ -131,8 +133,8 @@ class Relay:
             if self.worker is not None:
                 self.worker.wake()  # the confirmation mail goes out at once
 
-        handler = OneClick(ctx, self.sessions, on_change=wake)
-        self.http = HttpServer(handler, timeout=conf.timeout, max_bytes=conf.max_request_bytes)
+        app = build_app(Deps(ctx=ctx, sessions=self.sessions, on_change=wake), conf)
+        self.http = HttpServer(app, timeout=conf.timeout, max_bytes=conf.max_request_bytes)
         await self.http.start(conf.host, conf.port)
         host = f"[{conf.host}]" if ":" in conf.host else conf.host
         return f"{conf.public_url or f'http://{host}:{self.http.port}'}/unsubscribe"

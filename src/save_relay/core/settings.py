@@ -243,7 +243,7 @@ class SchedulerSettings(_Section):
 
 
 class HttpSettings(_Section):
-    """The small HTTP listener for one-click unsubscribes (RFC 8058)."""
+    """The HTTP side (uvicorn in the daemon): one-click unsubscribes (RFC 8058), /healthz, the console."""
 
     enabled: bool = Field(
         True, description="serve it in this process; off with public_url set: links still go to public_url"

@@ -1,25 +1,27 @@
 """``/unsubscribe/<network>/<token>``: the RFC 8058 one-click unsubscribe, no login.
 
-``POST`` with the body ``List-Unsubscribe=One-Click`` unsubscribes the address the token's delivery
-went to, at once, and queues the confirmation mail. ``GET`` (a person clicking the link, or a mail
-filter's link scanner) only shows a page with a button that makes that POST: it never unsubscribes.
+``POST`` with the field ``List-Unsubscribe=One-Click`` (``multipart/form-data``, as RFC 8058 prefers, or
+``application/x-www-form-urlencoded``) unsubscribes the address the token's delivery went to, at once, and
+queues the confirmation mail. ``GET`` (a person clicking the link, or a mail filter's link scanner) only
+shows a page with a button that makes that POST: it never unsubscribes. The pages are in the network's
+language, as the mail that carried the link.
 """
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import Callable
 from http import HTTPStatus
-from urllib.parse import parse_qs
 
-from save_relay.core.context import Context, NetworkRef
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from save_relay.core.context import NetworkRef
 from save_relay.core.tokens import looks_like_token
 from save_relay.membership.unsubscribe import address_for_token, unsubscribe_by_token
-from save_relay.store.db import SessionFactory
-from save_relay.web.server import Request, Response, error_page
+from save_relay.web.deps import deps
+from save_relay.web.templating import render
 
-PATH = re.compile(r"^/unsubscribe/([a-z0-9_-]{1,64})/([A-Za-z2-7]{26,39})/?$")
+FIELD = "List-Unsubscribe"
 ONE_CLICK = "One-Click"
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -50,70 +52,57 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def page(status: int, language: str, title: str, text: str, form: bool = False, button: str = "") -> Response:
-    body = (
-        f'<!doctype html><html lang="{language}"><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width">'
-        f"<title>{html.escape(title)}</title>"
-        '<body style="font-family:sans-serif;max-width:36em;margin:3em auto;padding:0 1em">'
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
+def _target(request: Request) -> tuple[NetworkRef, str]:
+    """The network and the (lower-cased) token of the URL; 404 for anything else."""
+    network = deps(request).ctx.networks.get(request.path_params["network"])
+    token = request.path_params["token"]
+    if network is None or not looks_like_token(token):
+        raise HTTPException(HTTPStatus.NOT_FOUND)
+    return network, token.lower()
+
+
+def _page(request: Request, network: NetworkRef, status: int, text: str, *, form: bool = False) -> Response:
+    language = network.settings.language if network.settings.language in TEXTS else "en"
+    t = {k: v.format(name=network.settings.name) for k, v in TEXTS[language].items()}
+    return render(
+        request,
+        "unsubscribe.html",
+        {"u": t, "text": t[text], "form": form, "field": FIELD, "value": ONE_CLICK},
+        language=language,
+        status=status,
+        site_name=network.settings.name,
     )
-    if form:
-        body += (
-            '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
-            f'<button type="submit">{html.escape(button)}</button></form>'
-        )
-    return Response(status, (body + "</body></html>\n").encode("utf-8"))
 
 
-def is_one_click(request: Request) -> bool:
-    """The RFC 8058 body: ``List-Unsubscribe=One-Click`` (form-encoded; the only thing we accept)."""
+async def is_one_click(request: Request) -> bool:
+    """The RFC 8058 body: one field ``List-Unsubscribe`` with the value ``One-Click``, form-encoded or
+    multipart; no files. Anything else (another body, a malformed one) is not a one-click POST."""
     try:
-        fields = parse_qs(request.body.decode("ascii"), strict_parsing=True)
-    except (UnicodeDecodeError, ValueError):
+        form = await request.form(max_files=0, max_fields=8, max_part_size=1024)
+    except HTTPException:  # malformed multipart, a file part, too many fields
         return False
-    return fields.get("List-Unsubscribe") == [ONE_CLICK]
+    return form.getlist(FIELD) == [ONE_CLICK]
 
 
-class OneClick:
-    """The handler; ``on_change`` is called after an unsubscribe (to wake the outbound worker)."""
+async def show(request: Request) -> Response:
+    """``GET``: the question and the button; changes nothing."""
+    network, token = _target(request)
+    async with deps(request).sessions() as session:
+        known = await address_for_token(session, network, token) is not None
+    if not known:
+        return _page(request, network, HTTPStatus.NOT_FOUND, "unknown")
+    return _page(request, network, HTTPStatus.OK, "ask", form=True)
 
-    def __init__(
-        self, ctx: Context, sessions: SessionFactory, on_change: Callable[[], None] = lambda: None
-    ) -> None:
-        self.ctx = ctx
-        self.sessions = sessions
-        self.on_change = on_change
 
-    async def __call__(self, request: Request) -> Response:
-        match = PATH.match(request.path)
-        network = self.ctx.networks.get(match.group(1)) if match else None
-        if match is None or network is None or not looks_like_token(match.group(2)):
-            return error_page(HTTPStatus.NOT_FOUND)
-        token = match.group(2).lower()
-        if request.method == "POST":
-            return await self._post(request, network, token)
-        return await self._get(network, token)
-
-    def _texts(self, network: NetworkRef) -> tuple[str, dict[str, str]]:
-        language = network.settings.language if network.settings.language in TEXTS else "en"
-        return language, {k: v.format(name=network.settings.name) for k, v in TEXTS[language].items()}
-
-    async def _get(self, network: NetworkRef, token: str) -> Response:
-        language, texts = self._texts(network)
-        async with self.sessions() as session:
-            known = await address_for_token(session, network, token) is not None
-        if not known:
-            return page(HTTPStatus.NOT_FOUND, language, texts["title"], texts["unknown"])
-        return page(HTTPStatus.OK, language, texts["title"], texts["ask"], form=True, button=texts["button"])
-
-    async def _post(self, request: Request, network: NetworkRef, token: str) -> Response:
-        language, texts = self._texts(network)
-        if not is_one_click(request):
-            return error_page(HTTPStatus.BAD_REQUEST)
-        async with self.sessions() as session, session.begin():
-            address = await unsubscribe_by_token(session, network, token, via="http")
-        if address is None:
-            return page(HTTPStatus.NOT_FOUND, language, texts["title"], texts["unknown"])
-        self.on_change()
-        return page(HTTPStatus.OK, language, texts["title"], texts["done"])
+async def unsubscribe(request: Request) -> Response:
+    """``POST``: unsubscribe at once (idempotent: a second POST answers the same)."""
+    network, token = _target(request)
+    if not await is_one_click(request):
+        raise HTTPException(HTTPStatus.BAD_REQUEST)
+    web = deps(request)
+    async with web.sessions() as session, session.begin():
+        address = await unsubscribe_by_token(session, network, token, via="http")
+    if address is None:
+        return _page(request, network, HTTPStatus.NOT_FOUND, "unknown")
+    web.on_change()
+    return _page(request, network, HTTPStatus.OK, "done")

@@ -1,9 +1,14 @@
-"""A deliberately small HTTP/1.1 server on asyncio streams: one request per connection, then close.
+"""uvicorn in the daemon's own event loop: ``HttpServer`` binds, serves an ASGI app as a task, stops.
 
-Enough for a handful of endpoints behind a TLS proxy, and strict about what it reads: the request line
-and headers must fit ``max_bytes``, the body too (by Content-Length; chunked bodies are refused), and
-the whole request must arrive within ``timeout`` seconds. Errors are answered with a status and a short
-page, never a traceback; the handler's exceptions are logged and answered 500.
+The daemon owns the process's signals (``app.serve``), so uvicorn must not install its own handlers
+(``_Server.capture_signals``); its access log is off, because unsubscribe URLs carry tokens. Limits:
+
+- the request line and headers must arrive within ``timeout`` seconds of the connection, or of the
+  previous response on a kept-alive connection (``_Protocol``: 408, then close; a connection that sent
+  nothing is just closed), and fit ``max_bytes`` (h11 buffers no more of a head that comes in pieces:
+  uvicorn's plain 400; ``limits.RequestLimits`` answers 431 for a whole one);
+- the body must fit ``max_bytes`` too (Starlette's ``max_body_size``: 413) and arrive within ``timeout``
+  of the head (``limits.RequestLimits``: 408); both are set by ``application.make_app``.
 """
 
 from __future__ import annotations
@@ -11,181 +16,169 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from email.utils import formatdate
-from http import HTTPStatus
-from urllib.parse import unquote, urlsplit
+import socket
+from collections.abc import Iterator
+from typing import Any
 
-from save_relay.core.errors import SaveRelayError
+import h11
+import uvicorn
+from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger(__name__)
 
-METHODS = frozenset({"GET", "HEAD", "POST"})
-SECURITY_HEADERS = (
-    ("Cache-Control", "no-store"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
-    ("X-Frame-Options", "DENY"),
-    (
-        "Content-Security-Policy",
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-    ),
+#: uvicorn answers 503 beyond this many connections and requests in progress.
+MAX_CONCURRENCY = 256
+#: seconds a kept-alive connection may idle between requests.
+KEEP_ALIVE_SECONDS = 5
+#: seconds ``stop`` waits for requests in progress before closing their connections.
+GRACE_SECONDS = 5.0
+STARTUP_SECONDS = 10.0
+
+_TIMEOUT_BODY = b"408 Request Timeout\n"
+_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: %d\r\n"
+    b"connection: close\r\n"
+    b"cache-control: no-store\r\n"
+    b"x-content-type-options: nosniff\r\n"
+    b"\r\n%s" % (len(_TIMEOUT_BODY), _TIMEOUT_BODY)
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    method: str
-    path: str  # percent-decoded, without the query string
-    headers: dict[str, str]  # lower-cased names
-    body: bytes = b""
+class _Config(uvicorn.Config):
+    """uvicorn's settings, plus the deadline for a request's head (read by ``_Protocol``)."""
+
+    def __init__(self, app: ASGIApp, *, head_timeout: float, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.head_timeout = head_timeout
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
-    status: int
-    body: bytes = b""
-    content_type: str = "text/html; charset=utf-8"
-    headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+class _Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request's line and headers (no slow loris).
+
+    uvicorn itself closes idle kept-alive connections but lets a client trickle a request's head forever.
+    The timer is armed when the connection opens and after each response; it is harmless once a request
+    is in progress (its body has ``limits.RequestLimits``)."""
+
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self._head_timeout = config.head_timeout if isinstance(config, _Config) else 10.0
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        if not self.transport.is_closing():
+            self._head_timer = self.loop.call_later(self._head_timeout, self._head_expired)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_expired(self) -> None:
+        self._head_timer = None
+        in_progress = self.cycle is not None and not self.cycle.response_complete
+        if self.transport.is_closing() or in_progress:
+            return
+        started = self.conn.their_state is not h11.IDLE or bool(self.conn.trailing_data[0])
+        if started:  # part of a request arrived: tell the client why we close
+            self.transport.write(_TIMEOUT_RESPONSE)
+        self.transport.close()
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves the process's signal handlers alone (the daemon stops it)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
-class HttpError(SaveRelayError):
-    """A request we answer with ``status`` and nothing more."""
-
-    def __init__(self, status: HTTPStatus) -> None:
-        super().__init__(status.phrase)
-        self.status = status
-
-
-def error_page(status: int) -> Response:
-    phrase = HTTPStatus(status).phrase
-    page = f"<!doctype html><title>{status} {phrase}</title><p>{status} {phrase}</p>\n"
-    return Response(status, page.encode())
-
-
-def _request_line(line: str) -> tuple[str, str]:
-    parts = line.split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise HttpError(HTTPStatus.BAD_REQUEST)
-    method, target = parts[0], parts[1]
-    if method not in METHODS:
-        raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED)
-    if not target.startswith("/"):
-        raise HttpError(HTTPStatus.BAD_REQUEST)
-    return method, unquote(urlsplit(target).path, errors="strict")
-
-
-def _headers(lines: list[str]) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for line in lines:
-        name, colon, value = line.partition(":")
-        if not colon or not name or name != name.strip() or line[:1] in " \t":
-            raise HttpError(HTTPStatus.BAD_REQUEST)  # also obsolete line folding
-        key = name.lower()
-        if key in headers and key in ("content-length", "host", "transfer-encoding"):
-            raise HttpError(HTTPStatus.BAD_REQUEST)
-        headers[key] = value.strip()
-    return headers
-
-
-def _length(headers: dict[str, str], room: int) -> int:
-    if "transfer-encoding" in headers:
-        raise HttpError(HTTPStatus.LENGTH_REQUIRED)
-    value = headers.get("content-length", "0")
-    if not value.isdigit():
-        raise HttpError(HTTPStatus.BAD_REQUEST)
-    if int(value) > room:
-        raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-    return int(value)
-
-
-async def read_request(reader: asyncio.StreamReader, max_bytes: int) -> Request:
-    """Read one request; raises HttpError for anything malformed or too large."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.LimitOverrunError as exc:
-        raise HttpError(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE) from exc
-    except asyncio.IncompleteReadError as exc:
-        raise HttpError(HTTPStatus.BAD_REQUEST) from exc
-    try:
-        lines = head.decode("ascii").split("\r\n")[:-2]
-        method, path = _request_line(lines[0])
-    except (UnicodeDecodeError, IndexError) as exc:
-        raise HttpError(HTTPStatus.BAD_REQUEST) from exc
-    headers = _headers(lines[1:])
-    length = _length(headers, max_bytes - len(head))
-    try:
-        body = await reader.readexactly(length) if length else b""
-    except asyncio.IncompleteReadError as exc:
-        raise HttpError(HTTPStatus.BAD_REQUEST) from exc
-    return Request(method, path, headers, body)
-
-
-def encode(response: Response, *, head_only: bool = False) -> bytes:
-    status = HTTPStatus(response.status)
-    lines = [
-        f"HTTP/1.1 {status.value} {status.phrase}",
-        f"Date: {formatdate(usegmt=True)}",
-        f"Content-Type: {response.content_type}",
-        f"Content-Length: {len(response.body)}",
-        "Connection: close",
-        *(f"{name}: {value}" for name, value in (*SECURITY_HEADERS, *response.headers)),
-    ]
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    return head if head_only else head + response.body
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket (IPv6 when ``host`` is an IPv6 address); binding errors surface here."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=128)
+    sock.setblocking(False)
+    return sock
 
 
 class HttpServer:
-    """Serves ``handler`` on ``host:port`` (0: a free port)."""
+    """Serves ``app`` on ``host:port`` (0: a free port, then read ``port``)."""
 
-    def __init__(self, handler: Handler, *, timeout: float, max_bytes: int) -> None:
-        self.handler = handler
+    def __init__(self, app: ASGIApp, *, timeout: float, max_bytes: int) -> None:
+        self.app = app
         self.timeout = timeout
         self.max_bytes = max_bytes
-        self.server: asyncio.Server | None = None
+        self._server: _Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._socket: socket.socket | None = None
+        self._port = 0
 
-    async def start(self, host: str, port: int) -> asyncio.Server:
-        self.server = await asyncio.start_server(self._serve, host=host, port=port, limit=self.max_bytes)
-        return self.server
+    async def start(self, host: str, port: int) -> None:
+        quiet = logging.getLogger("uvicorn.error")  # its start/stop lines repeat the daemon's own
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(logging.WARNING)
+        self._socket = sock = _bind(host, port)
+        self._port = int(sock.getsockname()[1])
+        config = _Config(
+            self.app,
+            head_timeout=self.timeout,
+            http=_Protocol,
+            ws="none",
+            lifespan="off",
+            log_config=None,
+            access_log=False,  # URLs carry unsubscribe tokens
+            server_header=False,
+            limit_concurrency=MAX_CONCURRENCY,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            timeout_graceful_shutdown=round(GRACE_SECONDS),
+            h11_max_incomplete_event_size=self.max_bytes,
+        )
+        self._server = server = _Server(config)
+        self._task = task = asyncio.create_task(server.serve(sockets=[sock]), name="http")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STARTUP_SECONDS
+        while not server.started:
+            if task.done():
+                task.result()  # raises what stopped it
+                raise RuntimeError("the HTTP server stopped while starting")
+            if loop.time() > deadline:
+                raise RuntimeError("the HTTP server did not start")
+            await asyncio.sleep(0.01)
 
     @property
     def port(self) -> int:
-        assert self.server is not None
-        return int(self.server.sockets[0].getsockname()[1])
-
-    async def _respond(self, reader: asyncio.StreamReader) -> tuple[Response, bool]:
-        try:
-            request = await asyncio.wait_for(read_request(reader, self.max_bytes), self.timeout)
-        except TimeoutError:
-            return error_page(HTTPStatus.REQUEST_TIMEOUT), False
-        except HttpError as exc:
-            return error_page(exc.status), False
-        except UnicodeDecodeError:
-            return error_page(HTTPStatus.BAD_REQUEST), False
-        try:
-            return await self.handler(request), request.method == "HEAD"
-        except Exception:
-            log.exception("HTTP handler failed for %s %s", request.method, request.path[:200])
-            return error_page(HTTPStatus.INTERNAL_SERVER_ERROR), False
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            response, head_only = await self._respond(reader)
-            writer.write(encode(response, head_only=head_only))
-            await asyncio.wait_for(writer.drain(), self.timeout)
-        except (ConnectionError, TimeoutError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError, TimeoutError):
-                await asyncio.wait_for(writer.wait_closed(), self.timeout)
+        """The bound port (the free one chosen for port 0)."""
+        return self._port
 
     async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.server.wait_closed(), 2)
+        """Stop accepting, let requests in progress finish (up to ``GRACE_SECONDS``), close."""
+        if self._server is None or self._task is None:
+            return
+        self._server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), GRACE_SECONDS + 2)
+        except TimeoutError:
+            self._server.force_exit = True
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        except Exception:
+            log.exception("the HTTP server failed while stopping")
+        finally:
+            if self._socket is not None:
+                self._socket.close()

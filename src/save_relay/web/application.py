@@ -1,0 +1,72 @@
+"""The ASGI app: the routing table, the middleware and the error pages, built once per daemon.
+
+To add a page: write an endpoint ``async def page(request) -> Response`` in a module of ``web/`` (it reaches
+the daemon through ``deps(request)`` and renders with ``templating.render``), add its template under
+``web/templates/`` (``{% extends "base.html" %}``), and add one ``Route`` to ``ROUTES`` below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
+
+from save_relay.core.settings import HttpSettings
+from save_relay.web import oneclick, pages
+from save_relay.web.deps import Deps
+from save_relay.web.errors import client_gone, http_error, server_error
+from save_relay.web.limits import RequestLimits
+from save_relay.web.security import SecurityHeaders
+from save_relay.web.static import CachedStaticFiles
+from save_relay.web.templating import STATIC_DIR, STATIC_PREFIX
+
+ROUTES: list[BaseRoute] = [
+    Route("/", pages.home, name="home"),
+    # Operations: liveness now; readiness (/readyz: the database answers) and /metrics slot in here.
+    Route("/healthz", pages.healthz, name="healthz"),
+    # RFC 8058 one-click unsubscribe, linked from every distributed mail (List-Unsubscribe).
+    Route("/unsubscribe/{network}/{token}", oneclick.show, methods=["GET"], name="unsubscribe"),
+    Route("/unsubscribe/{network}/{token}", oneclick.unsubscribe, methods=["POST"]),
+    # Versioned and hashed files (templating.static_url): cached for a year.
+    Mount(STATIC_PREFIX, app=CachedStaticFiles(directory=STATIC_DIR), name="static"),
+]
+
+
+class ConsoleApp(Starlette):
+    """Starlette with ``SecurityHeaders`` around all of it, Starlette's own error responses included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
+def make_app(
+    routes: Sequence[BaseRoute], *, max_bytes: int, timeout: float, site_name: str = "save-relay"
+) -> ConsoleApp:
+    """An app with the routes and save-relay's limits, headers and error pages (tests build small ones).
+
+    ``max_bytes`` bounds the head and the body each (a route may allow a larger body with its own
+    ``max_body_size``); ``timeout`` is the body's deadline after the head."""
+    app = ConsoleApp(
+        routes=list(routes),
+        middleware=[Middleware(RequestLimits, max_head_bytes=max_bytes, timeout=timeout)],
+        exception_handlers={
+            HTTPException: http_error,
+            ClientDisconnect: client_gone,
+            Exception: server_error,
+        },
+        max_body_size=max_bytes,
+    )
+    app.state.site_name = site_name
+    return app
+
+
+def build_app(web: Deps, conf: HttpSettings) -> ConsoleApp:
+    """The daemon's app: ``ROUTES`` with the daemon's services and the ``[http]`` limits."""
+    app = make_app(ROUTES, max_bytes=conf.max_request_bytes, timeout=conf.timeout, site_name=web.site_name)
+    app.state.deps = web
+    return app

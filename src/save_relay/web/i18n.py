@@ -1,0 +1,116 @@
+"""The console's languages: Dutch first, French and English by the browser's ``Accept-Language``.
+
+Texts are plain dicts per language (as in ``oneclick.TEXTS``), handed to the templates as ``t``; a key
+missing in fr or en falls back to nl (``texts``), so a page never shows a bare key.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+LANGUAGES: Final = ("nl", "fr", "en")
+DEFAULT: Final = "nl"
+
+
+def negotiate(
+    accept_language: str | None, available: tuple[str, ...] = LANGUAGES, default: str = DEFAULT
+) -> str:
+    """The best of ``available`` for an ``Accept-Language`` header (RFC 9110 12.5.4), else ``default``.
+
+    Only the primary subtag counts (``nl-BE`` is ``nl``); ``q=0`` refuses a language; ties keep the
+    header's order. Malformed entries are skipped, never an error.
+    """
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate((accept_language or "").split(",")):
+        tag, _, params = item.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = -1.0
+        if primary and 0 < quality <= 1:
+            ranked.append((-quality, position, primary))
+    for _, _, primary in sorted(ranked):
+        if primary in available:
+            return primary
+    return default
+
+
+TEXTS: Final[dict[str, dict[str, str]]] = {
+    "nl": {
+        "skip": "Naar de inhoud",
+        "nav": "Hoofdmenu",
+        "soon": "binnenkort",
+        "reports": "Meldingen",
+        "subscribers": "Abonnees",
+        "zones": "Zones",
+        "canvasses": "Buurtonderzoeken",
+        "login": "Inloggen",
+        "console": "Console",
+        "login_intro": "Deze console is voor de moderatoren en coördinatoren van {name}.",
+        "login_soon": "Inloggen op de console komt binnenkort. Tot dan beoordeelt u meldingen door op de "
+        "mail van het netwerk te antwoorden, en beheert u abonnees met de opdrachtregel (save-relay).",
+        "emergency": "Dit netwerk is niet voor noodgevallen: bel 112 bij nood, 101 voor de politie.",
+        "error": "Fout",
+        "error_404": "Deze pagina bestaat niet.",
+        "error_405": "Deze pagina kan dat niet.",
+        "error_408": "Het verzoek duurde te lang.",
+        "error_413": "Het verzoek is te groot.",
+        "error_other": "Het verzoek kon niet verwerkt worden.",
+        "home": "Naar de startpagina",
+    },
+    "fr": {
+        "skip": "Aller au contenu",
+        "nav": "Menu principal",
+        "soon": "bientôt",
+        "reports": "Signalements",
+        "subscribers": "Abonnés",
+        "zones": "Zones",
+        "canvasses": "Enquêtes de voisinage",
+        "login": "Se connecter",
+        "console": "Console",
+        "login_intro": "Cette console est destinée aux modérateurs et coordinateurs de {name}.",
+        "login_soon": "La connexion à la console arrive bientôt. D'ici là, vous jugez les signalements en "
+        "répondant aux mails du réseau et gérez les abonnés avec la ligne de commande (save-relay).",
+        "emergency": "Ce réseau n'est pas fait pour les urgences : appelez le 112 en cas d'urgence, le 101 "
+        "pour la police.",
+        "error": "Erreur",
+        "error_404": "Cette page n'existe pas.",
+        "error_405": "Cette page ne permet pas cela.",
+        "error_408": "La requête a pris trop de temps.",
+        "error_413": "La requête est trop grande.",
+        "error_other": "La requête n'a pas pu être traitée.",
+        "home": "Vers la page d'accueil",
+    },
+    "en": {
+        "skip": "Skip to content",
+        "nav": "Main menu",
+        "soon": "soon",
+        "reports": "Reports",
+        "subscribers": "Subscribers",
+        "zones": "Zones",
+        "canvasses": "Canvasses",
+        "login": "Log in",
+        "console": "Console",
+        "login_intro": "This console is for the moderators and coordinators of {name}.",
+        "login_soon": "Logging in to the console is coming soon. Until then, you judge reports by replying "
+        "to the network's mail and manage subscribers with the command line (save-relay).",
+        "emergency": "This network is not for emergencies: call 112 in an emergency, 101 for the police.",
+        "error": "Error",
+        "error_404": "This page does not exist.",
+        "error_405": "This page cannot do that.",
+        "error_408": "The request took too long.",
+        "error_413": "The request is too large.",
+        "error_other": "The request could not be handled.",
+        "home": "To the home page",
+    },
+}
+
+
+def texts(language: str) -> dict[str, str]:
+    """The texts of ``language``, with the Dutch ones for any key it lacks."""
+    return {**TEXTS[DEFAULT], **TEXTS.get(language, {})}

@@ -1,0 +1,73 @@
+"""Jinja2 for the web pages (``web/templates/``, apart from the mail templates) and their static URLs."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from save_relay.web.i18n import texts
+
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC_PREFIX = "/static"
+
+#: The console's sections, shown in the header's menu; ``None``: not there yet (shown, not linked).
+NAV: tuple[tuple[str, str | None], ...] = (
+    ("reports", None),
+    ("subscribers", None),
+    ("zones", None),
+    ("canvasses", None),
+)
+
+
+@functools.cache
+def static_url(path: str) -> str:
+    """``/static/<path>?v=<hash>``: the hash changes with the file, so it may be cached for a year."""
+    digest = hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:12]
+    return f"{STATIC_PREFIX}/{path}?v={digest}"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("save_relay.web", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,  # a missing variable is a bug, not an empty string
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static"] = static_url
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any],
+    *,
+    language: str,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    site_name: str | None = None,
+) -> HTMLResponse:
+    """Render ``name`` with the layout's variables: ``lang``, ``t`` (texts), ``site_name``, ``nav``."""
+    base: dict[str, Any] = {
+        "lang": language,
+        "t": texts(language),
+        "site_name": site_name or getattr(request.app.state, "site_name", "save-relay"),
+        "nav": NAV,
+    }
+    response = templates.TemplateResponse(
+        request, name, {**base, **context}, status_code=status, headers=headers
+    )
+    response.headers["Content-Language"] = language
+    return response

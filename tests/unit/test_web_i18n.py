@@ -1,0 +1,33 @@
+"""Choosing the console's language from Accept-Language (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from save_relay.web.i18n import TEXTS, negotiate, texts
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        (None, "nl"),
+        ("", "nl"),
+        ("fr", "fr"),
+        ("fr-BE, nl-BE;q=0.9", "fr"),
+        ("nl-BE;q=0.5, en;q=0.9", "en"),
+        ("de, en;q=0.1", "en"),  # the first we speak, however low
+        ("en;q=0, fr;q=0.2", "fr"),  # q=0 refuses
+        ("*", "nl"),
+        ("en;q=abc, fr", "fr"),  # a malformed entry is skipped
+        ("EN-us", "en"),
+        ("en;q=1, fr;q=1", "en"),  # ties keep the header's order
+        ("x" * 5000, "nl"),
+    ],
+)
+def test_negotiate(header: str | None, language: str) -> None:
+    assert negotiate(header) == language
+
+
+def test_every_language_has_every_text() -> None:
+    assert {lang: set(t) for lang, t in TEXTS.items()} == {lang: set(TEXTS["nl"]) for lang in TEXTS}
+    assert texts("xx") == TEXTS["nl"]
