@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 
 def utcnow() -> datetime:
@@ -12,3 +12,11 @@ def utcnow() -> datetime:
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes: read them as UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def local_parts(value: datetime, zone: tzinfo) -> tuple[int, int, str]:
+    """(weekday with Monday 0, hour, "YYYY-MM") of ``value`` on the clock of ``zone``: kept with a
+    report so that statistics by weekday and hour are right across daylight saving changes on any
+    database (SQLite has no time zones)."""
+    local = as_utc(value).astimezone(zone)
+    return local.weekday(), local.hour, f"{local.year:04d}-{local.month:02d}"

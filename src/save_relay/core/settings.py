@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from save_relay.core.addresses import normalize_address
+from save_relay.core.categories import DEFAULT_CATEGORIES, OTHER, Category
 from save_relay.core.errors import ConfigError
 
 ENV_PREFIX = "SAVE_RELAY_"
@@ -188,6 +189,15 @@ class NetworkSettings(_Section):
     canvass_answers: Literal["each", "digest"] = Field(
         "each", description="canvass answers to the owner: each as it arrives, or in a digest"
     )
+    categories: list[Category] = Field(
+        default_factory=lambda: list(DEFAULT_CATEGORIES),
+        description="incident categories (statistics); the defaults: theft, copper theft, burglary, ...",
+    )
+    monthly_report: Literal["off", "moderators", "subscribers"] = Field(
+        "moderators",
+        description="the month's statistics by mail on the 1st: to the moderators, or also to the "
+        "subscribers (each sees only their own zones' figures, never a reporter)",
+    )
 
     @field_validator("address")
     @classmethod
@@ -207,6 +217,19 @@ class NetworkSettings(_Section):
                 raise ValueError(f"not an e-mail address: {value!r}")
             out.append(normalized.lower())
         return out
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, values: list[Category]) -> list[Category]:
+        slugs = [c.slug for c in values]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("each category slug only once")
+        if OTHER not in slugs:
+            values = [*values, next(c for c in DEFAULT_CATEGORIES if c.slug == OTHER)]
+        return values
+
+    def category(self, slug: str) -> Category | None:
+        return next((c for c in self.categories if c.slug == slug), None)
 
     @field_validator("timezone")
     @classmethod

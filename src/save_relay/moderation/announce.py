@@ -20,6 +20,7 @@ from save_relay.mail.commands import REPLY_MARKERS
 from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.moderation.ackrate import ack_allowed
 from save_relay.moderation.discard import automatic_reason, discard
+from save_relay.moderation.incident import describe_incident, incident_context
 from save_relay.processing.gate import is_auto_generated
 from save_relay.store import audit, inbound, recipients
 from save_relay.store.tables import InboundMessage, Report
@@ -62,6 +63,7 @@ async def announce(
     report.subscriber_id = info.subscriber_id if info else None
     report.zones = list(info.zones) if info else []
     report.groups = list(conf.default_groups)
+    describe_incident(report, parsed, info, conf)
     context = {
         "reference": report.reference,
         "subject": report.subject or "(geen onderwerp)",
@@ -95,6 +97,7 @@ async def announce(
             "defects": list(parsed.defects)[:5],
             "text": parsed.text[:20_000],
             "expires": local_expiry,
+            **incident_context(report, conf),
         },
     )
     report.notified_at = utcnow()

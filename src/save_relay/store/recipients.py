@@ -26,6 +26,8 @@ class SenderInfo:
     subscriber_id: int
     company: str
     zones: tuple[str, ...]
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,7 @@ async def sender_info(
     """The subscriber behind ``address`` and its most specific zones; ``zones``: the caller's table."""
     row = (
         await session.execute(
-            select(Subscriber.id, Subscriber.company)
+            select(Subscriber.id, Subscriber.company, Subscriber.latitude, Subscriber.longitude)
             .join(SubscriberAddress, SubscriberAddress.subscriber_id == Subscriber.id)
             .where(
                 Subscriber.network_id == network_id, func.lower(SubscriberAddress.address) == address.lower()
@@ -72,7 +74,13 @@ async def sender_info(
     )
     parents = (zones or await zone_table(session, network_id)).parents
     most_specific = sorted(member_of - _ancestors(member_of, parents))
-    return SenderInfo(subscriber_id=row.id, company=row.company, zones=tuple(most_specific))
+    return SenderInfo(
+        subscriber_id=row.id,
+        company=row.company,
+        zones=tuple(most_specific),
+        latitude=row.latitude,
+        longitude=row.longitude,
+    )
 
 
 def _ancestors(slugs: set[str], parents: dict[str, str | None]) -> set[str]:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -174,7 +175,10 @@ class Report(Base):
     """A report posted to a network; ``status``: pending, approved, rejected, expired, shunted, discarded."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_status", "network_id", "status"),)
+    __table_args__ = (
+        Index("ix_reports_status", "network_id", "status"),
+        Index("ix_reports_incident", "network_id", "incident_at"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
     inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
@@ -194,6 +198,21 @@ class Report(Base):
     reminded_at: Mapped[datetime | None]  # the moderators were reminded of it (scheduler, once)
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(320))
+    # The incident as data (statistics): what, when and where. ``*_source`` says who said so:
+    # category suggested/moderator/backfill; time text/received/moderator; place reporter/moderator/none.
+    category: Mapped[str] = mapped_column(String(32), default="other")
+    category_source: Mapped[str] = mapped_column(String(16), default="suggested")
+    incident_at: Mapped[datetime | None]
+    incident_source: Mapped[str] = mapped_column(String(16), default="received")
+    # The incident time on the network's clock, kept with it (SQLite has no time zones): Monday = 0.
+    incident_weekday: Mapped[int | None] = mapped_column(SmallInteger)
+    incident_hour: Mapped[int | None] = mapped_column(SmallInteger)
+    incident_month: Mapped[str | None] = mapped_column(String(7))  # "2026-11"
+    place_lat: Mapped[float | None] = mapped_column(Float)
+    place_lon: Mapped[float | None] = mapped_column(Float)
+    place_label: Mapped[str] = mapped_column(String(300), default="")
+    place_source: Mapped[str] = mapped_column(String(16), default="none")
+    exercise: Mapped[bool] = mapped_column(Boolean, default=False)  # left out of statistics
 
 
 class Token(Base):
