@@ -222,6 +222,19 @@ def _cut(lines: list[str]) -> int:
     return len(lines)
 
 
+def quote_start(lines: list[str]) -> int:
+    """Index of the first line of a quoted or forwarded message in ``lines`` (a '>' block with its
+    attribution, an "On ... wrote:" line, an Outlook header block, "-----Original Message-----"), or
+    ``len(lines)``. Signatures and our reply markers are not looked for (see :func:`visible_reply`)."""
+    for i, line in enumerate(lines):
+        if _is_quoted(line):
+            return _quote_start(lines, i)
+        s = line.strip()
+        if 0 < len(s) <= _MAX_HEADER_CHARS and _is_header(lines, i, s):
+            return _above(lines, i)
+    return len(lines)
+
+
 def _join(lines: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines).strip()
 

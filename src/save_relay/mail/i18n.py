@@ -49,6 +49,7 @@ class Removed(StrEnum):
     STREET = "street"
     PHONE = "phone"
     EMAIL = "email"
+    WEBSITE = "website"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,7 @@ REMOVED_KINDS: dict[Language, dict[Removed, str]] = {
         Removed.STREET: "adres",
         Removed.PHONE: "telefoonnummer",
         Removed.EMAIL: "e-mailadres",
+        Removed.WEBSITE: "website",
     },
     "fr": {
         Removed.SIGNATURE: "signature",
@@ -163,6 +165,7 @@ REMOVED_KINDS: dict[Language, dict[Removed, str]] = {
         Removed.STREET: "adresse",
         Removed.PHONE: "numéro de téléphone",
         Removed.EMAIL: "adresse e-mail",
+        Removed.WEBSITE: "site web",
     },
     "en": {
         Removed.SIGNATURE: "signature",
@@ -172,6 +175,7 @@ REMOVED_KINDS: dict[Language, dict[Removed, str]] = {
         Removed.STREET: "address",
         Removed.PHONE: "phone number",
         Removed.EMAIL: "e-mail address",
+        Removed.WEBSITE: "website",
     },
     "de": {
         Removed.SIGNATURE: "Signatur",
@@ -181,6 +185,7 @@ REMOVED_KINDS: dict[Language, dict[Removed, str]] = {
         Removed.STREET: "Adresse",
         Removed.PHONE: "Telefonnummer",
         Removed.EMAIL: "E-Mail-Adresse",
+        Removed.WEBSITE: "Website",
     },
 }
 
