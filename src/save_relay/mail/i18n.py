@@ -307,3 +307,130 @@ def reason_text(refusal: Refusal, language: str) -> str:
 def reasons_text(refusals: tuple[Refusal, ...], language: str) -> str:
     """Several refusals as one line ("; " between them), for the ``reason`` of ``command_error``."""
     return "; ".join(reason_text(r, language) for r in refusals)
+
+
+class Metadata(StrEnum):
+    """Kinds of image metadata :mod:`save_relay.mail.images` removes."""
+
+    GPS = "gps"
+    CAMERA = "camera"
+    DATE_TAKEN = "date_taken"
+    SOFTWARE = "software"
+    AUTHOR = "author"
+    EXIF = "exif"  # any other EXIF data (serial numbers, lens, thumbnail, ...)
+    XMP = "xmp"
+    IPTC = "iptc"
+    ICC_PROFILE = "icc_profile"
+    COMMENT = "comment"
+    TEXT = "text"  # PNG text chunks
+    ANIMATION = "animation"  # only the first frame is kept
+
+
+class AttachmentNote(StrEnum):
+    """What the moderator is told about an attachment that could not be (or is not) cleaned."""
+
+    TOO_LARGE = "too_large"  # more pixels than allowed (a decompression bomb): dropped
+    UNREADABLE = "unreadable"  # not a readable image: dropped
+    UNSUPPORTED_IMAGE = "unsupported_image"  # an image format we do not re-encode: dropped
+    MAY_CARRY_METADATA = "may_carry_metadata"  # PDF, Office: kept, but may name its author
+
+
+METADATA_LABELS: dict[Language, dict[Metadata, str]] = {
+    "nl": {
+        Metadata.GPS: "GPS-positie",
+        Metadata.CAMERA: "merk en model van het toestel",
+        Metadata.DATE_TAKEN: "opnamedatum",
+        Metadata.SOFTWARE: "software",
+        Metadata.AUTHOR: "auteur en copyright",
+        Metadata.EXIF: "overige EXIF-gegevens",
+        Metadata.XMP: "XMP-gegevens",
+        Metadata.IPTC: "IPTC-gegevens",
+        Metadata.ICC_PROFILE: "kleurprofiel (omgezet naar sRGB)",
+        Metadata.COMMENT: "commentaar",
+        Metadata.TEXT: "tekstvelden",
+        Metadata.ANIMATION: "animatie (alleen het eerste beeld blijft)",
+    },
+    "fr": {
+        Metadata.GPS: "position GPS",
+        Metadata.CAMERA: "marque et modèle de l'appareil",
+        Metadata.DATE_TAKEN: "date de prise de vue",
+        Metadata.SOFTWARE: "logiciel",
+        Metadata.AUTHOR: "auteur et copyright",
+        Metadata.EXIF: "autres données EXIF",
+        Metadata.XMP: "données XMP",
+        Metadata.IPTC: "données IPTC",
+        Metadata.ICC_PROFILE: "profil de couleur (converti en sRGB)",
+        Metadata.COMMENT: "commentaire",
+        Metadata.TEXT: "champs de texte",
+        Metadata.ANIMATION: "animation (seule la première image est gardée)",
+    },
+    "en": {
+        Metadata.GPS: "GPS position",
+        Metadata.CAMERA: "camera make/model",
+        Metadata.DATE_TAKEN: "date taken",
+        Metadata.SOFTWARE: "software",
+        Metadata.AUTHOR: "author and copyright",
+        Metadata.EXIF: "other EXIF data",
+        Metadata.XMP: "XMP data",
+        Metadata.IPTC: "IPTC data",
+        Metadata.ICC_PROFILE: "colour profile (converted to sRGB)",
+        Metadata.COMMENT: "comment",
+        Metadata.TEXT: "text fields",
+        Metadata.ANIMATION: "animation (only the first frame is kept)",
+    },
+    "de": {
+        Metadata.GPS: "GPS-Position",
+        Metadata.CAMERA: "Kamerahersteller und -modell",
+        Metadata.DATE_TAKEN: "Aufnahmedatum",
+        Metadata.SOFTWARE: "Software",
+        Metadata.AUTHOR: "Urheber und Copyright",
+        Metadata.EXIF: "weitere EXIF-Daten",
+        Metadata.XMP: "XMP-Daten",
+        Metadata.IPTC: "IPTC-Daten",
+        Metadata.ICC_PROFILE: "Farbprofil (nach sRGB umgerechnet)",
+        Metadata.COMMENT: "Kommentar",
+        Metadata.TEXT: "Textfelder",
+        Metadata.ANIMATION: "Animation (nur das erste Bild bleibt)",
+    },
+}
+
+ATTACHMENT_NOTES: dict[Language, dict[AttachmentNote, str]] = {
+    "nl": {
+        AttachmentNote.TOO_LARGE: "afbeelding te groot om op te schonen; niet meegestuurd",
+        AttachmentNote.UNREADABLE: "afbeelding kon niet worden opgeschoond; niet meegestuurd",
+        AttachmentNote.UNSUPPORTED_IMAGE: "afbeeldingsformaat niet ondersteund; niet meegestuurd",
+        AttachmentNote.MAY_CARRY_METADATA: (
+            "dit bestand kan metadata bevatten (auteur, bedrijf); controleer het"
+        ),
+    },
+    "fr": {
+        AttachmentNote.TOO_LARGE: "image trop grande pour être nettoyée ; non transmise",
+        AttachmentNote.UNREADABLE: "l'image n'a pas pu être nettoyée ; non transmise",
+        AttachmentNote.UNSUPPORTED_IMAGE: "format d'image non pris en charge ; non transmise",
+        AttachmentNote.MAY_CARRY_METADATA: (
+            "ce fichier peut contenir des métadonnées (auteur, entreprise) ; vérifiez-le"
+        ),
+    },
+    "en": {
+        AttachmentNote.TOO_LARGE: "image too large to clean; not sent on",
+        AttachmentNote.UNREADABLE: "image could not be cleaned; not sent on",
+        AttachmentNote.UNSUPPORTED_IMAGE: "image format not supported; not sent on",
+        AttachmentNote.MAY_CARRY_METADATA: "this file may carry metadata (author, company); check it",
+    },
+    "de": {
+        AttachmentNote.TOO_LARGE: "Bild zu groß zum Bereinigen; nicht weitergeleitet",
+        AttachmentNote.UNREADABLE: "Bild konnte nicht bereinigt werden; nicht weitergeleitet",
+        AttachmentNote.UNSUPPORTED_IMAGE: "Bildformat nicht unterstützt; nicht weitergeleitet",
+        AttachmentNote.MAY_CARRY_METADATA: (
+            "diese Datei kann Metadaten enthalten (Autor, Firma); bitte prüfen"
+        ),
+    },
+}
+
+
+def metadata_label(kind: Metadata, language: str) -> str:
+    return METADATA_LABELS[language_of(language)][kind]
+
+
+def attachment_note(note: AttachmentNote, language: str) -> str:
+    return ATTACHMENT_NOTES[language_of(language)][note]
