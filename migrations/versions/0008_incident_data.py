@@ -16,26 +16,29 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COLUMNS = (
-    sa.Column("category", sa.String(32), nullable=False, server_default="other"),
-    sa.Column("category_source", sa.String(16), nullable=False, server_default="backfill"),
-    sa.Column("incident_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("incident_source", sa.String(16), nullable=False, server_default="received"),
-    sa.Column("incident_weekday", sa.SmallInteger(), nullable=True),
-    sa.Column("incident_hour", sa.SmallInteger(), nullable=True),
-    sa.Column("incident_month", sa.String(7), nullable=True),
-    sa.Column("place_lat", sa.Float(), nullable=True),
-    sa.Column("place_lon", sa.Float(), nullable=True),
-    sa.Column("place_label", sa.String(300), nullable=False, server_default=""),
-    sa.Column("place_source", sa.String(16), nullable=False, server_default="none"),
-    sa.Column("exercise", sa.Boolean(), nullable=False, server_default=sa.false()),
-)
+
+def _columns() -> list[sa.Column[object]]:
+    """Fresh Column objects each time (a Column belongs to one table once added)."""
+    return [
+        sa.Column("category", sa.String(32), nullable=False, server_default="other"),
+        sa.Column("category_source", sa.String(16), nullable=False, server_default="backfill"),
+        sa.Column("incident_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("incident_source", sa.String(16), nullable=False, server_default="received"),
+        sa.Column("incident_weekday", sa.SmallInteger(), nullable=True),
+        sa.Column("incident_hour", sa.SmallInteger(), nullable=True),
+        sa.Column("incident_month", sa.String(7), nullable=True),
+        sa.Column("place_lat", sa.Float(), nullable=True),
+        sa.Column("place_lon", sa.Float(), nullable=True),
+        sa.Column("place_label", sa.String(300), nullable=False, server_default=""),
+        sa.Column("place_source", sa.String(16), nullable=False, server_default="none"),
+        sa.Column("exercise", sa.Boolean(), nullable=False, server_default=sa.false()),
+    ]
 
 
 def upgrade() -> None:
     with op.batch_alter_table("reports") as batch:
-        for column in COLUMNS:
-            batch.add_column(column.copy())
+        for column in _columns():
+            batch.add_column(column)
     # Existing reports: category "other", the time they were received, the reporter's location. The
     # weekday, hour and month on the network's clock are filled by the application, which knows each
     # network's time zone (store.stats.fill_local_times, at start-up).
@@ -54,5 +57,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_reports_incident", table_name="reports")
     with op.batch_alter_table("reports") as batch:
-        for column in reversed(COLUMNS):
+        for column in reversed(_columns()):
             batch.drop_column(column.name)

@@ -62,7 +62,7 @@ async def test_subscribe_confirm_approve(relay: Relay, sink: Sink) -> None:
     )
     confirm = await mail_to(sink, NEWCOMER, "Bevestig uw aanmelding")
     assert CONFIRM.fullmatch(str(confirm.message["Reply-To"]))
-    assert "Nog nodig: location" in text_of(confirm)
+    assert "Nog nodig: locatie" in text_of(confirm)  # field names in the mail's language (issue 15)
     async with relay.sessions() as session:
         request = await session.scalar(select(SubscriptionRequest))
         assert request is not None and request.status == "unconfirmed" and request.company == "Nieuw Staal NV"

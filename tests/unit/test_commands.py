@@ -15,14 +15,18 @@ from save_relay.mail.commands import (
     GROUP_WORDS,
     MAX_LIST_ITEMS,
     MAX_TEXT_CHARS,
+    NO_WORDS,
     REJECT_WORDS,
     REPLY_MARKERS,
+    WITHDRAW_WORDS,
     ZONE_WORDS,
     ModeratorCommand,
     first_word,
     parse_commands,
     visible_reply,
+    withdraw_requested,
 )
+from save_relay.mail.i18n import Reason, Refusal
 from tests.corpus import corpus_files
 
 # --- what save-relay sends, and how mail programs quote it under the moderator's reply -----------------
@@ -149,7 +153,12 @@ EDIT_TEXT = "Witte bestelwagen aan poort 3, 22u.\nNummerplaat onbekend.\n\nGraag
 
 FULL_REPLIES: list[tuple[str, str, ModeratorCommand]] = [
     ("outlook-desktop-nl", "Akkoord.", ModeratorCommand("approve")),
-    ("outlook-desktop-en", "Approved, thanks", ModeratorCommand("approve")),
+    ("outlook-desktop-en", "Approved.", ModeratorCommand("approve")),
+    (  # words outside the vocabulary on the command line: no command (was approve before issue 15)
+        "outlook-desktop-en",
+        "Approved, thanks",
+        ModeratorCommand(None, refusals=(Refusal.of(Reason.UNKNOWN_COMMAND, text="Approved, thanks"),)),
+    ),
     ("outlook-desktop-fr", "Approuvé\n\nCordialement,\nJean", ModeratorCommand("approve")),
     ("outlook-web", "reject: geen meerwaarde", ModeratorCommand("reject", reason="geen meerwaarde")),
     ("new-outlook-nl", "afwijzen dubbel gemeld", ModeratorCommand("reject", reason="dubbel gemeld")),
@@ -177,15 +186,24 @@ FULL_REPLIES: list[tuple[str, str, ModeratorCommand]] = [
     (
         "outlook-html-one-line",
         "aprove",
-        ModeratorCommand(None, errors=("unknown command: 'aprove'",)),
+        ModeratorCommand(None, refusals=(Refusal.of(Reason.UNKNOWN_COMMAND, text="aprove"),)),
     ),
     (
         "signature-separator",
         "approve\nreject",
-        ModeratorCommand(None, errors=("both approve and reject given",)),
+        ModeratorCommand(None, refusals=(Refusal.of(Reason.BOTH_APPROVE_AND_REJECT),)),
     ),
-    ("marker-only", "", ModeratorCommand(None, errors=("empty reply: no command given",))),
-    ("thunderbird-no-date", "Nee.", ModeratorCommand("reject")),
+    ("marker-only", "", ModeratorCommand(None, refusals=(Refusal.of(Reason.EMPTY_REPLY),))),
+    # a bare "nee" rejected a report without a reason before issue 15: now it is no command
+    (
+        "thunderbird-no-date",
+        "Nee.",
+        ModeratorCommand(None, refusals=(Refusal.of(Reason.BARE_NO, word="Nee"),)),
+    ),
+    ("gmail-nl", "ok?", ModeratorCommand(None, refusals=(Refusal.of(Reason.QUESTION, text="ok?"),))),
+    ("iphone-nl", "niet ok", ModeratorCommand(None, refusals=(Refusal.of(Reason.NEGATION, text="niet ok"),))),
+    ("gmail-fr", "D’accord !", ModeratorCommand("approve")),
+    ("outlook-desktop-fr", "rejeter : hors zone", ModeratorCommand("reject", reason="hors zone")),
 ]
 
 
@@ -369,7 +387,7 @@ def test_every_edit_word_takes_all_following_text(word: str) -> None:
 def test_edit_without_text_is_an_error() -> None:
     command = parse_commands("bewerk:\n\n")
     assert command.action == "approve" and command.edit_text is None
-    assert command.errors == ("edit: no text given",) and not command.is_decision
+    assert command.refusals == (Refusal.of(Reason.EDIT_WITHOUT_TEXT),) and not command.is_decision
 
 
 @pytest.mark.parametrize("word", sorted(CREDIT_WORDS))
@@ -411,7 +429,9 @@ def test_list_splitting(text: str, items: tuple[str, ...]) -> None:
     ],
 )
 def test_list_and_edit_text_on_the_line_need_a_colon(text: str, word: str) -> None:
-    assert parse_commands(f"{text}\nok") == ModeratorCommand(None, errors=(f"unknown command: {word!r}",))
+    command = parse_commands(f"{text}\nok")
+    assert command == ModeratorCommand(None, refusals=(Refusal.of(Reason.UNKNOWN_COMMAND, text=text),))
+    assert word in command.errors[0]
 
 
 def test_repeated_list_lines_are_merged() -> None:
@@ -421,13 +441,13 @@ def test_repeated_list_lines_are_merged() -> None:
 def test_empty_list_is_an_error() -> None:
     command = parse_commands("zones:\ngroepen: X")
     assert command.zones is None and command.groups == ("X",)
-    assert command.errors == ("zones: no zones given",) and not command.is_decision
+    assert command.refusals == (Refusal.of(Reason.EMPTY_LIST, field="zones"),) and not command.is_decision
 
 
 def test_too_many_list_items_are_bounded() -> None:
     command = parse_commands("groups: " + ", ".join(f"g{i}" for i in range(MAX_LIST_ITEMS + 5)))
     assert command.groups is not None and len(command.groups) == MAX_LIST_ITEMS
-    assert command.errors == (f"groups: more than {MAX_LIST_ITEMS} given",)
+    assert command.refusals == (Refusal.of(Reason.TOO_MANY_ITEMS, field="groups", limit=MAX_LIST_ITEMS),)
 
 
 @pytest.mark.parametrize(
@@ -450,18 +470,24 @@ def test_free_text_after_a_command_is_ignored() -> None:
 
 @pytest.mark.parametrize(
     ("text", "word"),
-    [("aprove", "aprove"), ("Hallo Jan,\nok", "Hallo"), ("+1", "+1"), ("👍", "👍"), ("x" * 100, "x" * 40)],
+    [
+        ("aprove", "aprove"),
+        ("Hallo Jan,\nok", "Hallo Jan,"),
+        ("+1", "+1"),
+        ("👍", "👍"),
+        ("x" * 100, "x" * 60),
+    ],
 )
 def test_unknown_first_line_is_an_error(text: str, word: str) -> None:
     command = parse_commands(text)
-    assert command == ModeratorCommand(None, errors=(f"unknown command: {word!r}",))
+    assert command == ModeratorCommand(None, refusals=(Refusal.of(Reason.UNKNOWN_COMMAND, text=word),))
     assert not command.is_decision
 
 
 def test_approve_and_reject_together() -> None:
-    command = parse_commands("ja\nnee: toch niet")
+    command = parse_commands("ja\nafwijzen: toch niet")
     assert command.action is None and command.reason is None
-    assert command.errors == ("both approve and reject given",)
+    assert command.refusals == (Refusal.of(Reason.BOTH_APPROVE_AND_REJECT),)
 
 
 def test_parse_commands_accepts_crlf_and_accents_in_any_form() -> None:
@@ -476,7 +502,8 @@ def test_parse_commands_truncates_long_input() -> None:
 
 
 def test_word_lists_do_not_overlap() -> None:
-    lists = [APPROVE_WORDS, REJECT_WORDS, EDIT_WORDS, CREDIT_WORDS, ZONE_WORDS, GROUP_WORDS]
+    lists = [APPROVE_WORDS, REJECT_WORDS, EDIT_WORDS, CREDIT_WORDS, WITHDRAW_WORDS, ZONE_WORDS, GROUP_WORDS]
+    lists.append(NO_WORDS)
     assert sum(len(words) for words in lists) == len(set().union(*lists))
 
 
@@ -532,3 +559,113 @@ def test_corpus_never_raises() -> None:
         visible = visible_reply(_read(path))
         parse_commands(visible)
         first_word(visible)
+
+
+# --- issue 15: a command is a whole line of the vocabulary; anything else is refused with a code -------
+
+
+@pytest.mark.parametrize(
+    "text", ["ok?", "Akkoord?", "d'accord ?", "approve?", "Genehmigen?", "afwijzen?", "zones: A?", "ok ?!"]
+)
+def test_a_question_is_no_command(text: str) -> None:
+    command = parse_commands(f"{text}\nBedankt")
+    assert command.action is None and not command.is_decision
+    assert [r.code for r in command.refusals] == [Reason.QUESTION]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "niet ok",
+        "Niet akkoord",
+        "geen goedkeuring",
+        "pas ok",
+        "pas d'accord",
+        "Ne pas approuver",
+        "not ok",
+        "Not approved",
+        "don't approve",
+        "nicht ok",
+        "Nicht genehmigen",
+        "ok niet",
+        "akkoord, niet verspreiden",
+    ],
+)
+def test_a_negation_is_no_command(text: str) -> None:
+    command = parse_commands(text)
+    assert command.action is None
+    assert command.refusals == (Refusal.of(Reason.NEGATION, text=text),)
+
+
+@pytest.mark.parametrize("word", sorted(NO_WORDS))
+def test_a_bare_no_neither_rejects_nor_approves(word: str) -> None:
+    for text in (word, f"{word.capitalize()}.", f"{word}!", f"{word}: dubbel gemeld", f"{word}, dubbel"):
+        command = parse_commands(text)
+        assert command.action is None and command.reason is None, text
+        assert [r.code for r in command.refusals] == [Reason.BARE_NO], text
+
+
+def test_a_bare_no_after_a_command_is_refused_too() -> None:
+    assert [r.code for r in parse_commands("ok\nnee").refusals] == [Reason.BARE_NO]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ok, bedankt", "Approved, thanks", "ok: mooi", "credit please", "akkoord voor mij", "intrekken svp"],
+)
+def test_other_words_on_a_command_line_are_refused(text: str) -> None:
+    command = parse_commands(text)
+    assert command == ModeratorCommand(None, refusals=(Refusal.of(Reason.UNKNOWN_COMMAND, text=text),))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Einverstanden.", ModeratorCommand("approve")),
+        ("genehmigt!", ModeratorCommand("approve")),
+        ("oui", ModeratorCommand("approve")),
+        ("D’ACCORD", ModeratorCommand("approve")),  # typographic apostrophe, upper case
+        ("ablehnen: schon gemeldet", ModeratorCommand("reject", reason="schon gemeldet")),
+        ("Refusé - hors sujet", ModeratorCommand("reject", reason="hors sujet")),
+        ("Zonen: Nord und Süd", ModeratorCommand("approve", zones=("Nord", "Süd"))),
+        ("Gruppe = Streife A", ModeratorCommand("approve", groups=("Streife A",))),
+        ("ok\nnennen", ModeratorCommand("approve", credit=True)),
+        ("bearbeiten:\nNeuer Text.", ModeratorCommand("approve", edit_text="Neuer Text.")),
+        ("Ändern: Neuer Text.", ModeratorCommand("approve", edit_text="Neuer Text.")),
+        ("afwijzen: is dit niet dubbel?", ModeratorCommand("reject", reason="is dit niet dubbel?")),
+    ],
+)
+def test_vocabulary_in_every_language(text: str, expected: ModeratorCommand) -> None:
+    assert parse_commands(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["kleur: rood", "ok\nkleur: rood", "zones: A\nfarbe = rot", "ok\n\nPS: bedankt"]
+)
+def test_an_unknown_field_is_refused(text: str) -> None:
+    command = parse_commands(text)
+    assert not command.is_decision
+    assert [r.code for r in command.refusals] == [Reason.UNKNOWN_FIELD]
+    assert command.refusals[0].param_map["name"] in {"kleur", "farbe", "PS"}
+
+
+@pytest.mark.parametrize("word", sorted(WITHDRAW_WORDS))
+def test_withdraw_is_for_reporters_only(word: str) -> None:
+    assert parse_commands(f"{word.capitalize()}.", role="reporter") == ModeratorCommand("withdraw")
+    assert withdraw_requested(f"\n{word}\n\nMet vriendelijke groeten")
+    refused = parse_commands(word)
+    assert refused.action is None
+    assert refused.refusals == (Refusal.of(Reason.NOT_ALLOWED, command="withdraw"),)
+
+
+@pytest.mark.parametrize("text", ["ok", "afwijzen: dubbel", "zones: A", "Ik heb nog een foto.", "intrekken?"])
+def test_a_reporter_cannot_moderate_and_a_follow_up_is_no_withdrawal(text: str) -> None:
+    command = parse_commands(text, role="reporter")
+    assert command.action is None and command.refusals
+    assert not withdraw_requested(text)
+
+
+def test_errors_are_the_refusals_in_english() -> None:
+    command = parse_commands("zones:\nkleur: rood")
+    assert command.errors == ("zones: none given", "unknown field 'kleur'")
+    assert parse_commands("niet ok").errors[0].startswith("'niet ok' holds a negation")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from save_relay.core.addresses import Mailbox
 from save_relay.mail.parse import MAX_TEXT, Attachment, ParsedMessage, html_to_text, parse_message
-from tests.corpus import corpus_files
+from tests.corpus import corpus_dir, corpus_files
 
 
 def assert_storable(parsed: ParsedMessage) -> None:
@@ -411,7 +411,7 @@ def test_html_only_mail_gives_text() -> None:
     assert parsed.html is not None and "<script>" in parsed.html
     assert parsed.text == (
         "Beste,\n\nEr werd ingebroken in hal 3.\nTwee daders, zwarte kledij.\n\nGroet\nCafé Jan\n\n"
-        "> Vorige melding\n>\n> > nog ouder\n\neen\ntwee"
+        "> Vorige melding\n>\n> > nog ouder\n\n  * een\n  * twee"
     )
 
 
@@ -461,7 +461,23 @@ def test_inline_text_parts_are_joined_in_order() -> None:
         ("a<br>b<br/>c", "a\nb\nc"),
         ("<p>one</p><p>two</p>", "one\n\ntwo"),
         ("<div>one</div><div>two</div>", "one\ntwo"),
-        ("<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>", "ab\nc"),
+        # table cells apart (issue 15: "Kenteken2-XYZ-987" was one word), list items as bullets
+        ("<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>", "a | b\nc"),
+        (
+            "<table><tr><th>Kenteken</th><td>2-XYZ-987</td></tr>"
+            "<tr><th>Merk</th><td>Ford Transit</td></tr></table>",
+            "Kenteken | 2-XYZ-987\nMerk     | Ford Transit",
+        ),
+        (
+            "<ul><li>wit</li><li>geen nummerplaat</li></ul><ol><li>een</li><li>twee</li></ol>",
+            "  * wit\n  * geen nummerplaat\n 1. een\n 2. twee",
+        ),
+        (
+            "<p>Hi</p><blockquote>a<blockquote><p>b</p><p>c</p></blockquote></blockquote>x",
+            "Hi\n\n> a\n>\n> > b\n> >\n> > c\n\nx",
+        ),
+        ('<?xml version="1.0" encoding="utf-8"?><p>x\x00y\x0b</p>', "xy"),
+        ("<!-- only a comment -->", ""),
         ("<script>var x = '<p>no</p>';</script>yes", "yes"),
         ("<style>body{}</style><STYLE>p{}</STYLE>visible", "visible"),
         (
@@ -473,7 +489,7 @@ def test_inline_text_parts_are_joined_in_order() -> None:
         ("<p>unclosed <b>bold <i>and more", "unclosed bold and more"),
         ("</blockquote></blockquote>text</p></div>", "text"),
         ("<![if !supportLists]>x<![endif]>", "x"),
-        ("<![bogus marked section", ""),  # html.parser alone raises AssertionError on these
+        ("<![bogus marked section", ""),
         ("a<![bogus <b>b</b>", "ab"),
         ("<![ 1]>x", "x"),
         ("<script>never closed", ""),
@@ -481,6 +497,76 @@ def test_inline_text_parts_are_joined_in_order() -> None:
 )
 def test_html_to_text(html: str, text: str) -> None:
     assert html_to_text(html) == text
+
+
+OUTLOOK_HTML_REPORT = msg(
+    "From: Jan Vos <security@metaalwerken-vos.example>",
+    "MIME-Version: 1.0",
+    'Content-Type: text/html; charset="utf-8"',
+    "Content-Transfer-Encoding: quoted-printable",
+    body=(
+        '<html xmlns:o=3D"urn:schemas-microsoft-com:office:office"><head><meta charset=3D"utf-8">'
+        '<style><!-- p.MsoNormal {margin:0cm} --></style></head><body lang=3D"NL-BE">'
+        '<div class=3D"WordSection1"><p class=3D"MsoNormal">Goedemorgen,<o:p></o:p></p>'
+        '<p class=3D"MsoNormal">Verdacht voertuig aan poort 3:<o:p></o:p></p>'
+        '<table class=3D"MsoTableGrid" border=3D"1"><tr><td><p class=3D"MsoNormal">Kenteken</p></td>'
+        '<td><p class=3D"MsoNormal">2-XYZ-987</p></td></tr><tr><td><p class=3D"MsoNormal">Kleur</p></td>'
+        '<td><p class=3D"MsoNormal">wit</p></td></tr></table>'
+        '<ul><li class=3D"MsoListParagraph">twee inzittenden</li><li>richting E314</li></ul>'
+        "</div></body></html>"
+    ),
+)
+
+
+def test_html_only_outlook_report_keeps_table_cells_and_list_items_apart() -> None:
+    text = parse_message(OUTLOOK_HTML_REPORT).text
+    assert "Kenteken | 2-XYZ-987" in text and "Kleur    | wit" in text
+    assert "Kenteken2-XYZ-987" not in text
+    assert "  * twee inzittenden\n  * richting E314" in text
+    assert text.startswith("Goedemorgen,\n\nVerdacht voertuig aan poort 3:") and "MsoNormal" not in text
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<div>" * 20_000 + "diep",
+        "<blockquote>" * 5_000 + "diep",
+        "<table><tr><td>" * 3_000 + "diep",
+        "<ul><li>" * 5_000 + "diep",
+        "<p>" + "<b>x</b>" * 100_000,
+        "<table>" + "<tr><td>Kenteken</td><td>2-XYZ-987</td></tr>" * 20_000 + "</table>",
+    ],
+    ids=["divs", "blockquotes", "tables", "lists", "inline", "long-table"],
+)
+def test_html_to_text_survives_hostile_html(hostile: str) -> None:
+    start = time.perf_counter()
+    text = html_to_text(hostile)
+    assert time.perf_counter() - start < 20.0
+    assert "diep" in text or "x" in text or "Kenteken" in text
+
+
+HTML_CORPUS = {  # file: a phrase its text must hold
+    "enmime__html-only-inline.raw": "Test of HTML section",
+    "enmime__html-only-inline-2.raw": "",
+    "enmime__unk-charset-html-only.raw": "Hello World!",
+    "rspamd__mixed-related-html-only.eml": "This is an HTML-only message body.",
+    "enmime__non-mime-html.raw": "",
+    "rspamd__html_template_1.eml": "",
+    "rspamd__html_phishing.eml": "",
+    "mailman3__handlers_html_non_ascii.eml": "",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HTML_CORPUS))
+def test_corpus_html_mails_become_text(name: str) -> None:
+    path = corpus_dir("mime") / name
+    if not path.is_file():
+        pytest.skip(f"{name} not in the corpus")
+    parsed = parse_message(path.read_bytes())
+    assert HTML_CORPUS[name] in parsed.text
+    assert "<" not in parsed.text.replace("<<", "") or "&lt;" in (parsed.html or "") or not parsed.html
+    if parsed.html and not HTML_CORPUS[name]:
+        assert parsed.text.strip(), name  # html-only mail with text gives text
 
 
 # --- attachments ---------------------------------------------------------------------------------------

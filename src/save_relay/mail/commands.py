@@ -12,18 +12,18 @@ import re
 import string
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Literal
+
+from save_relay.mail.i18n import REPLY_MARKER, Reason, Refusal, reason_text
 
 MAX_TEXT_CHARS = 100_000  # longer input is truncated before any parsing
 MAX_LIST_ITEMS = 100  # zones/groups beyond this are dropped, with an error
 _MAX_HEADER_CHARS = 400  # quote headers are short; a longer line is never taken for one
 
 #: Our notifications carry one of these lines; everything from it down is ours, not the moderator's.
-REPLY_MARKERS: tuple[str, ...] = (
-    "----- save-relay: reply above this line -----",
-    "----- save-relay: antwoord boven deze lijn -----",
-    "----- save-relay: répondez au-dessus de cette ligne -----",
-)
+#: English first (``REPLY_MARKERS[0]``), then every other language of ``i18n.REPLY_MARKER``.
+REPLY_MARKERS: tuple[str, ...] = (REPLY_MARKER["en"], *(m for k, m in REPLY_MARKER.items() if k != "en"))
 
 # Quote headers, signatures and commands: one line per language (en, nl, fr, de), compared
 # case- and accent-insensitively.
@@ -52,28 +52,48 @@ SIGNATURE_PREFIXES: tuple[str, ...] = (
     *("envoyé de mon", "envoyé depuis", "envoyé à partir de"),
     *("von meinem", "gesendet von"),
 )
+# Commands: a whole line of these words (one to three words), in nl, fr, en and de.
 APPROVE_WORDS: frozenset[str] = frozenset(
     {
         *("approve", "approved", "ok", "okay", "yes"),
         *("goedgekeurd", "goedkeuren", "akkoord", "ja", "verstuur", "oké"),
-        *("approuver", "approuvé", "accepter"),
+        *("approuver", "approuvé", "accepter", "d'accord", "oui"),
+        *("genehmigen", "genehmigt", "einverstanden"),
     }
 )
 REJECT_WORDS: frozenset[str] = frozenset(
     {
-        *("reject", "rejected", "no"),
-        *("afwijzen", "afgewezen", "weigeren", "geweigerd", "nee"),
-        *("rejeter", "refuser"),
+        *("reject", "rejected"),
+        *("afwijzen", "afgewezen", "weigeren", "geweigerd"),
+        *("rejeter", "rejeté", "refuser", "refusé"),
+        *("ablehnen", "abgelehnt"),
     }
 )
-EDIT_WORDS: frozenset[str] = frozenset({"edit", "bewerk", "wijzig", "modifier"})
-CREDIT_WORDS: frozenset[str] = frozenset({"credit", "vermeld", "met bronvermelding", "citer"})
-ZONE_WORDS: frozenset[str] = frozenset({"zones", "zone"})
-GROUP_WORDS: frozenset[str] = frozenset({"groups", "group", "groepen", "groep", "groupes", "groupe"})
+EDIT_WORDS: frozenset[str] = frozenset({"edit", "bewerk", "wijzig", "modifier", "bearbeiten", "ändern"})
+CREDIT_WORDS: frozenset[str] = frozenset({"credit", "vermeld", "met bronvermelding", "citer", "nennen"})
+#: Only a reporter's reply to the acknowledgement may withdraw (``parse_commands(..., role="reporter")``).
+WITHDRAW_WORDS: frozenset[str] = frozenset({"withdraw", "intrekken", "retirer", "zurückziehen"})
+ZONE_WORDS: frozenset[str] = frozenset({"zones", "zone", "zonen"})
+GROUP_WORDS: frozenset[str] = frozenset(
+    {"groups", "group", "groepen", "groep", "groupes", "groupe", "gruppen", "gruppe"}
+)
+#: "nee" alone neither approves nor rejects: a reject needs a reject word (and better a reason).
+NO_WORDS: frozenset[str] = frozenset({"no", "nee", "neen", "non", "nein"})
+#: A line holding one of these ("niet ok", "pas d'accord", "not approved", "nicht ok") is no command.
+NEGATION_WORDS: frozenset[str] = frozenset(
+    {
+        *("not", "don't", "dont", "never"),
+        *("niet", "geen", "nooit"),
+        *("pas", "ne", "jamais", "n'est"),
+        *("nicht", "kein", "keine", "nie"),
+    }
+)
 #: "A, B en C": a conjunction that may stand for the last separator of a list.
-LIST_CONJUNCTIONS: tuple[str, ...] = ("en", "and", "et")
+LIST_CONJUNCTIONS: tuple[str, ...] = ("en", "and", "et", "und")
 
-_Kind = Literal["approve", "reject", "edit", "credit", "zones", "groups"]
+_Kind = Literal["approve", "reject", "edit", "credit", "withdraw", "zones", "groups"]
+Action = Literal["approve", "reject", "withdraw"]
+Role = Literal["moderator", "reporter"]
 
 
 def _fold(text: str) -> str:
@@ -87,9 +107,10 @@ def _any_of(words: tuple[str, ...] | frozenset[str]) -> str:
 
 _COMMANDS: tuple[tuple[_Kind, frozenset[str]], ...] = (
     *(("approve", APPROVE_WORDS), ("reject", REJECT_WORDS), ("edit", EDIT_WORDS)),
-    *(("credit", CREDIT_WORDS), ("zones", ZONE_WORDS), ("groups", GROUP_WORDS)),
+    *(("credit", CREDIT_WORDS), ("withdraw", WITHDRAW_WORDS)),
+    *(("zones", ZONE_WORDS), ("groups", GROUP_WORDS)),
 )
-_KEYWORDS: dict[str, _Kind] = {_fold(word): kind for kind, words in _COMMANDS for word in words}
+_KEYWORDS: dict[str, _Kind] = {_fold(w).replace("’", "'"): kind for kind, words in _COMMANDS for w in words}
 _MARKER_CORES = tuple(" ".join(_fold(m).strip("- ").split()) for m in REPLY_MARKERS)
 _SIGNATURE_PREFIXES = tuple(_fold(p) for p in SIGNATURE_PREFIXES)
 _ORIGINAL_MESSAGE = frozenset(_fold(m) for m in ORIGINAL_MESSAGE)
@@ -100,8 +121,9 @@ _ATTR_END = re.compile(rf"\b(?:{_any_of(ATTRIBUTION_VERBS)})\s?:?$", re.IGNORECA
 _FROM = re.compile(rf"(?:{_any_of(FROM_KEYS)})\s?:", re.IGNORECASE)
 _HEADER = re.compile(rf"(?:{_any_of(HEADER_KEYS)})\s?:", re.IGNORECASE)
 _HEADER_ANYWHERE = re.compile(rf"(?<!\w)(?:{_any_of(HEADER_KEYS)})\s?:", re.IGNORECASE)
-_WORDS = re.compile(r"([^\W\d_]+)(?:[ \t]+([^\W\d_]+))?")
-_SEPARATOR = re.compile(r"[ \t]*[:=,\-–—]?[ \t]*")
+_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")  # a word, with inner apostrophes ("d'accord")
+_SEPARATOR = re.compile(r"[ \t]*([:=,\-–—]?)[ \t]*")
+_FIELD_HEAD = re.compile(r"([^\W\d_][\w-]{0,30})[ \t]*[:=]")  # "kleur: rood": a one-word field name
 _CONJUNCTION = re.compile(rf"\s(?:{_any_of(LIST_CONJUNCTIONS)})\s", re.IGNORECASE)
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
@@ -200,6 +222,19 @@ def _cut(lines: list[str]) -> int:
     return len(lines)
 
 
+def quote_start(lines: list[str]) -> int:
+    """Index of the first line of a quoted or forwarded message in ``lines`` (a '>' block with its
+    attribution, an "On ... wrote:" line, an Outlook header block, "-----Original Message-----"), or
+    ``len(lines)``. Signatures and our reply markers are not looked for (see :func:`visible_reply`)."""
+    for i, line in enumerate(lines):
+        if _is_quoted(line):
+            return _quote_start(lines, i)
+        s = line.strip()
+        if 0 < len(s) <= _MAX_HEADER_CHARS and _is_header(lines, i, s):
+            return _above(lines, i)
+    return len(lines)
+
+
 def _join(lines: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines).strip()
 
@@ -224,20 +259,26 @@ def visible_reply(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ModeratorCommand:
-    """What a moderator's reply asks for; see :func:`parse_commands`."""
+    """What a reply asks for; see :func:`parse_commands`. ``refusals`` say why it cannot be carried out."""
 
-    action: Literal["approve", "reject"] | None
+    action: Action | None
     reason: str | None = None
     zones: tuple[str, ...] | None = None
     groups: tuple[str, ...] | None = None
     edit_text: str | None = None
     credit: bool = False
-    errors: tuple[str, ...] = ()
+    refusals: tuple[Refusal, ...] = ()
 
     @property
     def is_decision(self) -> bool:
-        """Approve or reject was resolved and nothing in the reply was wrong."""
-        return self.action is not None and not self.errors
+        """Approve, reject or withdraw was resolved and nothing in the reply was wrong."""
+        return self.action is not None and not self.refusals
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        """The refusals in English, for callers that do not render :attr:`refusals` in the network's
+        language yet (``i18n.reason_text(refusal, language)`` does)."""
+        return tuple(reason_text(refusal, "en") for refusal in self.refusals)
 
 
 @dataclass(slots=True)
@@ -246,34 +287,93 @@ class _State:
     reason: str | None = None
     zones: list[str] | None = None
     groups: list[str] | None = None
-    errors: list[str] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
 
 
-def _keyword(line: str) -> tuple[_Kind, str] | None:
-    """The command a line starts with (one or two words), and the rest of the line after a separator.
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """One line read: the command word it starts with (if any), its argument, or why it is no command."""
 
-    Zones, groups and edit text on the command's line need a ':' or '=', so that a sentence such as
-    "Zone Noord heeft dit al gemeld" or "Wijzig de tekst" is not read as a command.
-    """
-    m = _WORDS.match(line)
-    if m is None:
+    kind: _Kind | None
+    rest: str = ""
+    refusal: Refusal | None = None
+
+
+_HEAD_CHARS = 200  # a command word is at the start of its line: only this much is folded
+_SHOWN_CHARS = 60  # of a refused line, in the refusal
+_LIST_KINDS: frozenset[_Kind] = frozenset({"zones", "groups"})
+_APOSTROPHES = str.maketrans("’‘ʼ`´", "'''''")  # typographic apostrophes
+_MAX_PHRASE_WORDS = max(len(w.split()) for _, words in _COMMANDS for w in words)
+
+
+def _normalised(text: str) -> tuple[str, list[int]]:
+    """``text`` folded (casefold, no accents, plain apostrophes), and for each folded character the
+    index of the character of ``text`` it came from (plus one past the end)."""
+    out: list[str] = []
+    index: list[int] = []
+    for i, char in enumerate(text):
+        folded = _fold(char).translate(_APOSTROPHES)
+        out.append(folded)
+        index.extend([i] * len(folded))
+    index.append(len(text))
+    return "".join(out), index
+
+
+def _command_word(norm: str) -> tuple[_Kind, int] | None:
+    """The longest command word or phrase (up to three words) at the start of ``norm``, and its end."""
+    tokens = list(_TOKEN.finditer(norm, 0, _HEAD_CHARS))[:_MAX_PHRASE_WORDS]
+    if not tokens or tokens[0].start() != 0:
         return None
-    end = m.end()
-    kind = _KEYWORDS.get(_fold(f"{m.group(1)} {m.group(2)}")) if m.group(2) else None
-    if kind is None:
-        kind, end = _KEYWORDS.get(_fold(m.group(1))), m.end(1)
-    sep = _SEPARATOR.match(line, end)
-    if kind is None or sep is None:
-        return None
-    rest = line[sep.end() :].strip()
-    if rest and kind in ("zones", "groups", "edit") and sep.group().strip() not in (":", "="):
-        return None
-    return kind, rest
+    for n in range(len(tokens), 0, -1):
+        if any(norm[a.end() : b.start()].strip(" \t") for a, b in pairwise(tokens[:n])):
+            continue  # only blanks may stand between the words of a phrase
+        kind = _KEYWORDS.get(" ".join(t.group() for t in tokens[:n]))
+        if kind is not None:
+            return kind, tokens[n - 1].end()
+    return None
+
+
+def _no_command(text: str, norm: str, *, command_word: bool = False) -> Refusal:
+    """Why a line that is no command (or a command word followed by other words) is refused."""
+    shown = text[:_SHOWN_CHARS]
+    words = _TOKEN.findall(norm[:_HEAD_CHARS])
+    if words and words[0] in NO_WORDS:
+        return Refusal.of(Reason.BARE_NO, word=text.split()[0].strip(string.punctuation)[:_SHOWN_CHARS])
+    if any(w in NEGATION_WORDS for w in words):
+        return Refusal.of(Reason.NEGATION, text=shown)
+    if "?" in text:
+        return Refusal.of(Reason.QUESTION, text=shown)
+    if not command_word and (head := _FIELD_HEAD.match(text)):
+        return Refusal.of(Reason.UNKNOWN_FIELD, name=head.group(1))
+    return Refusal.of(Reason.UNKNOWN_COMMAND, text=shown)
+
+
+def _read_line(text: str) -> _Line:
+    """Read one stripped, non-empty line: a whole line of the vocabulary, or a refusal."""
+    norm, index = _normalised(text[:_HEAD_CHARS])
+    found = _command_word(norm)
+    if found is None:
+        return _Line(None, refusal=_no_command(text, norm))
+    kind, end = found
+    sep = _SEPARATOR.match(text, index[end])
+    assert sep is not None  # the pattern matches the empty string
+    rest, colon = text[sep.end() :].strip(), sep.group(1) in (":", "=")
+    words = rest.strip(".! \t")  # "OK!", "Akkoord." are whole commands
+    if kind == "reject":  # the reason is free text; "afwijzen?" is a question
+        if "?" in rest and not any(c.isalnum() for c in rest):
+            return _Line(kind, refusal=_no_command(text, norm, command_word=True))
+        return _Line(kind, rest)
+    if not words:
+        return _Line(kind)
+    if "?" in words or (kind not in ("edit", *_LIST_KINDS)) or not colon:
+        # "ok?", "ok, bedankt", "Zone Noord heeft dit gemeld": text on the line needs "zones:"/"bewerk:"
+        return _Line(kind, refusal=_no_command(text, norm, command_word=True))
+    return _Line(kind, rest)
 
 
 def _split_list(text: str) -> list[str]:
     """'A, B; C en D' -> ['A', 'B', 'C', 'D']: split, stripped, without empty items."""
-    items = re.split(r"[,;]", text.rstrip(".!? \t"))
+    items = re.split(r"[,;]", text.rstrip(".! \t"))
     if conjunctions := list(_CONJUNCTION.finditer(items[-1])):
         last = conjunctions[-1]
         items[-1:] = [items[-1][: last.start()], items[-1][last.end() :]]
@@ -285,53 +385,72 @@ def _apply(state: _State, kind: _Kind, rest: str) -> None:
     state.kinds.add(kind)
     if kind == "reject" and state.reason is None and any(c.isalnum() for c in rest):
         state.reason = rest
-    elif kind in ("zones", "groups"):
+    elif kind in _LIST_KINDS:
         items = _split_list(rest)
         if not items:
-            state.errors.append(f"{kind}: no {kind} given")
+            state.refusals.append(Refusal.of(Reason.EMPTY_LIST, field=kind))
         unique: dict[str, str] = {}  # case-insensitive, first spelling and order kept
         for item in [*(getattr(state, kind) or []), *items]:
             unique.setdefault(item.casefold(), item)
         if len(unique) > MAX_LIST_ITEMS:
-            state.errors.append(f"{kind}: more than {MAX_LIST_ITEMS} given")
+            state.refusals.append(Refusal.of(Reason.TOO_MANY_ITEMS, field=kind, limit=MAX_LIST_ITEMS))
         if unique:
             setattr(state, kind, list(unique.values())[:MAX_LIST_ITEMS])
 
 
-def parse_commands(visible: str) -> ModeratorCommand:
-    """Read the commands at the top of a moderator's visible reply (see :func:`visible_reply`).
+def _allowed(kind: _Kind, role: Role) -> bool:
+    return (kind == "withdraw") == (role == "reporter")
 
-    One command per line, case-insensitive, trailing punctuation and blank lines ignored: an approve
-    word; a reject word with an optional reason on the same line; ``zones:``/``groups:`` lists; a
-    credit word; an edit word, whose following text (all of it) replaces the report's text.
-    Reading stops at the first line that is not a command: free text after a command (a greeting)
-    is ignored, an unknown first line is an error. A reply with no approve/reject word but with
-    edit, zones, groups or credit counts as approve: saying where or how to send it means send it.
-    Approve and reject together resolve to no action, with an error.
+
+def _action(state: _State) -> Action | None:
+    if {"approve", "reject"} <= state.kinds:
+        state.refusals.insert(0, Refusal.of(Reason.BOTH_APPROVE_AND_REJECT))
+        return None
+    if "reject" in state.kinds:
+        return "reject"
+    if "withdraw" in state.kinds:
+        return "withdraw"
+    return "approve" if state.kinds else None
+
+
+def parse_commands(visible: str, *, role: Role = "moderator") -> ModeratorCommand:
+    """Read the commands at the top of a visible reply (see :func:`visible_reply`).
+
+    The first non-empty line must be a whole line of the vocabulary, in nl, fr, en or de, case- and
+    accent-insensitive, optionally ended by '.' or '!': an approve word; a reject word with an optional
+    reason after it; ``zones:``/``groups:`` lists; a credit word; an edit word, whose following text
+    (all of it) replaces the report's text; for a reporter (``role="reporter"``) only a withdraw word.
+    A question ("ok?"), a negation ("niet ok", "pas d'accord"), a bare "nee"/"non"/"no"/"nein", an
+    unknown ``name:`` field or other words on the line are no command: the result has no action and a
+    :class:`~save_relay.mail.i18n.Refusal` saying why. After the first line, further command lines
+    are read; reading stops at the first other line (a greeting is ignored), except that an unknown
+    field, a bare "nee" or a malformed command line there is refused too. A reply with no
+    approve/reject word but with edit, zones, groups or credit counts as approve: saying where or how
+    to send it means send it. Approve and reject together resolve to no action, with a refusal.
     """
     state, edit_text = _State(), None
     lines = _lines(visible)
     for i, raw in enumerate(lines):
-        if not (line := raw.strip()):
+        if not (text := raw.strip()):
             continue
-        if (hit := _keyword(line)) is None:
-            if not state.kinds:
-                state.errors.append(f"unknown command: {line.split()[0][:40]!r}")
+        line = _read_line(text)
+        if line.kind is not None and line.refusal is None and not _allowed(line.kind, role):
+            line = _Line(line.kind, refusal=Refusal.of(Reason.NOT_ALLOWED, command=line.kind))
+        if line.refusal is not None:
+            counts = line.kind is not None or line.refusal.code in (Reason.UNKNOWN_FIELD, Reason.BARE_NO)
+            if not state.kinds or counts:
+                state.refusals.append(line.refusal)
             break
-        kind, rest = hit
-        if kind == "edit":
-            state.kinds.add(kind)
-            if not (edit_text := _join([rest, *lines[i + 1 :]]) or None):
-                state.errors.append("edit: no text given")
+        assert line.kind is not None
+        if line.kind == "edit":
+            state.kinds.add("edit")
+            if not (edit_text := _join([line.rest, *lines[i + 1 :]]) or None):
+                state.refusals.append(Refusal.of(Reason.EDIT_WITHOUT_TEXT))
             break
-        _apply(state, kind, rest)
-    if not state.kinds and not state.errors:
-        state.errors.append("empty reply: no command given")
-    action: Literal["approve", "reject"] | None = None
-    if {"approve", "reject"} <= state.kinds:
-        state.errors.insert(0, "both approve and reject given")
-    elif state.kinds:
-        action = "reject" if "reject" in state.kinds else "approve"
+        _apply(state, line.kind, line.rest)
+    if not state.kinds and not state.refusals:
+        state.refusals.append(Refusal.of(Reason.EMPTY_REPLY))
+    action = _action(state)
     return ModeratorCommand(
         action=action,
         reason=state.reason if action == "reject" else None,
@@ -339,8 +458,14 @@ def parse_commands(visible: str) -> ModeratorCommand:
         groups=tuple(state.groups) if state.groups else None,
         edit_text=edit_text,
         credit="credit" in state.kinds,
-        errors=tuple(state.errors),
+        refusals=tuple(state.refusals),
     )
+
+
+def withdraw_requested(visible: str) -> bool:
+    """Whether a reporter's reply (to the acknowledgement) withdraws the report: its first line is a
+    withdraw word. Any other reply of a reporter is a follow-up, not a refused command."""
+    return parse_commands(visible, role="reporter").action == "withdraw"
 
 
 def first_word(visible: str) -> str | None:

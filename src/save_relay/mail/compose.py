@@ -18,11 +18,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from save_relay.core.addresses import header_safe
 from save_relay.core.resources import templates_dir
+from save_relay.mail.i18n import field_name
 
 log = logging.getLogger(__name__)
 
 SMTP_POLICY = email.policy.SMTP.clone(max_line_length=998)
-LANGUAGES = ("nl", "en", "fr")
+LANGUAGES = ("nl", "en", "fr", "de")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +34,19 @@ class Rendered:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    """One Jinja2 environment; HTML templates are autoescaped, missing variables are errors."""
-    return Environment(
+    """One Jinja2 environment; HTML templates are autoescaped, missing variables are errors.
+
+    The filter ``field_name`` names a field key in a language: ``missing | map("field_name", "nl")``.
+    """
+    env = Environment(
         loader=FileSystemLoader(str(templates_dir())),
         autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml"), default=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=False,
     )
+    env.filters["field_name"] = field_name
+    return env
 
 
 def render(language: str, name: str, context: Mapping[str, Any]) -> Rendered:

@@ -8,6 +8,7 @@ and a count limit, and every access to the parsed tree is guarded.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,9 +17,17 @@ from email import policy
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
-from html import unescape
-from html.parser import HTMLParser
+from html.parser import HTMLParser as StdlibHTMLParser
 from typing import Any, TypeVar
+
+from inscriptis.css_profiles import CSS_PROFILES
+from inscriptis.html_engine import Inscriptis
+from inscriptis.html_properties import Display, WhiteSpace
+from inscriptis.model.config import ParserConfig
+from inscriptis.model.html_element import HtmlElement
+from lxml.etree import ParserError
+from lxml.html import Element, HTMLParser, document_fromstring
+from lxml.html import HtmlElement as LxmlElement
 
 from save_relay.core.addresses import Mailbox, is_mailer_daemon, parse_mailbox, sanitize_header_text
 
@@ -121,98 +130,109 @@ def _decode_text(payload: bytes, charset: str | None) -> str:
     return _utf8_or_latin1(payload)
 
 
-class _HtmlText(HTMLParser):
-    """A small HTML-to-text converter: blocks become lines, blockquotes become "> " lines."""
+# HTML to text: inscriptis (maintained, lays out tables and lists like a browser's text view), with the
+# strict CSS profile (no extra indentation of divs and spans), " | " between table cells, and
+# blockquotes rendered as "> " lines so that visible_reply() finds quoted text in HTML-only replies.
+_QUOTE_TAG = "save-relay-quote"
+_CSS = {
+    **CSS_PROFILES["strict"],
+    _QUOTE_TAG: HtmlElement(
+        display=Display.block, whitespace=WhiteSpace.pre, margin_before=1, margin_after=1
+    ),
+}
+_HTML_CONFIG = ParserConfig(css=_CSS, table_cell_separator=" | ")
+MAX_QUOTES = 200  # blockquotes rendered as "> " lines; deeper or further ones are plain blocks
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
+_CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127])  # lxml refuses these
 
-    _SKIP = frozenset({"script", "style", "title", "template"})
-    _BLOCK = frozenset(
-        {"br", "div", "li", "tr", "ul", "ol", "table", "hr", "pre", "dl", "dt", "dd", "section", "article"}
-    )
-    _PARAGRAPH = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
+
+class _TooDeep(Exception):
+    """libxml2 dropped what is nested deeper than 256 elements."""
+
+
+def _html_tree(html: str) -> LxmlElement | None:
+    html = _XML_DECLARATION.sub("", html[: 4 * MAX_TEXT].translate(_CONTROL), count=1)
+    if not html.strip():
+        return None
+    parser = HTMLParser()
+    try:
+        tree = document_fromstring(html, parser=parser)
+    except ParserError:  # "Document is empty": only comments, or a bare doctype
+        return None
+    if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log):
+        raise _TooDeep
+    return tree
+
+
+class _PlainText(StdlibHTMLParser):
+    """The last resort for HTML that libxml2 or the converter refuse (absurd nesting): the text of
+    the data between tags, a line per block, without layout."""
+
+    _SKIP = frozenset({"script", "style", "title", "template", "head"})
+    _BREAK = frozenset({"br", "p", "div", "li", "tr", "table", "ul", "ol", "blockquote", "pre", "h1", "h2"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.lines: list[tuple[int, str]] = []
-        self._buf: list[str] = []
-        self._quote = self._skip = self._pre = self._size = 0
-
-    def _newline(self, *, force: bool = False, blank: bool = False) -> None:
-        text = "".join(self._buf).rstrip()
-        self._buf = []
-        if not self._pre:
-            text = text.lstrip()
-        if text or force:
-            self.lines.append((self._quote, text))
-        if blank and self.lines and self.lines[-1][1]:
-            self.lines.append((self._quote, ""))
-
-    def parse_marked_section(self, i: int, report: bool = True) -> int:
-        # html.parser raises AssertionError on "<![" sections it does not know; browsers skip to ">".
-        try:
-            return super().parse_marked_section(i, report)
-        except AssertionError:
-            end = self.rawdata.find(">", i)
-            return len(self.rawdata) if end < 0 else end + 1
+        self.parts: list[str] = []
+        self.skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skip += 1
-        elif tag == "br":
-            self._newline(force=True)
-        elif tag in self._BLOCK or tag in self._PARAGRAPH:
-            self._newline(blank=tag in self._PARAGRAPH)
-            self._quote += tag == "blockquote"
-            self._pre += tag == "pre"
+        self.skip += tag in self._SKIP
+        if tag in self._BREAK:
+            self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skip = max(0, self._skip - 1)
-        elif tag != "br" and (tag in self._BLOCK or tag in self._PARAGRAPH):
-            self._newline()
-            self._quote = max(0, self._quote - (tag == "blockquote"))
-            self._pre = max(0, self._pre - (tag == "pre"))
-            self._newline(blank=tag in self._PARAGRAPH)
+        self.skip = max(0, self.skip - (tag in self._SKIP))
 
     def handle_data(self, data: str) -> None:
-        if self._skip or self._size > MAX_TEXT:
-            return
-        self._size += len(data)
-        if not self._pre:
-            self._buf.append(re.sub(r"\s+", " ", data))
-            return
-        first, *more = data.replace("\r\n", "\n").split("\n")
-        self._buf.append(first)
-        for line in more:
-            self._newline(force=True)
-            self._buf.append(line)
+        if not self.skip:
+            self.parts.append(re.sub(r"[ \t\r\f\v]+", " ", data))
 
-    def text(self) -> str:
-        self._newline()
-        rendered: list[str] = []
-        following = 0  # a blank line takes the quote depth of the line after it, if that is shallower
-        for depth, line in reversed(self.lines):
-            depth = depth if line else min(depth, following)
-            following = depth if line else following
-            rendered.append(("> " * depth + line).rstrip())
-        out: list[str] = []
-        for line in reversed(rendered):
-            if line.strip("> ") or (out and out[-1] != line):
-                out.append(line)
-        return "\n".join(out).strip("\n")
+
+def _plain_text(html: str) -> str:
+    converter = _PlainText()
+    with contextlib.suppress(Exception):  # html.parser raises AssertionError on some "<![" sections
+        converter.feed(html[: 4 * MAX_TEXT])
+        converter.close()
+    return "\n".join(line.strip() for line in "".join(converter.parts).split("\n"))
+
+
+def _quote(lines: str) -> str:
+    return "\n".join(f"> {line}".rstrip() if line.strip() else ">" for line in lines.strip("\n").split("\n"))
+
+
+def _render_blockquotes(root: LxmlElement) -> None:
+    """Replace each blockquote (innermost first) by a preformatted block of its text in "> " lines."""
+    quotes = [q for q in root.iter("blockquote") if q.getparent() is not None][:MAX_QUOTES]
+    for quote in reversed(quotes):
+        tail, quote.tail = quote.tail, None
+        quote.tag = "div"
+        rendered = Element(_QUOTE_TAG)
+        rendered.text = _quote(Inscriptis(quote, _HTML_CONFIG).get_text())
+        rendered.tail = tail
+        parent = quote.getparent()
+        if parent is not None:
+            parent.replace(quote, rendered)
+
+
+def _tidy(text: str) -> str:
+    """Lines without trailing blanks, at most one empty line in a row, none at either end."""
+    lines = [line.rstrip() for line in text.replace("\u00a0", " ").split("\n")]
+    kept = [line for i, line in enumerate(lines) if line or (i > 0 and lines[i - 1])]
+    return "\n".join(kept).strip("\n")
 
 
 def html_to_text(html: str) -> str:
-    """Visible text of an HTML body (script/style dropped, blocks as lines, quotes as "> ")."""
-    converter = _HtmlText()
+    """Visible text of an HTML body: script/style dropped, blocks as lines, table cells apart (" | "),
+    list items as "* " / "1. " lines, blockquotes as "> " lines."""
     try:
-        converter.feed(html[: 4 * MAX_TEXT])
-        converter.close()
-        return converter.text()
-    except Exception:  # not seen since marked sections are handled; kept as a last resort
-        stripped = re.sub(
-            r"(?is)<(script|style)\b.*?</\1\s*>|<[a-z/!?][^>]*(?:>|$)", " ", html[: 4 * MAX_TEXT]
-        )
-        return re.sub(r"[ \t\r\f\v]+", " ", unescape(stripped)).strip()
+        tree = _html_tree(html)
+        if tree is None:
+            return ""
+        _render_blockquotes(tree)
+        return _tidy(Inscriptis(tree, _HTML_CONFIG).get_text())
+    except Exception:  # _TooDeep, RecursionError on absurd nesting, a converter bug: the bare text
+        return _tidy(_plain_text(html))
 
 
 def _part_header(part: Message, name: str) -> str | None:

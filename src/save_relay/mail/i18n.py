@@ -1,0 +1,436 @@
+"""The words save-relay writes inside its mails, per network language (nl, fr, en, de). Pure, no database.
+
+A plain dict per language rather than gettext: the texts are few, short and parametrised by name, they
+must exist for every language (a test renders each one in each language), and a reviewer reads all
+four side by side here. Codes, never English sentences, travel between the parser and the mail that
+answers: :class:`Refusal` is what :func:`save_relay.mail.commands.parse_commands` returns, and
+:func:`reason_text` renders it in the network's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal, TypeAlias
+
+Language: TypeAlias = Literal["nl", "fr", "en", "de"]
+LANGUAGES: tuple[Language, ...] = ("nl", "fr", "en", "de")
+DEFAULT_LANGUAGE: Language = "en"
+
+ParamValue: TypeAlias = str | int | tuple[str, ...]
+
+
+class Reason(StrEnum):
+    """Why a reply was not carried out. Parameters each reason takes are in its comment."""
+
+    EMPTY_REPLY = "empty_reply"  # -
+    UNKNOWN_COMMAND = "unknown_command"  # text: the first line (shortened)
+    UNKNOWN_FIELD = "unknown_field"  # name: the field name as written
+    QUESTION = "question"  # text
+    NEGATION = "negation"  # text
+    BARE_NO = "bare_no"  # word: "nee", "non", "no", "nein"
+    BOTH_APPROVE_AND_REJECT = "both_approve_and_reject"  # -
+    EDIT_WITHOUT_TEXT = "edit_without_text"  # -
+    EMPTY_LIST = "empty_list"  # field: a field key (zones, groups)
+    TOO_MANY_ITEMS = "too_many_items"  # field, limit
+    NOT_ALLOWED = "not_allowed"  # command: a command key (withdraw, approve, ...)
+    INVALID_LOCATION = "invalid_location"  # value
+    MISSING_DETAILS = "missing_details"  # fields: field keys
+
+
+class Removed(StrEnum):
+    """Kinds of text the preview removes from a report (see :mod:`save_relay.mail.preview`)."""
+
+    SIGNATURE = "signature"
+    MOBILE_FOOTER = "mobile_footer"
+    NAME = "name"
+    COMPANY = "company"
+    STREET = "street"
+    PHONE = "phone"
+    EMAIL = "email"
+    WEBSITE = "website"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A reason code and its parameters; render it with :func:`reason_text`."""
+
+    code: Reason
+    params: tuple[tuple[str, ParamValue], ...] = ()
+
+    @classmethod
+    def of(cls, code: Reason, **params: ParamValue) -> Refusal:
+        return cls(code, tuple(sorted(params.items())))
+
+    @property
+    def param_map(self) -> dict[str, ParamValue]:
+        return dict(self.params)
+
+
+#: The line above which a reply to our mails is read; :mod:`save_relay.mail.commands` knows all four.
+REPLY_MARKER: dict[Language, str] = {
+    "nl": "----- save-relay: antwoord boven deze lijn -----",
+    "fr": "----- save-relay: répondez au-dessus de cette ligne -----",
+    "en": "----- save-relay: reply above this line -----",
+    "de": "----- save-relay: oberhalb dieser Linie antworten -----",
+}
+
+#: What replaces an identifying mention inside a sentence of a preview.
+REMOVED_MARKER: dict[Language, str] = {
+    "nl": "[verwijderd]",
+    "fr": "[supprimé]",
+    "en": "[removed]",
+    "de": "[entfernt]",
+}
+
+#: Field keys (of moderator commands and of subscription details) as a reader of each language names them.
+FIELD_NAMES: dict[Language, dict[str, str]] = {
+    "nl": {
+        "zones": "zones",
+        "groups": "groepen",
+        "company": "bedrijf",
+        "contact": "naam",
+        "street": "adres",
+        "location": "locatie",
+    },
+    "fr": {
+        "zones": "zones",
+        "groups": "groupes",
+        "company": "entreprise",
+        "contact": "nom",
+        "street": "adresse",
+        "location": "lieu",
+    },
+    "en": {
+        "zones": "zones",
+        "groups": "groups",
+        "company": "company",
+        "contact": "name",
+        "street": "address",
+        "location": "location",
+    },
+    "de": {
+        "zones": "Zonen",
+        "groups": "Gruppen",
+        "company": "Firma",
+        "contact": "Name",
+        "street": "Adresse",
+        "location": "Ort",
+    },
+}
+
+#: Command keys as the moderator would type them (for NOT_ALLOWED and hints).
+COMMAND_NAMES: dict[Language, dict[str, str]] = {
+    "nl": {
+        "approve": "ok",
+        "reject": "afwijzen",
+        "edit": "bewerk",
+        "credit": "vermeld",
+        "withdraw": "intrekken",
+    },
+    "fr": {
+        "approve": "ok",
+        "reject": "rejeter",
+        "edit": "modifier",
+        "credit": "citer",
+        "withdraw": "retirer",
+    },
+    "en": {"approve": "ok", "reject": "reject", "edit": "edit", "credit": "credit", "withdraw": "withdraw"},
+    "de": {
+        "approve": "ok",
+        "reject": "ablehnen",
+        "edit": "bearbeiten",
+        "credit": "nennen",
+        "withdraw": "zurückziehen",
+    },
+}
+
+REMOVED_KINDS: dict[Language, dict[Removed, str]] = {
+    "nl": {
+        Removed.SIGNATURE: "handtekening",
+        Removed.MOBILE_FOOTER: "voettekst van de mailapp",
+        Removed.NAME: "naam",
+        Removed.COMPANY: "bedrijfsnaam",
+        Removed.STREET: "adres",
+        Removed.PHONE: "telefoonnummer",
+        Removed.EMAIL: "e-mailadres",
+        Removed.WEBSITE: "website",
+    },
+    "fr": {
+        Removed.SIGNATURE: "signature",
+        Removed.MOBILE_FOOTER: "pied de page de l'application mail",
+        Removed.NAME: "nom",
+        Removed.COMPANY: "nom de l'entreprise",
+        Removed.STREET: "adresse",
+        Removed.PHONE: "numéro de téléphone",
+        Removed.EMAIL: "adresse e-mail",
+        Removed.WEBSITE: "site web",
+    },
+    "en": {
+        Removed.SIGNATURE: "signature",
+        Removed.MOBILE_FOOTER: "mail app footer",
+        Removed.NAME: "name",
+        Removed.COMPANY: "company name",
+        Removed.STREET: "address",
+        Removed.PHONE: "phone number",
+        Removed.EMAIL: "e-mail address",
+        Removed.WEBSITE: "website",
+    },
+    "de": {
+        Removed.SIGNATURE: "Signatur",
+        Removed.MOBILE_FOOTER: "Fußzeile der Mail-App",
+        Removed.NAME: "Name",
+        Removed.COMPANY: "Firmenname",
+        Removed.STREET: "Adresse",
+        Removed.PHONE: "Telefonnummer",
+        Removed.EMAIL: "E-Mail-Adresse",
+        Removed.WEBSITE: "Website",
+    },
+}
+
+REASONS: dict[Language, dict[Reason, str]] = {
+    "nl": {
+        Reason.EMPTY_REPLY: "het antwoord bevat geen opdracht",
+        Reason.UNKNOWN_COMMAND: (
+            "'{text}' is geen opdracht; zet alleen 'ok' of 'afwijzen <reden>' op de eerste regel"
+        ),
+        Reason.UNKNOWN_FIELD: "onbekend veld '{name}'",
+        Reason.QUESTION: "'{text}' is een vraag, geen opdracht; er is niets uitgevoerd",
+        Reason.NEGATION: "'{text}' bevat een ontkenning; om af te wijzen: 'afwijzen <reden>'",
+        Reason.BARE_NO: "'{word}' alleen is geen opdracht; om af te wijzen: 'afwijzen <reden>'",
+        Reason.BOTH_APPROVE_AND_REJECT: "zowel goedkeuren als afwijzen gevraagd",
+        Reason.EDIT_WITHOUT_TEXT: "'bewerk' zonder nieuwe tekst eronder",
+        Reason.EMPTY_LIST: "{field}: niets opgegeven",
+        Reason.TOO_MANY_ITEMS: "{field}: meer dan {limit} opgegeven",
+        Reason.NOT_ALLOWED: "'{command}' is hier niet toegestaan",
+        Reason.INVALID_LOCATION: "locatie '{value}' is geen 'breedtegraad, lengtegraad' in graden",
+        Reason.MISSING_DETAILS: "nog nodig: {fields}",
+    },
+    "fr": {
+        Reason.EMPTY_REPLY: "la réponse ne contient aucune commande",
+        Reason.UNKNOWN_COMMAND: (
+            "« {text} » n'est pas une commande ; écrivez seulement « ok » ou « rejeter <motif> » "
+            "sur la première ligne"
+        ),
+        Reason.UNKNOWN_FIELD: "champ inconnu « {name} »",
+        Reason.QUESTION: "« {text} » est une question, pas une commande ; rien n'a été fait",
+        Reason.NEGATION: "« {text} » contient une négation ; pour refuser : « rejeter <motif> »",
+        Reason.BARE_NO: "« {word} » seul n'est pas une commande ; pour refuser : « rejeter <motif> »",
+        Reason.BOTH_APPROVE_AND_REJECT: "approbation et rejet demandés à la fois",
+        Reason.EDIT_WITHOUT_TEXT: "« modifier » sans nouveau texte en dessous",
+        Reason.EMPTY_LIST: "{field} : rien d'indiqué",
+        Reason.TOO_MANY_ITEMS: "{field} : plus de {limit} indiqués",
+        Reason.NOT_ALLOWED: "« {command} » n'est pas permis ici",
+        Reason.INVALID_LOCATION: "le lieu « {value} » n'est pas « latitude, longitude » en degrés",
+        Reason.MISSING_DETAILS: "encore nécessaire : {fields}",
+    },
+    "en": {
+        Reason.EMPTY_REPLY: "the reply holds no command",
+        Reason.UNKNOWN_COMMAND: (
+            "'{text}' is not a command; put only 'ok' or 'reject <reason>' on the first line"
+        ),
+        Reason.UNKNOWN_FIELD: "unknown field '{name}'",
+        Reason.QUESTION: "'{text}' is a question, not a command; nothing was done",
+        Reason.NEGATION: "'{text}' holds a negation; to reject, write 'reject <reason>'",
+        Reason.BARE_NO: "'{word}' alone is not a command; to reject, write 'reject <reason>'",
+        Reason.BOTH_APPROVE_AND_REJECT: "both approve and reject given",
+        Reason.EDIT_WITHOUT_TEXT: "'edit' without new text below it",
+        Reason.EMPTY_LIST: "{field}: none given",
+        Reason.TOO_MANY_ITEMS: "{field}: more than {limit} given",
+        Reason.NOT_ALLOWED: "'{command}' is not allowed here",
+        Reason.INVALID_LOCATION: "location '{value}' is not 'latitude, longitude' in degrees",
+        Reason.MISSING_DETAILS: "still needed: {fields}",
+    },
+    "de": {
+        Reason.EMPTY_REPLY: "die Antwort enthält keinen Befehl",
+        Reason.UNKNOWN_COMMAND: (
+            "„{text}“ ist kein Befehl; schreiben Sie nur „ok“ oder „ablehnen <Grund>“ in die erste Zeile"
+        ),
+        Reason.UNKNOWN_FIELD: "unbekanntes Feld „{name}“",
+        Reason.QUESTION: "„{text}“ ist eine Frage, kein Befehl; es wurde nichts ausgeführt",
+        Reason.NEGATION: "„{text}“ enthält eine Verneinung; zum Ablehnen: „ablehnen <Grund>“",
+        Reason.BARE_NO: "„{word}“ allein ist kein Befehl; zum Ablehnen: „ablehnen <Grund>“",
+        Reason.BOTH_APPROVE_AND_REJECT: "Genehmigen und Ablehnen zugleich angegeben",
+        Reason.EDIT_WITHOUT_TEXT: "„bearbeiten“ ohne neuen Text darunter",
+        Reason.EMPTY_LIST: "{field}: nichts angegeben",
+        Reason.TOO_MANY_ITEMS: "{field}: mehr als {limit} angegeben",
+        Reason.NOT_ALLOWED: "„{command}“ ist hier nicht erlaubt",
+        Reason.INVALID_LOCATION: "Ort „{value}“ ist nicht „Breitengrad, Längengrad“ in Grad",
+        Reason.MISSING_DETAILS: "noch nötig: {fields}",
+    },
+}
+
+
+def language_of(language: str | None) -> Language:
+    """A supported language for a configured one ("nl", "NL", "nl-BE" -> "nl"); English otherwise."""
+    code = (language or "").strip().lower().replace("_", "-").split("-")[0]
+    return next((lang for lang in LANGUAGES if lang == code), DEFAULT_LANGUAGE)
+
+
+def field_name(key: str, language: str) -> str:
+    """The name of field ``key`` ("company") in ``language`` ("bedrijf"); the key itself if unknown."""
+    return FIELD_NAMES[language_of(language)].get(key, key)
+
+
+def removed_kind(kind: Removed, language: str) -> str:
+    return REMOVED_KINDS[language_of(language)][kind]
+
+
+def reply_marker(language: str) -> str:
+    return REPLY_MARKER[language_of(language)]
+
+
+def removed_marker(language: str) -> str:
+    return REMOVED_MARKER[language_of(language)]
+
+
+def _param(name: str, value: ParamValue, lang: Language) -> str:
+    if name == "field" and isinstance(value, str):
+        return field_name(value, lang)
+    if name == "fields" and isinstance(value, tuple):
+        return ", ".join(field_name(v, lang) for v in value)
+    if name == "command" and isinstance(value, str):
+        return COMMAND_NAMES[lang].get(value, value)
+    if isinstance(value, tuple):
+        return ", ".join(value)
+    return str(value)
+
+
+def reason_text(refusal: Refusal, language: str) -> str:
+    """The refusal as a sentence in ``language``; field and command keys are translated too."""
+    lang = language_of(language)
+    params: Mapping[str, str] = {k: _param(k, v, lang) for k, v in refusal.params}
+    return REASONS[lang][refusal.code].format_map(params)
+
+
+def reasons_text(refusals: tuple[Refusal, ...], language: str) -> str:
+    """Several refusals as one line ("; " between them), for the ``reason`` of ``command_error``."""
+    return "; ".join(reason_text(r, language) for r in refusals)
+
+
+class Metadata(StrEnum):
+    """Kinds of image metadata :mod:`save_relay.mail.images` removes."""
+
+    GPS = "gps"
+    CAMERA = "camera"
+    DATE_TAKEN = "date_taken"
+    SOFTWARE = "software"
+    AUTHOR = "author"
+    EXIF = "exif"  # any other EXIF data (serial numbers, lens, thumbnail, ...)
+    XMP = "xmp"
+    IPTC = "iptc"
+    ICC_PROFILE = "icc_profile"
+    COMMENT = "comment"
+    TEXT = "text"  # PNG text chunks
+    ANIMATION = "animation"  # only the first frame is kept
+
+
+class AttachmentNote(StrEnum):
+    """What the moderator is told about an attachment that could not be (or is not) cleaned."""
+
+    TOO_LARGE = "too_large"  # more pixels than allowed (a decompression bomb): dropped
+    UNREADABLE = "unreadable"  # not a readable image: dropped
+    UNSUPPORTED_IMAGE = "unsupported_image"  # an image format we do not re-encode: dropped
+    MAY_CARRY_METADATA = "may_carry_metadata"  # PDF, Office: kept, but may name its author
+
+
+METADATA_LABELS: dict[Language, dict[Metadata, str]] = {
+    "nl": {
+        Metadata.GPS: "GPS-positie",
+        Metadata.CAMERA: "merk en model van het toestel",
+        Metadata.DATE_TAKEN: "opnamedatum",
+        Metadata.SOFTWARE: "software",
+        Metadata.AUTHOR: "auteur en copyright",
+        Metadata.EXIF: "overige EXIF-gegevens",
+        Metadata.XMP: "XMP-gegevens",
+        Metadata.IPTC: "IPTC-gegevens",
+        Metadata.ICC_PROFILE: "kleurprofiel (omgezet naar sRGB)",
+        Metadata.COMMENT: "commentaar",
+        Metadata.TEXT: "tekstvelden",
+        Metadata.ANIMATION: "animatie (alleen het eerste beeld blijft)",
+    },
+    "fr": {
+        Metadata.GPS: "position GPS",
+        Metadata.CAMERA: "marque et modèle de l'appareil",
+        Metadata.DATE_TAKEN: "date de prise de vue",
+        Metadata.SOFTWARE: "logiciel",
+        Metadata.AUTHOR: "auteur et copyright",
+        Metadata.EXIF: "autres données EXIF",
+        Metadata.XMP: "données XMP",
+        Metadata.IPTC: "données IPTC",
+        Metadata.ICC_PROFILE: "profil de couleur (converti en sRGB)",
+        Metadata.COMMENT: "commentaire",
+        Metadata.TEXT: "champs de texte",
+        Metadata.ANIMATION: "animation (seule la première image est gardée)",
+    },
+    "en": {
+        Metadata.GPS: "GPS position",
+        Metadata.CAMERA: "camera make/model",
+        Metadata.DATE_TAKEN: "date taken",
+        Metadata.SOFTWARE: "software",
+        Metadata.AUTHOR: "author and copyright",
+        Metadata.EXIF: "other EXIF data",
+        Metadata.XMP: "XMP data",
+        Metadata.IPTC: "IPTC data",
+        Metadata.ICC_PROFILE: "colour profile (converted to sRGB)",
+        Metadata.COMMENT: "comment",
+        Metadata.TEXT: "text fields",
+        Metadata.ANIMATION: "animation (only the first frame is kept)",
+    },
+    "de": {
+        Metadata.GPS: "GPS-Position",
+        Metadata.CAMERA: "Kamerahersteller und -modell",
+        Metadata.DATE_TAKEN: "Aufnahmedatum",
+        Metadata.SOFTWARE: "Software",
+        Metadata.AUTHOR: "Urheber und Copyright",
+        Metadata.EXIF: "weitere EXIF-Daten",
+        Metadata.XMP: "XMP-Daten",
+        Metadata.IPTC: "IPTC-Daten",
+        Metadata.ICC_PROFILE: "Farbprofil (nach sRGB umgerechnet)",
+        Metadata.COMMENT: "Kommentar",
+        Metadata.TEXT: "Textfelder",
+        Metadata.ANIMATION: "Animation (nur das erste Bild bleibt)",
+    },
+}
+
+ATTACHMENT_NOTES: dict[Language, dict[AttachmentNote, str]] = {
+    "nl": {
+        AttachmentNote.TOO_LARGE: "afbeelding te groot om op te schonen; niet meegestuurd",
+        AttachmentNote.UNREADABLE: "afbeelding kon niet worden opgeschoond; niet meegestuurd",
+        AttachmentNote.UNSUPPORTED_IMAGE: "afbeeldingsformaat niet ondersteund; niet meegestuurd",
+        AttachmentNote.MAY_CARRY_METADATA: (
+            "dit bestand kan metadata bevatten (auteur, bedrijf); controleer het"
+        ),
+    },
+    "fr": {
+        AttachmentNote.TOO_LARGE: "image trop grande pour être nettoyée ; non transmise",
+        AttachmentNote.UNREADABLE: "l'image n'a pas pu être nettoyée ; non transmise",
+        AttachmentNote.UNSUPPORTED_IMAGE: "format d'image non pris en charge ; non transmise",
+        AttachmentNote.MAY_CARRY_METADATA: (
+            "ce fichier peut contenir des métadonnées (auteur, entreprise) ; vérifiez-le"
+        ),
+    },
+    "en": {
+        AttachmentNote.TOO_LARGE: "image too large to clean; not sent on",
+        AttachmentNote.UNREADABLE: "image could not be cleaned; not sent on",
+        AttachmentNote.UNSUPPORTED_IMAGE: "image format not supported; not sent on",
+        AttachmentNote.MAY_CARRY_METADATA: "this file may carry metadata (author, company); check it",
+    },
+    "de": {
+        AttachmentNote.TOO_LARGE: "Bild zu groß zum Bereinigen; nicht weitergeleitet",
+        AttachmentNote.UNREADABLE: "Bild konnte nicht bereinigt werden; nicht weitergeleitet",
+        AttachmentNote.UNSUPPORTED_IMAGE: "Bildformat nicht unterstützt; nicht weitergeleitet",
+        AttachmentNote.MAY_CARRY_METADATA: (
+            "diese Datei kann Metadaten enthalten (Autor, Firma); bitte prüfen"
+        ),
+    },
+}
+
+
+def metadata_label(kind: Metadata, language: str) -> str:
+    return METADATA_LABELS[language_of(language)][kind]
+
+
+def attachment_note(note: AttachmentNote, language: str) -> str:
+    return ATTACHMENT_NOTES[language_of(language)][note]
