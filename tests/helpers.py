@@ -126,3 +126,24 @@ def report_message(
     if attachment:
         message.add_attachment(attachment[1], maintype="image", subtype="jpeg", filename=attachment[0])
     return message
+
+
+def camera_jpeg(width: int = 64, height: int = 48, orientation: int = 1) -> bytes:
+    """A real JPEG as a phone camera writes it: EXIF with the camera, the time taken and a GPS position
+    (Lommel), made with Pillow (what the relay must strip before a photo leaves the police)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (width, height), (200, 40, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "Apple"  # Make
+    exif[0x0110] = "iPhone 15"  # Model
+    exif[0x0132] = "2026:11:24 03:10:00"  # DateTime
+    exif[0x0112] = orientation
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (51.0, 14.0, 22.0)
+    gps[3], gps[4] = "E", (5.0, 18.0, 36.0)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()

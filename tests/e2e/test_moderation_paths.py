@@ -117,7 +117,8 @@ async def test_used_token_is_refused(relay: Relay, sink: Sink) -> None:
     await wait_for(lambda: refusals(relay))
     assert (await report_status(relay, reference)).status == "approved"
     assert await distribution_deliveries(relay) == sent
-    assert "used already" in (await wait_for(lambda: error_mails(sink, MODERATORS[0])))[0]
+    answer = (await wait_for(lambda: error_mails(sink, MODERATORS[0])))[0]
+    assert f"{reference} werd al behandeld door {MODERATORS[0]} op " in answer  # who and when, in Dutch
 
 
 async def test_other_moderators_token_is_spent_by_a_decision(relay: Relay, sink: Sink) -> None:
@@ -129,6 +130,8 @@ async def test_other_moderators_token_is_spent_by_a_decision(relay: Relay, sink:
     await reply(relay, second, "afwijzen", sender=MODERATORS[1])
     assert await wait_for(lambda: refusals(relay))
     assert (await report_status(relay, reference)).status == "approved"
+    told = (await wait_for(lambda: error_mails(sink, MODERATORS[1])))[0]
+    assert f"werd al behandeld door {MODERATORS[0]}" in told  # the colleague hears who decided
 
 
 async def test_forged_from_with_another_moderators_token(relay: Relay, sink: Sink) -> None:
@@ -138,7 +141,7 @@ async def test_forged_from_with_another_moderators_token(relay: Relay, sink: Sin
     await reply(relay, note, "ok", sender=MODERATORS[1])
     await reply(relay, note, "ok", sender="boef@evil.example")
     reasons = await wait_for(lambda: _at_least(refusals(relay), 2))
-    assert all("another moderator" in r for r in reasons)
+    assert all("naar een andere moderator" in r for r in reasons)
     assert (await report_status(relay, reference)).status == "pending"
     assert error_mails(sink, "boef@evil.example") == []  # no backscatter to strangers
 
@@ -150,7 +153,7 @@ async def test_expired_token_is_refused(relay: Relay, sink: Sink) -> None:
         await session.execute(update(Token).values(expires_at=utcnow() - timedelta(minutes=1)))
     await reply(relay, note, "ok")
     reasons = await wait_for(lambda: refusals(relay))
-    assert "expired" in reasons[0]
+    assert "vervallen" in reasons[0]
     assert (await report_status(relay, reference)).status == "pending"
 
 
@@ -160,7 +163,7 @@ async def test_unknown_token_is_refused(relay: Relay, sink: Sink) -> None:
     forged = "industrie+confirm-" + "a" * 26 + "@politie.lommel.be"
     await reply(relay, note, "ok", to=forged)
     reasons = await wait_for(lambda: refusals(relay))
-    assert "unknown token" in reasons[0]
+    assert "onbekend antwoordadres" in reasons[0]  # in the network's language (nl)
     assert (await report_status(relay, reference)).status == "pending"
 
 
@@ -172,7 +175,7 @@ async def test_token_of_another_report_is_refused(relay: Relay, sink: Sink) -> N
     # A reply about the second report (its subject) sent to the first report's token.
     await reply(relay, note_second, "ok", to=str(note_first.message["Reply-To"]))
     reasons = await wait_for(lambda: refusals(relay))
-    assert re.search(r"belongs to SAVE-\d{4}-\d{6}, not to", reasons[0])
+    assert re.search(r"hoort bij SAVE-\d{4}-\d{6}, niet bij SAVE-", reasons[0])
     assert (await report_status(relay, first)).status == "pending"
     assert (await report_status(relay, second)).status == "pending"
 
@@ -187,13 +190,14 @@ async def _decided(relay: Relay, reference: str) -> Report | None:
     return report if report.status != "pending" else None
 
 
-async def test_credit_names_the_reporter(relay: Relay, sink: Sink) -> None:
+async def test_credit_names_the_reporting_company(relay: Relay, sink: Sink) -> None:
     reference = await post_report(relay)
     note = await notification_for(sink, MODERATORS[0], reference)
     await reply(relay, note, "ok\nvermeld", style="gmail")
     delivered = await wait_for(lambda: distributed(sink, reference))
     body = delivered[0].message.get_body(preferencelist=("plain",)).get_content()
-    assert "Jan Vos" in body
+    assert "Metaalwerken Vos NV" in body  # the company, as issue 15 asks: never the address
+    assert "@metaalwerken-vos" not in body
 
 
 @pytest.mark.parametrize("client", ["outlook-html", "apple-mail-html"])

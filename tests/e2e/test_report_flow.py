@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from save_relay.app import Relay
 from save_relay.store.tables import AuditEntry, Delivery, InboundMessage, Report
 from tests.conftest import MODERATORS
-from tests.helpers import Received, Sink, report_message, smtp_send, wait_for
+from tests.helpers import Received, Sink, camera_jpeg, report_message, smtp_send, wait_for
 
 NETWORK = "industrie@politie.lommel.be"
 REPORTER = "security@metaalwerken-vos.example"
@@ -71,7 +71,7 @@ async def reply(
 
 
 async def test_report_is_stored_acknowledged_and_announced(relay: Relay, sink: Sink) -> None:
-    reference = await post_report(relay, attachment=("camera1.jpg", b"\xff\xd8\xff fake jpeg"))
+    reference = await post_report(relay, attachment=("camera1.jpg", camera_jpeg()))
 
     async with relay.sessions() as session:
         report = await session.scalar(select(Report).where(Report.reference == reference))
@@ -96,7 +96,7 @@ async def test_report_is_stored_acknowledged_and_announced(relay: Relay, sink: S
 
 
 async def test_approve_by_reply_reaches_zone_and_group(relay: Relay, sink: Sink) -> None:
-    reference = await post_report(relay, attachment=("camera1.jpg", b"\xff\xd8\xff fake jpeg"))
+    reference = await post_report(relay, attachment=("camera1.jpg", camera_jpeg()))
     note = await notification_for(sink, MODERATORS[0], reference)
     await reply(relay, note, "ok")
 
@@ -120,6 +120,8 @@ async def test_approve_by_reply_reaches_zone_and_group(relay: Relay, sink: Sink)
     assert re.fullmatch(r"industrie\+bounces-[a-z2-7]{27,39}@politie\.lommel\.be", one.mail_from)
     assert msg["Message-ID"].endswith("@politie.lommel.be>")
     assert [p.get_filename() for p in msg.iter_attachments()] == ["camera1.jpg"]
+    photo = next(iter(msg.iter_attachments())).get_payload(decode=True)
+    assert photo.startswith(b"\xff\xd8") and b"Exif" not in photo and b"iPhone" not in photo  # no metadata
     assert "witte bestelwagen" in msg.get_body(preferencelist=("plain",)).get_content()
     assert len({m.mail_from for m in delivered}) == len(delivered)  # VERP: one return path each
 

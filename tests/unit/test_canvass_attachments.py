@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from save_relay.canvass import attachments
-from save_relay.canvass.attachments import extract
+from save_relay.mail import attachments
+from save_relay.mail.attachments import extract
 
 HEAD = b"From: a@example.org\r\nTo: industrie+reply-x@politie.lommel.be\r\nSubject: Re: vraag\r\n"
 PLAIN = HEAD + b"Content-Type: text/plain; charset=UTF-8\r\n\r\nNiets gezien.\r\n\r\n> Wie zag iets?\r\n"

@@ -23,6 +23,21 @@ PARAMS: dict[Reason, dict[str, i18n.ParamValue]] = {
     Reason.NOT_ALLOWED: {"command": "withdraw"},
     Reason.INVALID_LOCATION: {"value": "Lommel"},
     Reason.MISSING_DETAILS: {"fields": ("company", "location")},
+    Reason.UNKNOWN_TOKEN: {},
+    Reason.OTHER_MODERATOR: {},
+    Reason.NOT_MODERATOR: {},
+    Reason.TOKEN_EXPIRED: {},
+    Reason.ALREADY_DECIDED: {
+        "reference": "SAVE-2026-000123",
+        "by": "jan@politie.test",
+        "at": "2026-11-21 09:14",
+    },
+    Reason.REPORT_GONE: {},
+    Reason.OTHER_REFERENCE: {"reference": "SAVE-2026-000123", "named": "SAVE-2026-000124"},
+    Reason.AUTOMATIC: {},
+    Reason.UNKNOWN_ZONES: {"names": "Kolonel Dusart, Maan"},
+    Reason.UNKNOWN_GROUPS: {"names": "nachtploeg"},
+    Reason.NO_TARGETS: {},
 }
 
 

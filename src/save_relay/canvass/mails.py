@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.canvass.attachments import Extracted
 from save_relay.canvass.results import local_time
 from save_relay.core.addresses import header_safe
 from save_relay.core.context import Context, NetworkRef, network_from
 from save_relay.core.routing import Purpose
 from save_relay.core.tokens import new_token
 from save_relay.delivery.notices import base_context, notice_headers, rendered_bytes
+from save_relay.mail.attachments import Extracted
 from save_relay.mail.compose import as_bytes, build_message, make_message_id, render
 from save_relay.store import deliveries
 from save_relay.store.tables import Canvass

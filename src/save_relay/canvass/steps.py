@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.canvass.attachments import Extracted, extract
 from save_relay.canvass.mails import canvass_context, fitting, question_messages, queue_with_attachments
 from save_relay.canvass.results import AnswerView, answer_views, attachment_name, summarize
 from save_relay.canvass.service import area_of
 from save_relay.core.clock import as_utc
 from save_relay.core.context import Context, NetworkRef
 from save_relay.core.states import CanvassStatus
+from save_relay.mail.attachments import Extracted, extract
 from save_relay.mail.parse import ParsedMessage
 from save_relay.store import audit, deliveries
 from save_relay.store import canvass as store

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.canvass.attachments import extract
 from save_relay.canvass.results import Summary, attachment_name, local_time, summarize, to_csv
 from save_relay.canvass.service import cancel, create
 from save_relay.canvass.spec import RequestError, request_from_fields
@@ -23,6 +22,7 @@ from save_relay.cli.common import choose_network, cli_actor, fail, opened, run
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import SaveRelayError
+from save_relay.mail.attachments import extract
 from save_relay.store import canvass as store
 from save_relay.store.tables import Canvass
 

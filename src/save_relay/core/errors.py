@@ -23,4 +23,12 @@ class NotFound(SaveRelayError):
 
 
 class CommandRefused(SaveRelayError):
-    """The moderator command was refused."""
+    """The moderator command was refused.
+
+    ``refusal``: the reason as a code with parameters (``mail.i18n.Refusal``), for an answer in the
+    network's language; the message itself is English, for the CLI and the logs.
+    """
+
+    def __init__(self, message: str | None = None, refusal: object | None = None) -> None:
+        super().__init__(message)
+        self.refusal = refusal

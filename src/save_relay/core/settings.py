@@ -173,7 +173,7 @@ class NetworkSettings(_Section):
     address: str = Field(description="the network's address, e.g. industrie@politie.lommel.be")
     name: str = Field(description="display name, e.g. SaVE Lommel")
     reference_prefix: str = Field("SAVE", pattern=r"^[A-Z][A-Z0-9]{1,9}$")
-    language: Literal["nl", "en", "fr"] = "nl"
+    language: Literal["nl", "en", "fr", "de"] = "nl"
     timezone: str = "Europe/Brussels"
     moderators: list[str] = Field(min_length=1, description="police addresses allowed to moderate")
     default_groups: list[str] = Field(default_factory=list, description="groups that get every report")
@@ -192,6 +192,12 @@ class NetworkSettings(_Section):
     categories: list[Category] = Field(
         default_factory=lambda: list(DEFAULT_CATEGORIES),
         description="incident categories (statistics); the defaults: theft, copper theft, burglary, ...",
+    )
+    notification_attachments_max_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=0,
+        description="the report's photos (as subscribers will get them) attached to the moderators' "
+        "notification up to this total; beyond it they are listed with the command that fetches each",
     )
     monthly_report: Literal["off", "moderators", "subscribers"] = Field(
         "moderators",

@@ -6,7 +6,7 @@ at least once if and only if the change it reports is committed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.context import Context, NetworkRef, network_from
 from save_relay.core.routing import Purpose
 from save_relay.core.settings import NetworkSettings
-from save_relay.mail.compose import Rendered, make_message_id, render, text_message_bytes
+from save_relay.mail.compose import (
+    Rendered,
+    as_bytes,
+    build_message,
+    make_message_id,
+    render,
+    text_message_bytes,
+)
 from save_relay.store import deliveries
 from save_relay.store import tokens as token_store
 
@@ -70,6 +77,46 @@ def rendered_bytes(
     )
 
 
+def with_attachments(
+    network: NetworkRef,
+    *,
+    kind: str,
+    rendered: Rendered,
+    to: str,
+    reply_to: str | None = None,
+    in_reply_to: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+    attachments: Sequence[tuple[str, str, bytes]] = (),
+) -> bytes:
+    """``rendered_bytes`` with files attached (``(file name, content type, bytes)`` each)."""
+    if not attachments:  # most notices: composed without the email package
+        return rendered_bytes(
+            network,
+            kind=kind,
+            rendered=rendered,
+            to=to,
+            reply_to=reply_to,
+            in_reply_to=in_reply_to,
+            headers=headers,
+        )
+    conf = network.settings
+    message = build_message(
+        sender=network_from(conf),
+        to=to,
+        rendered=rendered,
+        domain=conf.domain,
+        reply_to=reply_to,
+        in_reply_to=in_reply_to,
+        extra_headers=[*notice_headers(conf, kind), *headers],
+    )
+    for filename, content_type, data in attachments:
+        maintype, _, subtype = content_type.partition("/")
+        message.add_attachment(
+            data, maintype=maintype or "application", subtype=subtype or "octet-stream", filename=filename
+        )
+    return as_bytes(message)
+
+
 def notice_headers(conf: NetworkSettings, kind: str) -> list[tuple[str, str]]:
     """The headers every mail of the relay carries besides From/To/Subject: a fresh Message-ID, what
     kind of automatic mail it is (RFC 3834), and the network it comes from."""
@@ -97,9 +144,11 @@ async def notify_moderators(
     report_id: int | None = None,
     request_id: int | None = None,
     headers: Iterable[tuple[str, str]] = (),
+    attachments: Sequence[tuple[str, str, bytes]] = (),
 ) -> None:
     """Queue ``template`` to every moderator, each with a reply address of their own: a token of
-    ``purpose`` bound to that moderator and to the report or request it is about."""
+    ``purpose`` bound to that moderator and to the report or request it is about; ``attachments``
+    (file name, content type, bytes) go with each (a report's photos, for the moderator to judge)."""
     conf = network.settings
     extra = list(headers)
     rendered = render(conf.language, template, {**base_context(conf), **context})  # the same for each
@@ -116,13 +165,14 @@ async def notify_moderators(
     messages = [
         (
             moderator,
-            rendered_bytes(
+            with_attachments(
                 network,
                 kind=kind,
                 rendered=rendered,
                 to=moderator,
                 reply_to=ctx.subaddress(conf, Purpose.CONFIRM, token),
                 headers=extra,
+                attachments=attachments,
             ),
         )
         for moderator, token in zip(moderators, tokens, strict=True)

@@ -37,6 +37,18 @@ class Reason(StrEnum):
     NOT_ALLOWED = "not_allowed"  # command: a command key (withdraw, approve, ...)
     INVALID_LOCATION = "invalid_location"  # value
     MISSING_DETAILS = "missing_details"  # fields: field keys
+    # A moderator's reply that the checks refuse (moderation/confirm.py, decide.py):
+    UNKNOWN_TOKEN = "unknown_token"  # noqa: S105 - a reason code, no secret
+    OTHER_MODERATOR = "other_moderator"  # -
+    NOT_MODERATOR = "not_moderator"  # -
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 - a reason code, no secret
+    ALREADY_DECIDED = "already_decided"  # reference, by, at
+    REPORT_GONE = "report_gone"  # -
+    OTHER_REFERENCE = "other_reference"  # reference, named
+    AUTOMATIC = "automatic"  # -
+    UNKNOWN_ZONES = "unknown_zones"  # names
+    UNKNOWN_GROUPS = "unknown_groups"  # names
+    NO_TARGETS = "no_targets"  # -
 
 
 class Removed(StrEnum):
@@ -206,6 +218,17 @@ REASONS: dict[Language, dict[Reason, str]] = {
         Reason.NOT_ALLOWED: "'{command}' is hier niet toegestaan",
         Reason.INVALID_LOCATION: "locatie '{value}' is geen 'breedtegraad, lengtegraad' in graden",
         Reason.MISSING_DETAILS: "nog nodig: {fields}",
+        Reason.UNKNOWN_TOKEN: "onbekend antwoordadres: antwoord op een recente melding",
+        Reason.OTHER_MODERATOR: "dit antwoordadres werd naar een andere moderator gestuurd",
+        Reason.NOT_MODERATOR: "de afzender is geen moderator (meer) van dit netwerk",
+        Reason.TOKEN_EXPIRED: "dit antwoordadres is vervallen",
+        Reason.ALREADY_DECIDED: "{reference} werd al behandeld door {by} op {at}",
+        Reason.REPORT_GONE: "de melding bestaat niet meer",
+        Reason.OTHER_REFERENCE: "dit antwoordadres hoort bij {reference}, niet bij {named}",
+        Reason.AUTOMATIC: "automatisch antwoord genegeerd",
+        Reason.UNKNOWN_ZONES: "onbekende zone(s): {names}",
+        Reason.UNKNOWN_GROUPS: "onbekende groep(en): {names}",
+        Reason.NO_TARGETS: "geen zones of groepen om naar te versturen: voeg 'zones: ...' toe",
     },
     "fr": {
         Reason.EMPTY_REPLY: "la réponse ne contient aucune commande",
@@ -224,6 +247,17 @@ REASONS: dict[Language, dict[Reason, str]] = {
         Reason.NOT_ALLOWED: "« {command} » n'est pas permis ici",
         Reason.INVALID_LOCATION: "le lieu « {value} » n'est pas « latitude, longitude » en degrés",
         Reason.MISSING_DETAILS: "encore nécessaire : {fields}",
+        Reason.UNKNOWN_TOKEN: "adresse de réponse inconnue : répondez à une notification récente",
+        Reason.OTHER_MODERATOR: "cette adresse de réponse a été envoyée à un autre modérateur",
+        Reason.NOT_MODERATOR: "l'expéditeur n'est pas (plus) modérateur de ce réseau",
+        Reason.TOKEN_EXPIRED: "cette adresse de réponse a expiré",
+        Reason.ALREADY_DECIDED: "{reference} a déjà été traité par {by} le {at}",
+        Reason.REPORT_GONE: "le signalement n'existe plus",
+        Reason.OTHER_REFERENCE: "cette adresse de réponse concerne {reference}, pas {named}",
+        Reason.AUTOMATIC: "réponse automatique ignorée",
+        Reason.UNKNOWN_ZONES: "zone(s) inconnue(s) : {names}",
+        Reason.UNKNOWN_GROUPS: "groupe(s) inconnu(s) : {names}",
+        Reason.NO_TARGETS: "aucune zone ni groupe destinataire : ajoutez « zones: ... »",
     },
     "en": {
         Reason.EMPTY_REPLY: "the reply holds no command",
@@ -241,6 +275,17 @@ REASONS: dict[Language, dict[Reason, str]] = {
         Reason.NOT_ALLOWED: "'{command}' is not allowed here",
         Reason.INVALID_LOCATION: "location '{value}' is not 'latitude, longitude' in degrees",
         Reason.MISSING_DETAILS: "still needed: {fields}",
+        Reason.UNKNOWN_TOKEN: "unknown reply address: reply to a current notification",
+        Reason.OTHER_MODERATOR: "this reply address was sent to another moderator",
+        Reason.NOT_MODERATOR: "the sender is not (or no longer) a moderator of this network",
+        Reason.TOKEN_EXPIRED: "this reply address has expired",
+        Reason.ALREADY_DECIDED: "{reference} was already decided by {by} at {at}",
+        Reason.REPORT_GONE: "the report no longer exists",
+        Reason.OTHER_REFERENCE: "this reply address belongs to {reference}, not to {named}",
+        Reason.AUTOMATIC: "automatic reply ignored",
+        Reason.UNKNOWN_ZONES: "unknown zone(s): {names}",
+        Reason.UNKNOWN_GROUPS: "unknown group(s): {names}",
+        Reason.NO_TARGETS: "no zones or groups to send to: add 'zones: ...'",
     },
     "de": {
         Reason.EMPTY_REPLY: "die Antwort enthält keinen Befehl",
@@ -258,6 +303,17 @@ REASONS: dict[Language, dict[Reason, str]] = {
         Reason.NOT_ALLOWED: "„{command}“ ist hier nicht erlaubt",
         Reason.INVALID_LOCATION: "Ort „{value}“ ist nicht „Breitengrad, Längengrad“ in Grad",
         Reason.MISSING_DETAILS: "noch nötig: {fields}",
+        Reason.UNKNOWN_TOKEN: "unbekannte Antwortadresse: antworten Sie auf eine aktuelle Meldung",
+        Reason.OTHER_MODERATOR: "diese Antwortadresse wurde an einen anderen Moderator geschickt",
+        Reason.NOT_MODERATOR: "der Absender ist (nicht mehr) Moderator dieses Netzwerks",
+        Reason.TOKEN_EXPIRED: "diese Antwortadresse ist abgelaufen",
+        Reason.ALREADY_DECIDED: "{reference} wurde bereits von {by} am {at} entschieden",
+        Reason.REPORT_GONE: "die Meldung existiert nicht mehr",
+        Reason.OTHER_REFERENCE: "diese Antwortadresse gehört zu {reference}, nicht zu {named}",
+        Reason.AUTOMATIC: "automatische Antwort ignoriert",
+        Reason.UNKNOWN_ZONES: "unbekannte Zone(n): {names}",
+        Reason.UNKNOWN_GROUPS: "unbekannte Gruppe(n): {names}",
+        Reason.NO_TARGETS: "keine Zonen oder Gruppen als Empfänger: fügen Sie 'Zonen: ...' hinzu",
     },
 }
 

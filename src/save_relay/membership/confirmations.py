@@ -24,7 +24,8 @@ from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.context import Context, NetworkRef
 from save_relay.core.states import RequestStatus, TokenPurpose
 from save_relay.delivery.notices import notify_moderators, queue_notice
-from save_relay.mail.commands import REPLY_MARKERS, parse_commands, visible_reply
+from save_relay.mail.commands import parse_commands, visible_reply
+from save_relay.mail.i18n import Reason, Refusal, reason_text, reasons_text, reply_marker
 from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.membership.csvfile import SubscriberRow
 from save_relay.membership.requestmail import parse_details, says_no, without_details
@@ -164,7 +165,7 @@ async def _ask_moderators(
         expires_at=expires,
         context={
             **details_context(request),
-            "reply_marker": REPLY_MARKERS[0],
+            "reply_marker": reply_marker(conf.language),
             "known_zones": sorted(zones),
             "known_groups": sorted(groups),
         },
@@ -195,8 +196,11 @@ async def _moderator(
     request = await _request(session, network, token, sender, "pending")
     visible = visible_reply(parsed.text)
     command = parse_commands(without_details(visible))
-    if command.errors or command.action is None:
-        raise Refused("; ".join(command.errors) or "no command found: reply with 'ok' or 'afwijzen <reden>'")
+    lang = network.settings.language
+    if command.refusals:
+        raise Refused(reasons_text(command.refusals, lang))
+    if command.action is None:
+        raise Refused(reason_text(Refusal.of(Reason.EMPTY_REPLY), lang))
     details = parse_details(visible)
     if details.problems:
         raise Refused("; ".join(details.problems))

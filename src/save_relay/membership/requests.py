@@ -18,7 +18,8 @@ from save_relay.core.context import Context, NetworkRef
 from save_relay.core.routing import Purpose
 from save_relay.core.states import AddressStatus, RequestStatus
 from save_relay.delivery.notices import queue_notice
-from save_relay.mail.commands import REPLY_MARKERS, visible_reply
+from save_relay.mail.commands import visible_reply
+from save_relay.mail.i18n import reply_marker
 from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.membership.requestmail import Details, parse_request
 from save_relay.processing.gate import is_auto_generated
@@ -182,7 +183,7 @@ async def _open(
         reply_to=ctx.subaddress(conf, Purpose.CONFIRM, token),
         context={
             **details_context(request),
-            "reply_marker": REPLY_MARKERS[0],
+            "reply_marker": reply_marker(conf.language),
             "problems": list(details.problems),
         },
         in_reply_to=parsed.message_id,

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context, NetworkRef
 from save_relay.delivery.notices import notify_moderators, queue_notice
-from save_relay.mail.commands import REPLY_MARKERS
+from save_relay.mail.i18n import reply_marker
 from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.moderation.ackrate import ack_allowed
 from save_relay.moderation.discard import automatic_reason, discard
 from save_relay.moderation.incident import describe_incident, incident_context
+from save_relay.moderation.preview import PreviewFile, make_preview, removed_lines
 from save_relay.processing.gate import is_auto_generated
 from save_relay.store import audit, inbound, recipients
 from save_relay.store.tables import InboundMessage, Report
@@ -64,6 +65,8 @@ async def announce(
     report.zones = list(info.zones) if info else []
     report.groups = list(conf.default_groups)
     describe_incident(report, parsed, info, conf)
+    files = await make_preview(session, report, parsed, message.raw, conf)
+    attached, _ = _fitting(files, conf.notification_attachments_max_bytes)
     context = {
         "reference": report.reference,
         "subject": report.subject or "(geen onderwerp)",
@@ -84,18 +87,21 @@ async def announce(
         kind="notification",
         template="notification",
         expires_at=expires,
+        attachments=[(f.filename, f.content_type, f.data) for f in attached if f.data is not None],
         context={
             **context,
-            "reply_marker": REPLY_MARKERS[0],
+            "reply_marker": reply_marker(conf.language),
             "sender": f"{report.sender_name} <{report.sender}>" if report.sender else "(onbekend)",
             "subscriber": info.company if info else None,
             "received": report.received_at.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M"),
             "proposed_zones": report.zones,
             "default_groups": report.groups,
-            "attachments": parsed.attachments,
+            "attachments": files,
+            "attached_positions": [f.position for f in attached],
+            "preview": report.preview_text or "",
+            "removed": removed_lines(report, files, conf.language),
             "known_zones": list(zones.names),
             "defects": list(parsed.defects)[:5],
-            "text": parsed.text[:20_000],
             "expires": local_expiry,
             **incident_context(report, conf),
         },
@@ -146,3 +152,17 @@ async def _acknowledge(
         context=context,
         in_reply_to=in_reply_to,
     )
+
+
+def _fitting(files: list[PreviewFile], limit: int) -> tuple[list[PreviewFile], list[PreviewFile]]:
+    """The photos (and other sendable files) that fit in ``limit`` bytes in order, and the others."""
+    attached: list[PreviewFile] = []
+    others: list[PreviewFile] = []
+    total = 0
+    for file in files:
+        if file.data is not None and total + file.size <= limit:
+            attached.append(file)
+            total += file.size
+        else:
+            others.append(file)
+    return attached, others

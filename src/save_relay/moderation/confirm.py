@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.context import Context, NetworkRef
 from save_relay.core.errors import CommandRefused
+from save_relay.core.states import ReportStatus
 from save_relay.delivery.notices import queue_notice
 from save_relay.mail.commands import parse_commands, visible_reply
+from save_relay.mail.i18n import ParamValue, Reason, Refusal, reason_text, reasons_text
 from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.moderation.decide import Decision, confirmation_context, decide
 from save_relay.processing.gate import Refused, actor_of, is_auto_generated, refuse
@@ -41,26 +45,44 @@ def _other_reference(parsed: ParsedMessage, prefix: str, own: str | None) -> str
 async def _check(
     session: AsyncSession, network: NetworkRef, inbound: InboundMessage, parsed: ParsedMessage
 ) -> Report:
+    lang = network.settings.language
+
+    def refused(code: Reason, about: str | None = None, **params: ParamValue) -> Refused:
+        return Refused(reason_text(Refusal.of(code, **params), lang), about)
+
     token = await token_store.find(session, inbound.token or "", "confirm", network.id)
     if token is None or token.report_id is None:
-        raise Refused("unknown token: use the reply address of a current notification")
+        raise refused(Reason.UNKNOWN_TOKEN)
     report = await session.get(Report, token.report_id, with_for_update=True)
     reference = report.reference if report else None
     sender = parsed.sender.address.lower() if parsed.sender else None
     if sender != token.address:
-        raise Refused("this reply address was sent to another moderator", reference)
+        raise refused(Reason.OTHER_MODERATOR, reference)
     if not await is_moderator(session, network.id, sender):
-        raise Refused("the sender is no longer a moderator of this network", reference)
-    if token.used_at is not None:
-        raise Refused("this reply address was used already; the report has been decided", reference)
-    if as_utc(token.expires_at) <= utcnow():
-        raise Refused("this reply address has expired", reference)
+        raise refused(Reason.NOT_MODERATOR, reference)
     if report is None:
-        raise Refused("the report no longer exists")
+        raise refused(Reason.REPORT_GONE)
+    if report.status == ReportStatus.EXPIRED:
+        raise refused(Reason.TOKEN_EXPIRED, reference)
+    if token.used_at is not None or report.status != ReportStatus.PENDING:
+        raise refused(
+            Reason.ALREADY_DECIDED,
+            reference,
+            reference=reference or "",
+            by=report.decided_by or "?",
+            at=local_time(report.decided_at or token.used_at, network.settings.timezone),
+        )
+    if as_utc(token.expires_at) <= utcnow():
+        raise refused(Reason.TOKEN_EXPIRED, reference)
     other = _other_reference(parsed, network.settings.reference_prefix, report.reference)
     if other is not None:
-        raise Refused(f"the token belongs to {report.reference}, not to {other}", reference)
+        raise refused(Reason.OTHER_REFERENCE, reference, reference=reference or "", named=other)
     return report
+
+
+def local_time(when: datetime | None, timezone: str) -> str:
+    """``YYYY-MM-DD HH:MM`` on the network's clock ("?" when unknown)."""
+    return as_utc(when).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if when else "?"
 
 
 async def handle_report_reply(
@@ -72,16 +94,15 @@ async def handle_report_reply(
     parsed = parse_message(inbound.raw)
     actor = actor_of(parsed, inbound)
     try:
+        lang = network.settings.language
         if is_auto_generated(parsed):
-            raise Refused("automatic reply ignored")
+            raise Refused(reason_text(Refusal.of(Reason.AUTOMATIC), lang))
         report = await _check(session, network, inbound, parsed)
         command = parse_commands(visible_reply(parsed.text))
-        if command.errors:
-            raise Refused("; ".join(command.errors), report.reference)
+        if command.refusals:
+            raise Refused(reasons_text(command.refusals, lang), report.reference)
         if command.action is None:
-            raise Refused(
-                "no command found: reply with 'ok' or 'reject <reason>' on the first line", report.reference
-            )
+            raise Refused(reason_text(Refusal.of(Reason.EMPTY_REPLY), lang), report.reference)
         decision = Decision(
             action=command.action,
             zones=command.zones,
@@ -94,7 +115,8 @@ async def handle_report_reply(
             async with session.begin_nested():
                 applied = await decide(session, ctx, report, decision, actor)
         except CommandRefused as exc:
-            raise Refused(str(exc), report.reference) from exc
+            text = reason_text(exc.refusal, lang) if isinstance(exc.refusal, Refusal) else str(exc)
+            raise Refused(text, report.reference) from exc
     except Refused as refusal:
         # Only a moderator hears why (never a stranger: no backscatter).
         answer = not is_auto_generated(parsed) and await is_moderator(session, network.id, actor.name)

@@ -12,6 +12,7 @@ from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import CommandRefused
 from save_relay.core.states import ReportStatus
+from save_relay.mail.i18n import Reason, Refusal
 from save_relay.mail.parse import parse_message
 from save_relay.moderation.distribution import distribute
 from save_relay.processing.gate import Actor
@@ -64,19 +65,27 @@ async def decide(
     """Apply a decision to a pending report; raises CommandRefused and changes nothing when it can't."""
     network = ctx.network(report.network_id)
     if report.status != ReportStatus.PENDING:
-        raise CommandRefused(f"report {report.reference} is already {report.status}")
+        at = report.decided_at.isoformat(timespec="minutes") if report.decided_at else "?"
+        raise CommandRefused(
+            f"report {report.reference} is already {report.status}",
+            Refusal.of(
+                Reason.ALREADY_DECIDED, reference=report.reference or "", by=report.decided_by or "?", at=at
+            ),
+        )
     zones, groups = list(report.zones), list(report.groups)
     if decision.zones is not None:
         zones, unknown = _resolve(decision.zones, await recipients.zone_slugs(session, network.id))
         if unknown:
-            raise CommandRefused(f"unknown zone(s): {', '.join(unknown)}")
+            names = ", ".join(unknown)
+            raise CommandRefused(f"unknown zone(s): {names}", Refusal.of(Reason.UNKNOWN_ZONES, names=names))
     if decision.groups is not None:
         extra, unknown = _resolve(decision.groups, await recipients.group_slugs(session, network.id))
         if unknown:
-            raise CommandRefused(f"unknown group(s): {', '.join(unknown)}")
+            names = ", ".join(unknown)
+            raise CommandRefused(f"unknown group(s): {names}", Refusal.of(Reason.UNKNOWN_GROUPS, names=names))
         groups = list(dict.fromkeys([*network.settings.default_groups, *extra]))
     if decision.action == "approve" and not zones and not groups:
-        raise CommandRefused("no zones or groups to send to: add 'zones: ...'")
+        raise CommandRefused("no zones or groups to send to: add 'zones: ...'", Refusal.of(Reason.NO_TARGETS))
     report.decided_at, report.decided_by = utcnow(), actor.name
     await token_store.use_all_for_report(session, report.id, "confirm")
     applied = Applied(report.reference or "", decision.action, tuple(zones), tuple(groups))

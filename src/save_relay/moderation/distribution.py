@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,9 +11,9 @@ from save_relay.core.context import NetworkRef, network_from
 from save_relay.delivery.notices import base_context
 from save_relay.mail.compose import Rendered, as_bytes, build_message, copy_attachments, render
 from save_relay.mail.parse import ParsedMessage
-from save_relay.store import deliveries
+from save_relay.store import deliveries, recipients, reports
 from save_relay.store.recipients import recipients_query
-from save_relay.store.tables import Distribution, Report
+from save_relay.store.tables import Distribution, Report, ReportAttachment
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +27,25 @@ def list_id(network: NetworkRef) -> str:
     return f"{conf.name} <{conf.local_part}.{conf.domain}>"
 
 
-def render_distribution(network: NetworkRef, report: Report, parsed: ParsedMessage, raw: bytes) -> bytes:
-    """The message every recipient gets, without the per-recipient headers (To, Message-ID, unsubscribe)."""
+def render_distribution(
+    network: NetworkRef,
+    report: Report,
+    parsed: ParsedMessage,
+    raw: bytes,
+    files: Sequence[ReportAttachment] | None = None,
+    company: str | None = None,
+) -> bytes:
+    """The message every recipient gets, without the per-recipient headers (To, Message-ID, unsubscribe).
+
+    What the moderator saw (invariant 7): their edited text, else the preview decided at announcement
+    (never the raw text), and the attachments as the preview keeps them (photos without metadata).
+    ``files`` None: a report from before previews existed, whose attachments are copied as received.
+    Credit names the reporting company, never the reporter's address.
+    """
     conf = network.settings
     credited = None
     if report.credit:
-        credited = report.sender_name or report.sender or ""
+        credited = company or report.sender_name or ""
     rendered: Rendered = render(
         conf.language,
         "distribution",
@@ -40,7 +54,7 @@ def render_distribution(network: NetworkRef, report: Report, parsed: ParsedMessa
             "reference": report.reference,
             "subject": report.subject or parsed.subject or "(no subject)",
             "zones": report.zones,
-            "text": report.edited_text if report.edited_text is not None else parsed.text,
+            "text": _text(report, parsed),
             "credited": credited,
         },
     )
@@ -57,20 +71,43 @@ def render_distribution(network: NetworkRef, report: Report, parsed: ParsedMessa
             ("X-Save-Relay-Reference", report.reference or ""),
         ],
     )
-    copy_attachments(raw, message)
+    if files is None:
+        copy_attachments(raw, message)
+    else:
+        for file in files:
+            if file.data is None:
+                continue
+            maintype, _, subtype = file.content_type.partition("/")
+            message.add_attachment(
+                file.data,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=file.filename,
+            )
     return as_bytes(message)
+
+
+def _text(report: Report, parsed: ParsedMessage) -> str:
+    if report.edited_text is not None:
+        return report.edited_text
+    return report.preview_text if report.preview_text is not None else parsed.text
 
 
 async def distribute(
     session: AsyncSession, network: NetworkRef, report: Report, parsed: ParsedMessage, raw: bytes
 ) -> Fanout:
     """Create the distribution and its deliveries in the caller's transaction."""
+    files = await reports.attachments(session, report.id) if report.preview_text is not None else None
+    company = None
+    if report.credit and report.subscriber_id is not None:
+        details = await recipients.sender_details(session, report.subscriber_id)
+        company = details.company if details else None
     distribution = Distribution(
         network_id=network.id,
         report_id=report.id,
         zones=list(report.zones),
         groups=list(report.groups),
-        body=render_distribution(network, report, parsed, raw),
+        body=render_distribution(network, report, parsed, raw, files, company),
     )
     session.add(distribution)
     await session.flush()

@@ -17,7 +17,7 @@ from save_relay.core.clock import as_utc
 from save_relay.core.context import Context
 from save_relay.core.states import ReportStatus
 from save_relay.delivery.notices import notify_moderators, queue_notice
-from save_relay.mail.commands import REPLY_MARKERS
+from save_relay.mail.i18n import reply_marker
 from save_relay.mail.parse import parse_message
 from save_relay.processing.gate import is_auto_generated
 from save_relay.store import audit, deliveries
@@ -51,7 +51,7 @@ async def remind_moderators(session: AsyncSession, ctx: Context, now: datetime) 
             "sender": report.sender or "-",
             "received": as_utc(report.received_at).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             "hours": round((now - as_utc(report.received_at)).total_seconds() / 3600),
-            "reply_marker": REPLY_MARKERS[0],
+            "reply_marker": reply_marker(conf.language),
         }
         await notify_moderators(
             session,

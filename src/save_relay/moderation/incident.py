@@ -58,6 +58,6 @@ def incident_context(report: Report, conf: NetworkSettings) -> dict[str, object]
         "categories": [c.slug for c in conf.categories],
         "incident_time": local.strftime("%Y-%m-%d %H:%M"),
         "incident_from_text": report.incident_source == "text",
-        "place": report.place_label
+        "incident_place": report.place_label
         or (f"{report.place_lat:.5f}, {report.place_lon:.5f}" if report.place_lat is not None else ""),
     }

@@ -134,3 +134,23 @@ def recipients_query(network_id: int, zones: Sequence[str], groups: Sequence[str
         )
         .group_by(address)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SenderDetails:
+    """What the network holds about a reporting subscriber: what the preview must not pass on."""
+
+    company: str
+    contact: str
+    street: str
+    addresses: tuple[str, ...]
+
+
+async def sender_details(session: AsyncSession, subscriber_id: int) -> SenderDetails | None:
+    subscriber = await session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        return None
+    addresses = await session.scalars(
+        select(SubscriberAddress.address).where(SubscriberAddress.subscriber_id == subscriber_id)
+    )
+    return SenderDetails(subscriber.company, subscriber.contact, subscriber.street, tuple(addresses))

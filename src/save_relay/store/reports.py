@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.clock import as_utc
 from save_relay.core.errors import NotFound
 from save_relay.core.states import ReportStatus
-from save_relay.store.tables import Distribution, Report
+from save_relay.store.tables import Distribution, Report, ReportAttachment
 
 HOUSEKEEPING_BATCH = 50  # reports per transaction; the scheduler drains the rest at once
 
@@ -72,3 +72,13 @@ async def pending(
     return list(
         await session.scalars(query.order_by(Report.id).limit(limit).with_for_update(skip_locked=True))
     )
+
+
+async def attachments(session: AsyncSession, report_id: int) -> list[ReportAttachment]:
+    """The report's attachments as its distribution carries them, in order."""
+    rows = await session.scalars(
+        select(ReportAttachment)
+        .where(ReportAttachment.report_id == report_id)
+        .order_by(ReportAttachment.position)
+    )
+    return list(rows)

@@ -213,6 +213,31 @@ class Report(Base):
     place_label: Mapped[str] = mapped_column(String(300), default="")
     place_source: Mapped[str] = mapped_column(String(16), default="none")
     exercise: Mapped[bool] = mapped_column(Boolean, default=False)  # left out of statistics
+    # The preview: the text a distribution sends (the reporter's signature and identifying details
+    # out), decided when the report is announced and shown to the moderators as it is (invariant 7).
+    preview_text: Mapped[str | None] = mapped_column(Text)
+    preview_removed: Mapped[list[list[str]]] = mapped_column(JSON, default=list)  # [kind, text] pairs
+
+
+class ReportAttachment(Base):
+    """A report's attachment as its distribution carries it: a photo re-encoded without metadata
+    (``cleaned``), another file as received (``kept``), or nothing (``dropped``, with the ``note``).
+    The original stays in the raw message (``original_sha256``); this is the copy that may leave."""
+
+    __tablename__ = "report_attachments"
+    __table_args__ = (UniqueConstraint("report_id", "position"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, ... in the raw message's order
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(String(32))
+    removed: Mapped[list[str]] = mapped_column(JSON, default=list)  # metadata kinds removed
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    original_filename: Mapped[str] = mapped_column(String(200), default="")
+    original_size: Mapped[int] = mapped_column(Integer, default=0)
+    original_sha256: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Token(Base):

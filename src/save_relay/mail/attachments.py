@@ -1,8 +1,8 @@
-"""The attachments of an answer (camera stills, video clips), read from the raw message kept whole.
+"""Attachments read from a raw message kept whole (a report's photos, a canvass answer's stills).
 
-Answers are stored as received (``inbound_messages.raw``); their attachments are numbered 1, 2, ...
-in the order found here, which is the order listed in ``canvass_answers.attachments``, shown in the
-summary and used by ``save-relay canvass attachment ANSWER N``.
+Messages are stored as received (``inbound_messages.raw``); their attachments are numbered 1, 2, ...
+in the order found here: the order of ``canvass_answers.attachments`` and of a report's attachments,
+used by ``save-relay canvass attachment ANSWER N`` and ``queue attachment REF N``.
 """
 
 from __future__ import annotations
