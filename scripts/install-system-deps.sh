@@ -8,6 +8,8 @@
 #                   (bench/postfix_sink.py), and the binaries tests/postfix/ runs as a throwaway
 #                   instance (`postfix -c TMPDIR/etc start`, its own queue, loopback only). The system
 #                   Postfix is neither configured nor run.
+#   systemd         only for /usr/bin/systemd-analyze, which checks contrib/systemd/save-relay.service
+#                   (tests/ops/); in a container without systemd as PID 1 nothing of it runs.
 #
 # Packages whose binaries are already present are skipped, so a second run does nothing (and needs no
 # network). Postfix is installed non-interactively with "No configuration" preseeded in debconf (no
@@ -22,6 +24,7 @@ WANTED=(
   "/usr/sbin/dovecot:dovecot-imapd"
   "/usr/bin/swaks:swaks"
   "/usr/sbin/smtp-sink:postfix"
+  "/usr/bin/systemd-analyze:systemd"
 )
 
 missing=()
