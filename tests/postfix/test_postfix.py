@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -26,7 +27,7 @@ from tests.adversarial.test_outage import _admin, _block
 from tests.conftest import MODERATORS, make_settings, seed_demo
 from tests.e2e.test_lmtp import _rename_inbound
 from tests.helpers import Received, Sink, report_message, smtp_send, wait_for
-from tests.postfix.instance import Postfix
+from tests.postfix.instance import ROOT, Postfix, readme_recipe
 
 NETWORK = "industrie@politie.lommel.be"
 REPORTER = "security@metaalwerken-vos.example"
@@ -226,3 +227,36 @@ async def test_database_outage_keeps_the_mail_in_postfixs_queue_until_flushed(
     assert len(stored) == 1 and stored[0][2] == "lmtp"
     await wait_for(lambda: not postfix.queue(), timeout=30)
     assert len(await reports(relay)) == 1
+
+
+def test_the_container_postfix_follows_the_readme(postfix_path: Path, tmp_path: Path) -> None:
+    """contrib/container/postfix (compose.yaml's Postfix, never built here) has the README's recipe
+    values, container host names aside, and parses without a warning."""
+    container = ROOT / "contrib/container/postfix"
+    (tmp_path / "main.cf").write_text((container / "main.cf").read_text())
+    debian = next(
+        p for p in (Path("/etc/postfix/master.cf.proto"), Path("/etc/postfix/master.cf")) if p.exists()
+    )
+    (tmp_path / "master.cf").write_text(debian.read_text())  # the container keeps the package's master.cf
+    result = subprocess.run(
+        [str(postfix_path / "postconf"), "-c", str(tmp_path), "-n"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert not result.stderr.strip(), result.stderr
+    settings = {k.strip(): v.strip() for k, v in (line.split("=", 1) for line in result.stdout.splitlines())}
+    for name in ("lmtp", "smarthost"):
+        recipe = readme_recipe(name)
+        for line in recipe["/etc/postfix/main.cf"].splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            key, value = (part.strip() for part in line.split("=", 1))
+            if key == "mynetworks":  # plus the container network
+                assert set(value.split()) <= set(settings[key].split()), key
+            else:
+                assert settings.get(key) == value, key
+    transport = (container / "transport").read_text()
+    assert f"{NETWORK}    lmtp:inet:save-relay:2424" in transport
+    recipients = (container / "relay_recipients").read_text().split()
+    assert all(m in recipients for m in (NETWORK, *MODERATORS))
