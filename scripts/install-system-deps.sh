@@ -4,8 +4,12 @@
 #   dovecot-imapd   a real IMAP server (IDLE, MOVE, UIDPLUS) for the IMAP intake tests; the tests
 #                   start their own throwaway instance on a free loopback port, never the system one.
 #   swaks           the SMTP test client the README's first steps use.
-#   postfix         only for /usr/sbin/smtp-sink, the fast counting SMTP sink of the throughput
-#                   benchmarks (bench/postfix_sink.py) and their tests; no Postfix is configured or run.
+#   postfix         /usr/sbin/smtp-sink, the fast counting SMTP sink of the throughput benchmarks
+#                   (bench/postfix_sink.py), and the binaries tests/postfix/ runs as a throwaway
+#                   instance (`postfix -c TMPDIR/etc start`, its own queue, loopback only). The system
+#                   Postfix is neither configured nor run.
+#   systemd         only for /usr/bin/systemd-analyze, which checks contrib/systemd/save-relay.service
+#                   (tests/ops/); in a container without systemd as PID 1 nothing of it runs.
 #   chromium,       the real browser of the web console's tests (tests/browser/, driven by Selenium
 #   chromium-driver through /usr/bin/chromedriver, headless); neither starts a service.
 #
@@ -24,6 +28,7 @@ WANTED=(
   "/usr/sbin/smtp-sink:postfix"
   "/usr/bin/chromium:chromium"
   "/usr/bin/chromedriver:chromium-driver"
+  "/usr/bin/systemd-analyze:systemd"
 )
 
 missing=()
@@ -53,7 +58,7 @@ else
   trap cleanup EXIT
   echo "install-system-deps: installing ${missing[*]}"
   if [[ " ${missing[*]} " == *" postfix "* ]]; then
-    # No questions, and no main.cf: the benchmarks use only the smtp-sink program.
+    # No questions, and no main.cf: the benchmarks use only smtp-sink, the tests their own config dir.
     debconf-set-selections <<EOF
 postfix postfix/main_mailer_type select No configuration
 postfix postfix/mailname string $(hostname)

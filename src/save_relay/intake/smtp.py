@@ -62,6 +62,9 @@ class _Limited(SMTP):
 
 MIN_LINE_LENGTH = 16 * 1024
 
+# aiosmtpd's replies that lack the RFC 3463 enhanced code, with the one their RFC gives (RFC 3207 4).
+_ENHANCED = {"530 Must issue a STARTTLS command first": "530 5.7.0 Must issue a STARTTLS command first"}
+
 
 class _LongLines(SMTP):
     """A line may be as long as the whole message (``data_size_limit``); RFC 3463 codes on size replies.
@@ -81,9 +84,10 @@ class _LongLines(SMTP):
 
     def _size_reply(self, status: Any) -> Any:
         """aiosmtpd's size refusals (too much data; a line over the limit, which is as long as the
-        message may be) as ``552 5.3.4`` with the limit."""
+        message may be) as ``552 5.3.4`` with the limit; its STARTTLS refusal with ``5.7.0``."""
         if not isinstance(status, str):
             return status
+        status = _ENHANCED.get(status, status)
         too_long = status.startswith("500 Line too long") and self.line_length_limit >= (
             self.data_size_limit or self.line_length_limit + 1
         )
