@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from save_relay import routes
+from save_relay import __version__, routes
+from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.settings import Settings
 from save_relay.delivery.transport import MaildirTransport, SmtpTransport, Transport
@@ -24,6 +27,7 @@ from save_relay.processing.scheduler import Scheduler
 from save_relay.store.db import WriteGate, create_engine, is_sqlite, session_factory
 from save_relay.store.migrate import upgrade
 from save_relay.store.networks import sync_networks
+from save_relay.store.nodes import NodeInfo, beat, stopped
 from save_relay.web.application import build_app
 from save_relay.web.deps import Deps
 from save_relay.web.server import HttpServer
@@ -59,6 +63,8 @@ class Relay:
         self.imap_pollers: list[ImapPoller] = []
         self.http: HttpServer | None = None
         self.scheduler: Scheduler | None = None
+        self._started_at = utcnow()
+        self._heartbeat: asyncio.Task[None] | None = None
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
@@ -109,6 +115,8 @@ class Relay:
             )
             self.scheduler.start()
         await self._start_lmtp_and_imap(intake)
+        await self.beat()  # seen at once by `save-relay status`, then every status.heartbeat_seconds
+        self._heartbeat = asyncio.create_task(self._beat_forever(), name="heartbeat")
         outbound = self.settings.outbound
         log.info(
             "save-relay started: %s; outbound %s",
@@ -151,6 +159,37 @@ class Relay:
                 self.imap_pollers.append(poller)
                 self._tasks.append(asyncio.create_task(poller.run(), name=f"imap-{key}"))
 
+    def node(self) -> NodeInfo:
+        return NodeInfo(
+            name=self.settings.node_name,
+            pid=os.getpid(),
+            hostname=socket.gethostname(),
+            version=__version__,
+            started_at=self._started_at,
+            heartbeat_seconds=self.settings.status.heartbeat_seconds,
+            listeners=self.listening(),
+        )
+
+    async def beat(self) -> None:
+        """Write this node's heartbeat (table ``nodes``)."""
+        async with self.write_gate(), self.sessions() as session, session.begin():
+            await beat(session, self.node(), utcnow())
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.status.heartbeat_seconds)
+            try:
+                await self.beat()
+            except Exception:  # the database is away: say so, and try again next time
+                log.exception("cannot write the heartbeat", extra={"action": "heartbeat_failed"})
+
+    async def _mark_stopped(self) -> None:
+        try:
+            async with self.write_gate(), self.sessions() as session, session.begin():
+                await stopped(session, self.settings.node_name, os.getpid(), utcnow())
+        except Exception:
+            log.warning("cannot mark the node stopped", exc_info=True, extra={"action": "heartbeat_failed"})
+
     def listening(self) -> list[str]:
         out = []
         for server in self._servers:
@@ -169,6 +208,11 @@ class Relay:
         return int(self._servers[0].sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
+        heartbeat, self._heartbeat = self._heartbeat, None
+        if heartbeat is not None:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
         if self.scheduler is not None:
             await self.scheduler.stop()
         for server in self._servers:
@@ -188,6 +232,8 @@ class Relay:
             await self.http.stop()
         if self.worker is not None:
             await self.worker.close()
+        if heartbeat is not None:  # started: a clean stop is recorded
+            await self._mark_stopped()
         await self.engine.dispose()
 
     async def _close_listeners(self) -> None:

@@ -379,6 +379,8 @@ def test_serve_report_approve_by_cli_and_sigterm(
     assert again["reason"] is None
 
     assert len(outbox(maildir)) == len(announced) + recipients  # nothing sent twice
+    listed = ok(run_cli(initialised, "queue", "list", cwd=workdir))
+    assert listed == "pending reports: none (1 approved; --all lists every report)\n"
     assert daemon.terminate() == 0
     log = daemon.stderr()
     assert "Traceback" not in log
@@ -454,7 +456,8 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
         pytest.param(
             _set("database.url", "mysql://relay@db/relay"), {}, "database.url", id="unsupported-database"
         ),
-        pytest.param(_set("log_level", "LOUD"), {}, "log_level", id="bad-log-level"),
+        pytest.param(_set("logging.level", "LOUD"), {}, "logging.level", id="bad-log-level"),
+        pytest.param(_set("logging.format", "xml"), {}, "logging.format", id="bad-log-format"),
     ],
 )
 def test_a_bad_setting_stops_with_one_line_naming_the_key(

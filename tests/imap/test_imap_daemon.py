@@ -50,7 +50,7 @@ def test_daemon_killed_repeatedly_while_taking_mail_in(
     ok(run_cli(config, "init", cwd=tmp_path))
 
     never = run_cli(config, "status", cwd=tmp_path)
-    assert never.returncode == 1 and "NEVER CONNECTED" in never.stdout
+    assert never.returncode == 2 and "NEVER CONNECTED" in never.stdout
 
     delivered: list[bytes] = []
     for cycle in range(4):
@@ -83,11 +83,12 @@ def test_daemon_killed_repeatedly_while_taking_mail_in(
     assert status.returncode == 0, status.stdout + status.stderr
     assert "imap industrie: OK" in status.stdout and f"last UID {len(delivered)}" in status.stdout
     as_json = json.loads(ok(run_cli(config, "status", "--json", cwd=tmp_path)))
-    assert as_json[0]["health"] == "ok" and as_json[0]["messages"] == len(delivered)
+    mailbox = as_json["mailboxes"][0]
+    assert as_json["status"] == "ok" and mailbox["health"] == "ok" and mailbox["messages"] == len(delivered)
 
     assert daemon.terminate() == 0
     stopped = run_cli(config, "status", cwd=tmp_path)
-    assert stopped.returncode == 1 and "STOPPED" in stopped.stdout
+    assert stopped.returncode == 2 and "STOPPED" in stopped.stdout
 
 
 def test_status_shows_a_login_failure(tmp_path: Path, dovecot: Dovecot, daemons: list[Daemon]) -> None:
@@ -107,6 +108,7 @@ def test_status_shows_a_login_failure(tmp_path: Path, dovecot: Dovecot, daemons:
     daemons.append(daemon)
     wait_until(lambda: "login failed" in daemon.stderr(), "the daemon logs the refused login")
     status = run_cli(config, "status", cwd=tmp_path)
-    assert status.returncode == 1
+    assert status.returncode == 2
+    assert status.stdout.startswith("SAVE-RELAY CRITICAL: imap industrie: BACKOFF")
     assert "imap industrie: BACKOFF" in status.stdout and "login failed" in status.stdout
     assert "AUTHENTICATIONFAILED" in status.stdout

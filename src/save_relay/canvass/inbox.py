@@ -143,5 +143,5 @@ async def handle_answer(session: AsyncSession, ctx: Context, inbound: InboundMes
         "canvass %d: answer from %s",
         canvass.id,
         recipient.address,
-        extra={"action": "canvass_answer", "canvass": canvass.id},
+        extra={"action": "canvass_answer", "canvass_id": canvass.id},
     )

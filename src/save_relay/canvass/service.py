@@ -170,7 +170,7 @@ async def create(
         canvass.id,
         actor.name,
         len(targets),
-        extra={"action": "canvass_created", "canvass": canvass.id},
+        extra={"action": "canvass_created", "canvass_id": canvass.id},
     )
     return canvass, len(targets)
 
@@ -205,4 +205,9 @@ async def cancel(session: AsyncSession, ctx: Context, canvass: Canvass, actor: A
         object_ref=store.ref(canvass.id),
         message_id=actor.message_id,
     )
-    log.info("canvass %d cancelled by %s", canvass.id, actor.name, extra={"action": "canvass_cancelled"})
+    log.info(
+        "canvass %d cancelled by %s",
+        canvass.id,
+        actor.name,
+        extra={"action": "canvass_cancelled", "canvass_id": canvass.id},
+    )

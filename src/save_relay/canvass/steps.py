@@ -80,7 +80,7 @@ async def send(
         "canvass %d sent to %d address(es)",
         canvass.id,
         len(recipients),
-        extra={"action": "canvass_sent", "canvass": canvass.id},
+        extra={"action": "canvass_sent", "canvass_id": canvass.id},
     )
 
 
@@ -96,7 +96,12 @@ async def remind(
     canvass.status, canvass.reminded_at = CanvassStatus.REMINDED, now
     canvass.due_at = next_due(canvass)
     _audit(session, canvass, "canvass_reminded", recipients=len(silent))
-    log.info("canvass %d: %d reminder(s)", canvass.id, len(silent), extra={"action": "canvass_reminded"})
+    log.info(
+        "canvass %d: %d reminder(s)",
+        canvass.id,
+        len(silent),
+        extra={"action": "canvass_reminded", "canvass_id": canvass.id},
+    )
 
 
 def _named(answer_id: int, items: Sequence[Extracted]) -> list[tuple[str, Extracted]]:
@@ -146,7 +151,7 @@ async def close(session: AsyncSession, network: NetworkRef, canvass: Canvass, no
         canvass.id,
         summary.responses,
         summary.recipients,
-        extra={"action": "canvass_closed", "canvass": canvass.id},
+        extra={"action": "canvass_closed", "canvass_id": canvass.id},
     )
 
 

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 
 from save_relay.app import serve as run_daemon
 from save_relay.cli.canvass import canvass_app
-from save_relay.cli.common import fail, opened, run, settings, use_config
+from save_relay.cli.common import debugging, explain, fail, opened, print_traceback, run, settings, use_config
 from save_relay.cli.demo import load_demo
 from save_relay.cli.members import privacy_app, subscribers_app, zones_app
 from save_relay.cli.queue import queue_app
-from save_relay.cli.status import format_status, mailbox_status
-from save_relay.core.clock import utcnow
+from save_relay.cli.status import status
+from save_relay.core import logs
 from save_relay.core.errors import SaveRelayError
-from save_relay.store.db import create_engine
+from save_relay.store.db import create_engine, describe_url
 from save_relay.store.migrate import upgrade
 
 T = TypeVar("T")
@@ -34,22 +32,28 @@ app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(zones_app, name="zones")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(canvass_app, name="canvass")
+app.command()(status)
 
 
 @app.callback()
 def main_options(
     config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="TOML settings file (or SAVE_RELAY_CONFIG)")
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="TOML settings file; default: SAVE_RELAY_CONFIG, else ./save-relay.toml, "
+            "else /etc/save-relay/save-relay.toml",
+        ),
     ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="show the traceback of an error")] = False,
 ) -> None:
-    use_config(config)
+    use_config(config, debug=debug)
     try:
         conf = settings()
     except SaveRelayError as exc:
         raise fail(f"config error: {exc}") from None
-    logging.basicConfig(level=conf.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("mail.log", "alembic", "aioimaplib"):  # aiosmtpd logs every SMTP line at INFO
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    logs.configure(conf.logging, conf.secrets())
 
 
 @app.command()
@@ -58,7 +62,7 @@ def init(demo: Annotated[bool, typer.Option(help="load the demo zones and subscr
 
     async def go() -> str:
         async with opened(migrate=True) as (ctx, sessions):
-            lines = [f"database ready: {ctx.settings.database.url}"]
+            lines = [f"database ready: {describe_url(ctx.settings.database.url)}"]
             lines += [f"network {key}: {ref.settings.address}" for key, ref in ctx.networks.items()]
             if demo:
                 conf = ctx.settings.demo
@@ -84,26 +88,11 @@ def serve() -> None:
     run(lambda: run_daemon(settings()))
 
 
-@app.command()
-def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Health of each IMAP mailbox (from the database); exits 1 if one is not ok."""
-
-    async def go() -> list[Any]:
-        async with opened() as (ctx, sessions), sessions() as session:
-            return await mailbox_status(session, ctx.settings, utcnow())
-
-    entries = run(go)
-    if as_json:
-        typer.echo(json.dumps([e.as_dict() for e in entries], indent=2))
-    else:
-        typer.echo("\n".join(format_status(entries)))
-    if not all(e.healthy for e in entries):
-        raise typer.Exit(1)
-
-
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
-    """Apply the migrations up to REVISION (default: the newest)."""
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="a migration id such as 0008, or head")] = "head",
+) -> None:
+    """Apply the migrations up to REVISION (default: head, the newest); creates the database if needed."""
 
     async def go() -> None:
         engine = create_engine(settings().database.url)
@@ -113,11 +102,39 @@ def db_upgrade(revision: str = "head") -> None:
             await engine.dispose()
 
     run(go)
-    typer.echo(f"database at {revision}")
+    typer.echo(f"database {describe_url(settings().database.url)} at {revision}")
+
+
+def _usage_error(exc: Exception) -> int | None:
+    """Print a command-line mistake (click's UsageError and kin, found by their shape: recent typer
+    versions bring their own click) as one line; its exit code, or None if ``exc`` is not one."""
+    if not (hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)):
+        return None
+    context = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and context is not None:
+        typer.echo(context.get_help(), err=True)
+        return 2
+    where = context.command_path if context is not None else "save-relay"
+    message = exc.format_message().replace("Value error, ", "")
+    typer.secho(f"{where}: {message} (see {where} --help)", err=True, fg=typer.colors.RED)
+    return int(exc.exit_code)  # type: ignore[attr-defined]
 
 
 def main() -> None:
+    """The console script: every error is one line on stderr (a usage error exits 2, others 1)."""
+    command = typer.main.get_command(app)
     try:
-        app()
+        code = command.main(prog_name="save-relay", standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # a usage error, or an error outside run(): still one line
+        usage = _usage_error(exc)
+        if usage is not None:
+            sys.exit(usage)
+        if type(exc).__name__ == "Abort":
+            sys.exit(130)
+        if debugging():
+            print_traceback()
+        fail(explain(exc))
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -9,34 +9,44 @@ from typing import Annotated, Any
 import typer
 
 from save_relay.cli.common import actor_name, cli_actor, opened, run, split
+from save_relay.core.states import ReportStatus
 from save_relay.membership.holds import set_hold
 from save_relay.moderation.decide import Decision, decide
 from save_relay.moderation.queue import describe
+from save_relay.store.health import report_counts
+from save_relay.store.reports import ReportRow, list_reports
 from save_relay.store.reports import by_reference as get_report
-from save_relay.store.reports import list_reports
+
+LIST_LIMIT = 200  # list_reports' default
 
 queue_app = typer.Typer(help="The moderation queue.", no_args_is_help=True)
 
 
 @queue_app.command("list")
 def queue_list(
-    status: Annotated[str | None, typer.Option(help="pending, approved, rejected, shunted")] = "pending",
+    status: Annotated[
+        ReportStatus, typer.Option(help="list the reports with this status", case_sensitive=False)
+    ] = ReportStatus.PENDING,
     all_: Annotated[bool, typer.Option("--all", help="every status")] = False,
 ) -> None:
-    """List reports, newest first."""
+    """List reports, newest first (the pending ones unless --status or --all)."""
 
-    async def go() -> None:
+    async def go() -> tuple[list[ReportRow], dict[str, int]]:
         async with opened() as (_, sessions), sessions() as session:
-            rows = await list_reports(session, None if all_ else status)
-        if not rows:
-            typer.echo("no reports")
-        for row in rows:
-            typer.echo(
-                f"{row.reference}  {row.status:<9} {row.received_at:%Y-%m-%d %H:%M}  "
-                f"{row.sender:<32.32} {row.subject[:50]}  [{', '.join(row.zones)}]"
-            )
+            return await list_reports(session, None if all_ else status), await report_counts(session)
 
-    run(go)
+    rows, counts = run(go)
+    what = "reports" if all_ else f"{status.value} reports"
+    if not rows:
+        others = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if n and (all_ or s != status))
+        typer.echo(f"{what}: none" + (f" ({others}; --all lists every report)" if others else ""))
+        return
+    typer.echo(f"{what}: {len(rows)}" + (" (the newest 200)" if len(rows) >= LIST_LIMIT else ""))
+    for row in rows:
+        typer.echo(
+            f"{row.reference}  {row.status:<9} {row.received_at:%Y-%m-%d %H:%M}  "
+            f"{row.sender:<32.32} {row.subject[:50]}  [{', '.join(row.zones)}]"
+        )
 
 
 @queue_app.command("show")

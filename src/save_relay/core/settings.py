@@ -2,17 +2,23 @@
 
 Nested keys use a double underscore in the environment: ``SAVE_RELAY_DATABASE__URL``,
 ``SAVE_RELAY_SMTP__PORT``. A bad value is reported as one line naming the key (see ``load_settings``).
+Relative paths in the file (a SQLite database, the outbox, certificates, demo files) are relative to
+the file's folder; relative paths from the environment, to the current folder. ``find_config`` says
+which file the command line reads: ``--config``, else ``SAVE_RELAY_CONFIG``, else the first of
+``SEARCH_PATH`` that exists.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from save_relay.core.addresses import normalize_address
@@ -20,6 +26,11 @@ from save_relay.core.categories import DEFAULT_CATEGORIES, OTHER, Category
 from save_relay.core.errors import ConfigError
 
 ENV_PREFIX = "SAVE_RELAY_"
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
+# Where the command line looks for its settings without --config or SAVE_RELAY_CONFIG, in this order.
+SEARCH_PATH = (Path("save-relay.toml"), Path("/etc/save-relay/save-relay.toml"))
+SQLITE_PREFIX = "sqlite+aiosqlite:///"
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class _Section(BaseModel):
@@ -312,6 +323,32 @@ class RetentionSettings(_Section):
     deliveries_days: int = Field(90, ge=0, description="delivery logs, bounces and other inbound mail")
 
 
+class LoggingSettings(_Section):
+    """What the daemon and the command line log, and how (stderr)."""
+
+    format: Literal["text", "json"] = Field(
+        "text", description="text: one readable line per event; json: one JSON object per line"
+    )
+    level: LogLevel = Field("INFO", description="the least level written")
+    levels: dict[str, LogLevel] = Field(
+        default_factory=dict,
+        description='levels per logger, e.g. {"save_relay.intake" = "DEBUG", "aioimaplib" = "INFO"}',
+    )
+
+
+class StatusSettings(_Section):
+    """Each daemon's heartbeat in the ``nodes`` table, and what ``save-relay status`` calls stuck."""
+
+    heartbeat_seconds: float = Field(
+        10.0, gt=0, le=3600, description="a daemon writes its heartbeat this often; alive = seen within 3"
+    )
+    stuck_after_seconds: float = Field(
+        900.0,
+        gt=0,
+        description="critical when a delivery has waited this long and none was sent in this time",
+    )
+
+
 class DemoSettings(_Section):
     """Files loaded by ``save-relay init --demo``."""
 
@@ -333,7 +370,8 @@ class Settings(BaseSettings):
         default_factory=list,
         description="authserv-ids of Authentication-Results headers written by our own MTA (require_dkim)",
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    logging: LoggingSettings = LoggingSettings()
+    status: StatusSettings = StatusSettings()
     database: DatabaseSettings = DatabaseSettings()
     smtp: SmtpSettings = SmtpSettings()
     lmtp: LmtpSettings = LmtpSettings()
@@ -344,6 +382,33 @@ class Settings(BaseSettings):
     retention: RetentionSettings = RetentionSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     demo: DemoSettings = DemoSettings()
+    _config_file: Path | None = PrivateAttr(None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_log_level(cls, data: Any) -> Any:
+        """``log_level`` (before [logging] existed) is ``logging.level``."""
+        if isinstance(data, dict) and "log_level" in data:
+            data = dict(data)
+            level = data.pop("log_level")
+            section = dict(data.get("logging") or {})
+            section.setdefault("level", level)
+            data["logging"] = section
+        return data
+
+    @property
+    def config_file(self) -> Path | None:
+        """The TOML file these settings were read from (None: defaults and environment only)."""
+        return self._config_file
+
+    def secrets(self) -> list[str]:
+        """Every password in the settings, for the log masking (``core.logs``)."""
+        found = [self.outbound.smarthost_password]
+        password = urlsplit(self.database.url).password
+        if password:
+            found += [password, unquote(password)]
+        found += [n.imap.password for n in self.networks.values() if n.imap is not None]
+        return [s for s in found if s]
 
     @model_validator(mode="after")
     def _unique_addresses(self) -> Settings:
@@ -382,16 +447,27 @@ def _format_error(exc: ValidationError) -> str:
     return f"{key}: {message}{more}"
 
 
+def find_config(path: Path | str | None = None) -> Path | None:
+    """The settings file of a command: ``path``, else ``SAVE_RELAY_CONFIG``, else the first of
+    ``SEARCH_PATH`` that exists (None: none; the defaults and the environment apply)."""
+    if path is not None:
+        return Path(path)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return next((candidate for candidate in SEARCH_PATH if candidate.is_file()), None)
+
+
 def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
     """Read the TOML file (if any), apply the environment and ``overrides``.
 
-    Raises ConfigError with one line naming the bad key.
+    Relative paths in the file are made relative to its folder. Raises ConfigError with one line naming
+    the bad key.
     """
     data: dict[str, Any] = {}
-    if path is None and os.environ.get(ENV_PREFIX + "CONFIG"):
-        path = os.environ[ENV_PREFIX + "CONFIG"]
-    if path is not None:
-        file = Path(path)
+    if path is None and os.environ.get(CONFIG_ENV):
+        path = os.environ[CONFIG_ENV]
+    file = Path(path) if path is not None else None
+    if file is not None:
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
@@ -400,11 +476,58 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
             raise ConfigError(f"{file}: {exc}") from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read config file {file}: {exc}") from exc
+        resolve_paths(Settings, data, Path(os.path.abspath(file)).parent)
     _merge(data, overrides)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_format_error(exc)) from exc
+    settings._config_file = Path(os.path.abspath(file)) if file is not None else None
+    return settings
+
+
+def resolve_sqlite_url(url: str, base: Path) -> str:
+    """A SQLite URL with a relative path, made relative to ``base``; any other URL as it is."""
+    if not url.startswith(SQLITE_PREFIX):
+        return url
+    rest = url.removeprefix(SQLITE_PREFIX)
+    database, question, query = rest.partition("?")
+    if not database or database.startswith(("/", ":memory:")):
+        return url
+    return f"{SQLITE_PREFIX}{os.path.normpath(base / database)}{question}{query}"
+
+
+def _is_path(annotation: Any) -> bool:
+    return annotation is Path or Path in typing.get_args(annotation)
+
+
+def _model(annotation: Any) -> type[BaseModel] | None:
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def resolve_paths(model: type[BaseModel], data: dict[str, Any], base: Path) -> None:
+    """Make the relative paths of ``data`` (TOML for ``model``) relative to ``base``, in place: every
+    field typed ``Path`` (in every section, every network) and the SQLite database URL."""
+    for key, value in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            continue  # an unknown key: the validation names it
+        annotation = field.annotation
+        if model is DatabaseSettings and key == "url" and isinstance(value, str):
+            data[key] = resolve_sqlite_url(value, base)
+        elif _is_path(annotation) and isinstance(value, str):
+            path = Path(value).expanduser()
+            data[key] = str(path if path.is_absolute() else os.path.normpath(base / path))
+        elif isinstance(value, dict) and typing.get_origin(annotation) is dict:
+            item = _model(typing.get_args(annotation)[1])  # [networks.<key>]
+            for entry in value.values():
+                if item is not None and isinstance(entry, dict):
+                    resolve_paths(item, entry, base)
+        elif isinstance(value, dict) and (section := _model(annotation)) is not None:
+            resolve_paths(section, value, base)
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from save_relay.store.db import SessionFactory
 from save_relay.store.deliveries import Claimed, Outcome
 
 log = logging.getLogger(__name__)
+LOGGED_IDS = 50  # at most this many delivery ids in one log line
 
 
 class OutboundWorker:
@@ -120,8 +121,19 @@ class OutboundWorker:
         outcomes = await self._send_all(items)
         async with self.sessions() as session, session.begin():
             await deliveries.record_outcomes(session, outcomes)
-        failed = sum(1 for o in outcomes if not o.sent)
-        log.info("sent %d, not sent %d", len(outcomes) - failed, failed, extra={"action": "outbound_batch"})
+        failed = [o for o in outcomes if not o.sent]
+        log.info(
+            "sent %d, not sent %d",
+            len(outcomes) - len(failed),
+            len(failed),
+            extra={
+                "action": "outbound_batch",
+                "sent": len(outcomes) - len(failed),
+                "not_sent": len(failed),
+                "delivery_ids": [o.id for o in failed][:LOGGED_IDS],  # the ones not sent
+                **({"error": failed[0].error} if failed else {}),
+            },
+        )
         return len(items)
 
     async def run(self) -> None:

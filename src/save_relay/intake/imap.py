@@ -119,6 +119,11 @@ class ImapPoller:
         self._waiting = False  # in IDLE, a poll wait or a backoff sleep: safe to cancel at once
 
     @property
+    def log_fields(self) -> dict[str, str]:
+        """The fields of every log line about this mailbox."""
+        return {"network": self.network.key, "mailbox": f"{self.conf.account}/{self.conf.folder}"}
+
+    @property
     def label(self) -> str:
         return f"imap {self.network.key} ({self.conf.account} {self.conf.folder})"
 
@@ -174,7 +179,7 @@ class ImapPoller:
             reason,
             delay,
             failures,
-            extra={"action": "imap_backoff", "network": self.network.key, "delay": round(delay, 2)},
+            extra={"action": "imap_backoff", **self.log_fields, "delay": round(delay, 2)},
         )
         await self._set_state("backoff", error=reason)
         await self._wait(asyncio.sleep(delay))
@@ -225,7 +230,7 @@ class ImapPoller:
                         self.label,
                         position.uidvalidity,
                         uidvalidity,
-                        extra={"action": "imap_uidvalidity_changed", "network": self.network.key},
+                        extra={"action": "imap_uidvalidity_changed", **self.log_fields},
                     )
                 await imap_store.reset(session, position.mailbox_id, uidvalidity)
                 last_uid = 0
@@ -256,7 +261,7 @@ class ImapPoller:
             len(leftovers),
             extra={
                 "action": "imap_reconciled",
-                "network": self.network.key,
+                **self.log_fields,
                 "uids": [c.uid for c in leftovers],
             },
         )
@@ -279,7 +284,7 @@ class ImapPoller:
         if what is Disposition.PROCESSED:
             raw = await connection.fetch(uid, candidate.size)
             if raw is None:
-                log.info("%s: UID %d vanished before it was fetched", self.label, uid)
+                log.info("%s: UID %d vanished before it was fetched", self.label, uid, extra=self.log_fields)
                 return
         if not await self._commit(uid, raw, candidate.size):
             return
@@ -318,7 +323,7 @@ class ImapPoller:
                     uid,
                     reason,
                     self.conf.reject_to if self.conf.after == "move" else self.conf.reject_keyword,
-                    extra={"action": "imap_rejected", "network": network.key},
+                    extra={"action": "imap_rejected", "uid": uid, **self.log_fields},
                 )
             else:
                 duplicate_of = await imap_store.already_stored(
@@ -343,7 +348,7 @@ class ImapPoller:
                 self.label,
                 uid,
                 duplicate_of,
-                extra={"action": "imap_duplicate", "network": network.key},
+                extra={"action": "imap_duplicate", "uid": uid, "inbound_id": duplicate_of, **self.log_fields},
             )
         if stored:
             self.health.taken += 1
@@ -372,12 +377,10 @@ class ImapPoller:
                 health.mode,
                 self._uidvalidity,
                 self._last_uid,
-                extra={"action": "imap_ready", "network": self.network.key},
+                extra={"action": "imap_ready", **self.log_fields},
             )
         elif changed and state in {"connecting", "stopped"}:
-            log.info(
-                "%s: %s", self.label, state, extra={"action": f"imap_{state}", "network": self.network.key}
-            )
+            log.info("%s: %s", self.label, state, extra={"action": f"imap_{state}", **self.log_fields})
         await self._write_health(state_changed=changed, ok=ok, error=error)
 
     async def _write_health(self, *, state_changed: bool, ok: bool, error: str | None = None) -> None:
@@ -392,7 +395,11 @@ class ImapPoller:
                     )
                 self._mailbox_id = position.mailbox_id
             except Exception:
-                log.exception("%s: cannot record health", self.label, extra={"action": "imap_health_failed"})
+                log.exception(
+                    "%s: cannot record health",
+                    self.label,
+                    extra={"action": "imap_health_failed", **self.log_fields},
+                )
                 return
         try:
             async with self.intake.sessions() as session, session.begin():
@@ -406,4 +413,8 @@ class ImapPoller:
                     state_changed=state_changed,
                 )
         except Exception:
-            log.exception("%s: cannot record health", self.label, extra={"action": "imap_health_failed"})
+            log.exception(
+                "%s: cannot record health",
+                self.label,
+                extra={"action": "imap_health_failed", **self.log_fields},
+            )

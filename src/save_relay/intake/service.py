@@ -158,5 +158,11 @@ def _log_stored(stored: Sequence[Stored], *, mail_from: str, via: str) -> None:
         "stored %d message(s) from %s",
         len(stored),
         mail_from or "<>",
-        extra={"action": "intake_stored", "refs": [s.reference for s in stored], "via": via},
+        extra={
+            "action": "intake_stored",
+            "via": via,
+            "inbound_ids": [s.inbound_id for s in stored],
+            "references": [s.reference for s in stored if s.reference],
+            **({"reference": stored[0].reference} if len(stored) == 1 and stored[0].reference else {}),
+        },
     )

@@ -131,7 +131,11 @@ async def _acknowledge(
     assert report.sender is not None
     limit = network.settings.ack_per_sender_per_hour
     if not await ack_allowed(session, report.sender, limit):
-        log.info("no acknowledgement to %s: rate limit", report.sender, extra={"action": "ack_rate_limited"})
+        log.info(
+            "no acknowledgement to %s: rate limit",
+            report.sender,
+            extra={"action": "ack_rate_limited", "reference": report.reference},
+        )
         audit.record(
             session,
             action="ack_rate_limited",

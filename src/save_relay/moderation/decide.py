@@ -119,7 +119,12 @@ async def decide(
         report.reference,
         report.status,
         actor.name,
-        extra={"action": f"report_{report.status}"},
+        extra={
+            "action": f"report_{report.status}",
+            "reference": report.reference,
+            "actor": actor.name,
+            "recipients": applied.recipients,
+        },
     )
     return applied
 

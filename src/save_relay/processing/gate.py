@@ -86,7 +86,13 @@ def refuse(
     """Log, audit (``action``, about ``object_ref`` or the refusal's reference, with ``details``), and
     answer the sender when the refusal allows it and the mail was not ``automatic``; in the caller's
     transaction."""
-    log.warning("%s: %s (from %s)", action, refusal.reason, actor.name, extra={"action": action})
+    log.warning(
+        "%s: %s (from %s)",
+        action,
+        refusal.reason,
+        actor.name,
+        extra={"action": action, "reference": object_ref or refusal.reference, "actor": actor.name},
+    )
     audit.record(
         session,
         action=action,

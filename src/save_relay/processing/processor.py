@@ -52,7 +52,11 @@ async def shunt(session: AsyncSession, message_id: int, error: str) -> None:
 
 def _failed(message_id: int, exc: Exception) -> str:
     """Log a message's failure; returns the traceback kept with it when it is shunted."""
-    log.exception("processing inbound %d failed; shunted", message_id, extra={"action": "inbound_shunted"})
+    log.exception(
+        "processing inbound %d failed; shunted",
+        message_id,
+        extra={"action": "inbound_shunted", "inbound_id": message_id},
+    )
     return "".join(traceback.format_exception(exc))[-4000:]
 
 
@@ -110,7 +114,7 @@ class Processor:
             log.info(
                 "inbound %d failed in a batch; the batch again, one savepoint each",
                 failed.message_id,
-                extra={"action": "batch_retried"},
+                extra={"action": "batch_retried", "inbound_id": failed.message_id},
             )
             return await self._batch(limit or self.batch_size, isolated=True)
 

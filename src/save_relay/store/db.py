@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -55,6 +56,22 @@ class WriteGate:
 
     def __call__(self) -> AbstractAsyncContextManager[None]:
         return self._lock if self._lock is not None else contextlib.nullcontext()
+
+
+def describe_url(url: str) -> str:
+    """The URL as it may be shown and logged: its password as ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable database URL)"
+
+
+def database_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None: PostgreSQL, or SQLite in memory)."""
+    if not is_sqlite(url):
+        return None
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:

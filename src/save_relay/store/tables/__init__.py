@@ -14,6 +14,7 @@ from save_relay.store.tables.membership import (
     SubscriptionRequest,
     UnmatchedBounce,
 )
+from save_relay.store.tables.nodes import Node
 from save_relay.store.tables.relay import (
     AuditEntry,
     Base,
@@ -55,6 +56,7 @@ __all__ = [
     "MembershipEvent",
     "Moderator",
     "Network",
+    "Node",
     "Report",
     "ReportAttachment",
     "Subscriber",
