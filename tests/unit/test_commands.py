@@ -10,16 +10,21 @@ import pytest
 
 from save_relay.mail.commands import (
     APPROVE_WORDS,
+    CATEGORY_WORDS,
     CREDIT_WORDS,
     EDIT_WORDS,
+    EXERCISE_WORDS,
     GROUP_WORDS,
     MAX_LIST_ITEMS,
     MAX_TEXT_CHARS,
     NO_WORDS,
+    PLACE_WORDS,
     REJECT_WORDS,
     REPLY_MARKERS,
+    TIME_WORDS,
     WITHDRAW_WORDS,
     ZONE_WORDS,
+    IncidentChange,
     ModeratorCommand,
     first_word,
     parse_commands,
@@ -503,7 +508,7 @@ def test_parse_commands_truncates_long_input() -> None:
 
 def test_word_lists_do_not_overlap() -> None:
     lists = [APPROVE_WORDS, REJECT_WORDS, EDIT_WORDS, CREDIT_WORDS, WITHDRAW_WORDS, ZONE_WORDS, GROUP_WORDS]
-    lists.append(NO_WORDS)
+    lists += [NO_WORDS, CATEGORY_WORDS, TIME_WORDS, PLACE_WORDS, EXERCISE_WORDS]
     assert sum(len(words) for words in lists) == len(set().union(*lists))
 
 
@@ -669,3 +674,67 @@ def test_errors_are_the_refusals_in_english() -> None:
     command = parse_commands("zones:\nkleur: rood")
     assert command.errors == ("zones: none given", "unknown field 'kleur'")
     assert parse_commands("niet ok").errors[0].startswith("'niet ok' holds a negation")
+
+
+# --- issue 19: the incident fields -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("words", "field", "value"),
+    [
+        (CATEGORY_WORDS, "category", "koperdiefstal"),
+        (TIME_WORDS, "time", "21/11 03:00"),
+        (PLACE_WORDS, "place", "51.24, 5.31"),
+    ],
+)
+def test_every_incident_field_word_sets_it_and_decides_nothing(
+    words: frozenset[str], field: str, value: str
+) -> None:
+    for word in sorted(words):
+        for text in (f"{word}: {value}", f"{word.capitalize()} = {value}."):
+            command = parse_commands(text)
+            assert command.action is None and command.is_correction and not command.is_decision, text
+            assert command.incident is not None and getattr(command.incident, field) == value, text
+
+
+@pytest.mark.parametrize("word", sorted(EXERCISE_WORDS))
+def test_every_exercise_word_marks_and_unmarks(word: str) -> None:
+    assert parse_commands(word).incident == IncidentChange(exercise=True)
+    assert parse_commands(f"{word.upper()}: ja").incident == IncidentChange(exercise=True)
+    for no in ("nee", "non", "no", "nein"):
+        assert parse_commands(f"{word}: {no}").incident == IncidentChange(exercise=False)
+    refused = parse_commands(f"{word}: misschien")
+    assert [r.code for r in refused.refusals] == [Reason.INVALID_YES_NO]
+
+
+def test_incident_fields_go_with_a_decision() -> None:
+    command = parse_commands(
+        "ok\ncatégorie: Vol de cuivre\nmoment: hier 22h\nlieu: Maatheide\nexercice\nzones: Maatheide"
+    )
+    assert command.action == "approve" and command.is_decision and not command.is_correction
+    assert command.zones == ("Maatheide",)
+    assert command.incident == IncidentChange("Vol de cuivre", "hier 22h", "Maatheide", True)
+    rejected = parse_commands("afwijzen: oefening van de brandweer\noefening")
+    assert rejected.action == "reject" and rejected.reason == "oefening van de brandweer"
+    assert rejected.incident == IncidentChange(exercise=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("categorie:", Reason.EMPTY_VALUE),
+        ("tijdstip: 03:00?", Reason.QUESTION),
+        ("Tijd voor koffie", Reason.UNKNOWN_COMMAND),  # an ordinary word without a colon
+        ("Plaats genoeg voor iedereen", Reason.UNKNOWN_COMMAND),
+        ("oefening morgen", Reason.UNKNOWN_COMMAND),
+    ],
+)
+def test_a_malformed_incident_line_is_refused(text: str, code: Reason) -> None:
+    command = parse_commands(text)
+    assert command.action is None and not command.is_correction
+    assert [r.code for r in command.refusals] == [code]
+
+
+def test_ordinary_words_below_a_command_stay_a_greeting() -> None:
+    for text in ("ok\nTijd voor koffie!", "ok\n\nPlaats genoeg, bedankt", "ok\nmoment van rust"):
+        assert parse_commands(text) == ModeratorCommand("approve"), text

@@ -38,6 +38,12 @@ PARAMS: dict[Reason, dict[str, i18n.ParamValue]] = {
     Reason.UNKNOWN_ZONES: {"names": "Kolonel Dusart, Maan"},
     Reason.UNKNOWN_GROUPS: {"names": "nachtploeg"},
     Reason.NO_TARGETS: {},
+    Reason.EMPTY_VALUE: {"field": "time"},
+    Reason.INVALID_YES_NO: {"field": "exercise", "value": "misschien"},
+    Reason.UNKNOWN_CATEGORY: {"value": "sprookje", "known": "koperdiefstal, inbraak"},
+    Reason.INVALID_TIME: {"value": "morgen"},
+    Reason.UNKNOWN_PLACE: {"value": "Atlantis"},
+    Reason.AMBIGUOUS_PLACE: {"value": "Vos", "names": "Vos NV, Vos BV"},
 }
 
 

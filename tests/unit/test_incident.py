@@ -83,6 +83,11 @@ def test_moderator_time() -> None:
     assert parse_moderator_time("21/11 03:00", RECEIVED, BRUSSELS) == local(21, 3)
     assert parse_moderator_time("gisteren 22u", RECEIVED, BRUSSELS) == local(20, 22)
     assert parse_moderator_time("nonsens", RECEIVED, BRUSSELS) is None
+    assert parse_moderator_time("2026-11-20 22:15", RECEIVED, BRUSSELS) == local(20, 22, 15)
+    assert parse_moderator_time("2026-11-20T22:15", RECEIVED, BRUSSELS) == local(20, 22, 15)
+    assert parse_moderator_time("20.11.2026 23u", RECEIVED, BRUSSELS) == local(20, 23)
+    assert parse_moderator_time("21/11", RECEIVED, BRUSSELS) is None  # a day without an hour
+    assert parse_moderator_time("21/11 09:00", RECEIVED, BRUSSELS) is None  # after the report came in
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from save_relay.core.geo import parse_location
 from save_relay.membership.requestmail import (
     Details,
     parse_details,
-    parse_location,
     parse_request,
     says_no,
     without_details,

@@ -67,6 +67,12 @@ def context(**overrides: Any) -> dict[str, Any]:
         "incident_time": "2026-11-24 03:15",
         "incident_from_text": True,
         "incident_place": "Metaalwerken Vos NV",
+        "incident": {
+            "category": "koperdiefstal",
+            "time": "2026-11-21 03:00",
+            "place": "Metaalwerken Vos NV (51.23988, 5.28620)",
+            "exercise": True,
+        },
         "reason": "dubbel gemeld",
         "action": "approve",
         "recipients": 412,
@@ -158,6 +164,8 @@ def test_every_branch_renders_too(language: str, name: str) -> None:
         },
         {"status": "not_subscribed", "reason": "", "reference": "", "missing": [], "credited": ""},
         {"status": "rejected", "known_zones": [], "known_groups": []},
+        {"action": "update", "incident": {"exercise": False}},
+        {"incident": {}},
     ):
         render(language, name, context(**overrides))
 

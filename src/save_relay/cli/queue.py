@@ -1,4 +1,4 @@
-"""``save-relay queue list | show | approve | reject | hold``: the moderation queue without a mail program."""
+"""``save-relay queue list | show | approve | reject | set | hold``: the queue without a mail program."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from save_relay.cli.common import actor_name, cli_actor, opened, run, split
+from save_relay.cli.common import actor_name, cli_actor, fail, opened, run, split
 from save_relay.core.states import ReportStatus
+from save_relay.mail.commands import IncidentChange
 from save_relay.membership.holds import set_hold
 from save_relay.moderation.decide import Decision, decide
+from save_relay.moderation.incident import apply_change
 from save_relay.moderation.queue import describe
 from save_relay.store.health import report_counts
 from save_relay.store.reports import ReportRow, list_reports
@@ -110,6 +112,33 @@ def queue_reject(
 ) -> None:
     """Reject a pending report."""
     _decide(reference, action="reject", reason=reason)
+
+
+@queue_app.command("set")
+def queue_set(
+    reference: str,
+    category: Annotated[str | None, typer.Option(help="a category's slug or name (any language)")] = None,
+    time: Annotated[
+        str | None, typer.Option("--time", help="the incident time: '21/11 03:00', '2026-11-21 03:00'")
+    ] = None,
+    place: Annotated[str | None, typer.Option(help="'51.24, 5.31', a subscriber's name or a zone")] = None,
+    exercise: Annotated[
+        bool | None, typer.Option("--exercise/--no-exercise", help="an exercise: left out of stats")
+    ] = None,
+) -> None:
+    """Set a report's incident category, time, place or exercise mark (for the statistics)."""
+    change = IncidentChange(category=category, time=time, place=place, exercise=exercise)
+    if change == IncidentChange():
+        raise fail("nothing to set: give --category, --time, --place or --exercise/--no-exercise")
+
+    async def go() -> dict[str, object]:
+        async with opened() as (ctx, sessions), sessions() as session, session.begin():
+            report = await get_report(session, reference)
+            network = ctx.network(report.network_id)
+            return await apply_change(session, network, report, change, cli_actor())
+
+    shown = run(go)
+    typer.echo(f"{reference.strip().upper()}: " + ", ".join(f"{key} {value}" for key, value in shown.items()))
 
 
 @queue_app.command("hold")

@@ -33,8 +33,12 @@ __all__ = [
     "bounding_box",
     "haversine_m",
     "load_zones",
+    "parse_location",
     "within_radius",
 ]
+
+_NUMBER = r"[-+]?\d{1,3}(?:[.,]\d+)?"
+_LOCATION = re.compile(rf"^\s*({_NUMBER})\s*[,; ]\s*({_NUMBER})\s*$")
 
 EARTH_RADIUS_M = 6_371_008.8
 """Mean Earth radius (IUGG R1) in metres."""
@@ -48,6 +52,17 @@ _BOX_MARGIN_RAD = 1e-9
 
 Points = Sequence[tuple[float, float]] | NDArray[np.floating[Any]]
 """``(lat, lon)`` pairs: a sequence of tuples or an ``(n, 2)`` float array."""
+
+
+def parse_location(value: str) -> tuple[float, float] | None:
+    """``"51.23988, 5.28620"`` (or with ``;``, a space, or decimal commas between spaces) -> (lat, lon)."""
+    match = _LOCATION.match(value)
+    if match is None:
+        return None
+    lat, lon = (float(group.replace(",", ".")) for group in match.groups())
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

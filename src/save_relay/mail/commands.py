@@ -77,6 +77,16 @@ ZONE_WORDS: frozenset[str] = frozenset({"zones", "zone", "zonen"})
 GROUP_WORDS: frozenset[str] = frozenset(
     {"groups", "group", "groepen", "groep", "groupes", "groupe", "gruppen", "gruppe"}
 )
+#: The incident as data (statistics): ``categorie: koperdiefstal``, ``tijdstip: 21/11 03:00``,
+#: ``plaats: 51.24, 5.31`` (or a subscriber's name, or a zone), ``oefening`` (an exercise: not counted).
+#: They set a field; alone they decide nothing (the report stays pending), and after a decision they still
+#: correct the statistics.
+CATEGORY_WORDS: frozenset[str] = frozenset({"categorie", "category", "catégorie", "kategorie"})
+TIME_WORDS: frozenset[str] = frozenset({"tijdstip", "tijd", "time", "heure", "moment", "zeitpunkt", "zeit"})
+PLACE_WORDS: frozenset[str] = frozenset({"plaats", "locatie", "place", "location", "lieu", "endroit", "ort"})
+EXERCISE_WORDS: frozenset[str] = frozenset({"oefening", "exercise", "exercice", "übung"})
+#: ``oefening: nee`` takes an exercise mark back; ``oefening`` alone or ``oefening: ja`` sets it.
+YES_WORDS: frozenset[str] = frozenset({"ja", "yes", "oui", "true"})
 #: "nee" alone neither approves nor rejects: a reject needs a reject word (and better a reason).
 NO_WORDS: frozenset[str] = frozenset({"no", "nee", "neen", "non", "nein"})
 #: A line holding one of these ("niet ok", "pas d'accord", "not approved", "nicht ok") is no command.
@@ -91,7 +101,19 @@ NEGATION_WORDS: frozenset[str] = frozenset(
 #: "A, B en C": a conjunction that may stand for the last separator of a list.
 LIST_CONJUNCTIONS: tuple[str, ...] = ("en", "and", "et", "und")
 
-_Kind = Literal["approve", "reject", "edit", "credit", "withdraw", "zones", "groups"]
+_Kind = Literal[
+    "approve",
+    "reject",
+    "edit",
+    "credit",
+    "withdraw",
+    "zones",
+    "groups",
+    "category",
+    "time",
+    "place",
+    "exercise",
+]
 Action = Literal["approve", "reject", "withdraw"]
 Role = Literal["moderator", "reporter"]
 
@@ -109,6 +131,8 @@ _COMMANDS: tuple[tuple[_Kind, frozenset[str]], ...] = (
     *(("approve", APPROVE_WORDS), ("reject", REJECT_WORDS), ("edit", EDIT_WORDS)),
     *(("credit", CREDIT_WORDS), ("withdraw", WITHDRAW_WORDS)),
     *(("zones", ZONE_WORDS), ("groups", GROUP_WORDS)),
+    *(("category", CATEGORY_WORDS), ("time", TIME_WORDS), ("place", PLACE_WORDS)),
+    ("exercise", EXERCISE_WORDS),
 )
 _KEYWORDS: dict[str, _Kind] = {_fold(w).replace("’", "'"): kind for kind, words in _COMMANDS for w in words}
 _MARKER_CORES = tuple(" ".join(_fold(m).strip("- ").split()) for m in REPLY_MARKERS)
@@ -258,6 +282,17 @@ def visible_reply(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class IncidentChange:
+    """The incident fields a reply sets (None: left as they are), as the moderator wrote them; the
+    category, time and place are resolved against the network by ``moderation/incident.py``."""
+
+    category: str | None = None
+    time: str | None = None
+    place: str | None = None
+    exercise: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ModeratorCommand:
     """What a reply asks for; see :func:`parse_commands`. ``refusals`` say why it cannot be carried out."""
 
@@ -268,6 +303,12 @@ class ModeratorCommand:
     edit_text: str | None = None
     credit: bool = False
     refusals: tuple[Refusal, ...] = ()
+    incident: IncidentChange | None = None
+
+    @property
+    def is_correction(self) -> bool:
+        """Only incident fields, nothing wrong: set them and decide nothing."""
+        return self.action is None and self.incident is not None and not self.refusals
 
     @property
     def is_decision(self) -> bool:
@@ -288,6 +329,7 @@ class _State:
     zones: list[str] | None = None
     groups: list[str] | None = None
     refusals: list[Refusal] = field(default_factory=list)
+    incident: dict[str, str | bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +344,8 @@ class _Line:
 _HEAD_CHARS = 200  # a command word is at the start of its line: only this much is folded
 _SHOWN_CHARS = 60  # of a refused line, in the refusal
 _LIST_KINDS: frozenset[_Kind] = frozenset({"zones", "groups"})
+_VALUE_KINDS: frozenset[_Kind] = frozenset({"category", "time", "place"})  # need "name: value"
+_INCIDENT_KINDS: frozenset[_Kind] = frozenset({*_VALUE_KINDS, "exercise"})
 _APOSTROPHES = str.maketrans("’‘ʼ`´", "'''''")  # typographic apostrophes
 _MAX_PHRASE_WORDS = max(len(w.split()) for _, words in _COMMANDS for w in words)
 
@@ -359,6 +403,13 @@ def _read_line(text: str) -> _Line:
     assert sep is not None  # the pattern matches the empty string
     rest, colon = text[sep.end() :].strip(), sep.group(1) in (":", "=")
     words = rest.strip(".! \t")  # "OK!", "Akkoord." are whole commands
+    if (kind in _VALUE_KINDS or (kind == "exercise" and words)) and not colon:
+        # "Tijd voor koffie", "Plaats genoeg": ordinary words, not a field (after a command: a greeting)
+        return _Line(None, refusal=_no_command(text, norm, command_word=True))
+    if kind in _INCIDENT_KINDS:
+        if "?" in words:
+            return _Line(kind, refusal=_no_command(text, norm, command_word=True))
+        return _Line(kind, rest.rstrip(". \t"))
     if kind == "reject":  # the reason is free text; "afwijzen?" is a question
         if "?" in rest and not any(c.isalnum() for c in rest):
             return _Line(kind, refusal=_no_command(text, norm, command_word=True))
@@ -380,10 +431,25 @@ def _split_list(text: str) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
+def _apply_incident(state: _State, kind: _Kind, rest: str) -> None:
+    """Record an incident field (the last line of a field counts)."""
+    if kind == "exercise":
+        answer = _fold(rest).strip(" .!")
+        if answer and answer not in YES_WORDS and answer not in NO_WORDS:
+            state.refusals.append(Refusal.of(Reason.INVALID_YES_NO, field=kind, value=rest[:_SHOWN_CHARS]))
+        state.incident[kind] = answer not in NO_WORDS
+    elif not rest:
+        state.refusals.append(Refusal.of(Reason.EMPTY_VALUE, field=kind))
+    else:
+        state.incident[kind] = rest[:_HEAD_CHARS]
+
+
 def _apply(state: _State, kind: _Kind, rest: str) -> None:
     """Record one command line (not edit) in ``state``."""
     state.kinds.add(kind)
-    if kind == "reject" and state.reason is None and any(c.isalnum() for c in rest):
+    if kind in _INCIDENT_KINDS:
+        _apply_incident(state, kind, rest)
+    elif kind == "reject" and state.reason is None and any(c.isalnum() for c in rest):
         state.reason = rest
     elif kind in _LIST_KINDS:
         items = _split_list(rest)
@@ -410,7 +476,20 @@ def _action(state: _State) -> Action | None:
         return "reject"
     if "withdraw" in state.kinds:
         return "withdraw"
-    return "approve" if state.kinds else None
+    return "approve" if state.kinds - _INCIDENT_KINDS else None
+
+
+def _incident(state: _State) -> IncidentChange | None:
+    if not state.incident:
+        return None
+    found = state.incident
+    exercise = found.get("exercise")
+    return IncidentChange(
+        category=str(found["category"]) if "category" in found else None,
+        time=str(found["time"]) if "time" in found else None,
+        place=str(found["place"]) if "place" in found else None,
+        exercise=exercise if isinstance(exercise, bool) else None,
+    )
 
 
 def parse_commands(visible: str, *, role: Role = "moderator") -> ModeratorCommand:
@@ -427,6 +506,8 @@ def parse_commands(visible: str, *, role: Role = "moderator") -> ModeratorComman
     field, a bare "nee" or a malformed command line there is refused too. A reply with no
     approve/reject word but with edit, zones, groups or credit counts as approve: saying where or how
     to send it means send it. Approve and reject together resolve to no action, with a refusal.
+    Incident fields (``categorie:``, ``tijdstip:``, ``plaats:``, ``oefening``) go with a decision or
+    alone (:attr:`ModeratorCommand.is_correction`): alone they decide nothing.
     """
     state, edit_text = _State(), None
     lines = _lines(visible)
@@ -459,6 +540,7 @@ def parse_commands(visible: str, *, role: Role = "moderator") -> ModeratorComman
         edit_text=edit_text,
         credit="credit" in state.kinds,
         refusals=tuple(state.refusals),
+        incident=_incident(state),
     )
 
 

@@ -49,6 +49,13 @@ class Reason(StrEnum):
     UNKNOWN_ZONES = "unknown_zones"  # names
     UNKNOWN_GROUPS = "unknown_groups"  # names
     NO_TARGETS = "no_targets"  # -
+    # The incident fields (categorie:, tijdstip:, plaats:, oefening):
+    EMPTY_VALUE = "empty_value"  # field
+    INVALID_YES_NO = "invalid_yes_no"  # field, value
+    UNKNOWN_CATEGORY = "unknown_category"  # value, known: the network's category names
+    INVALID_TIME = "invalid_time"  # value
+    UNKNOWN_PLACE = "unknown_place"  # value
+    AMBIGUOUS_PLACE = "ambiguous_place"  # value, names
 
 
 class Removed(StrEnum):
@@ -105,6 +112,10 @@ FIELD_NAMES: dict[Language, dict[str, str]] = {
         "contact": "naam",
         "street": "adres",
         "location": "locatie",
+        "category": "categorie",
+        "time": "tijdstip",
+        "place": "plaats",
+        "exercise": "oefening",
     },
     "fr": {
         "zones": "zones",
@@ -113,6 +124,10 @@ FIELD_NAMES: dict[Language, dict[str, str]] = {
         "contact": "nom",
         "street": "adresse",
         "location": "lieu",
+        "category": "catégorie",
+        "time": "moment",
+        "place": "lieu",
+        "exercise": "exercice",
     },
     "en": {
         "zones": "zones",
@@ -121,6 +136,10 @@ FIELD_NAMES: dict[Language, dict[str, str]] = {
         "contact": "name",
         "street": "address",
         "location": "location",
+        "category": "category",
+        "time": "time",
+        "place": "place",
+        "exercise": "exercise",
     },
     "de": {
         "zones": "Zonen",
@@ -129,6 +148,10 @@ FIELD_NAMES: dict[Language, dict[str, str]] = {
         "contact": "Name",
         "street": "Adresse",
         "location": "Ort",
+        "category": "Kategorie",
+        "time": "Zeitpunkt",
+        "place": "Ort",
+        "exercise": "Übung",
     },
 }
 
@@ -229,6 +252,19 @@ REASONS: dict[Language, dict[Reason, str]] = {
         Reason.UNKNOWN_ZONES: "onbekende zone(s): {names}",
         Reason.UNKNOWN_GROUPS: "onbekende groep(en): {names}",
         Reason.NO_TARGETS: "geen zones of groepen om naar te versturen: voeg 'zones: ...' toe",
+        Reason.EMPTY_VALUE: "{field}: niets opgegeven",
+        Reason.INVALID_YES_NO: "{field}: '{value}' is geen ja of nee",
+        Reason.UNKNOWN_CATEGORY: "onbekende categorie '{value}'; gekend zijn: {known}",
+        Reason.INVALID_TIME: (
+            "tijdstip '{value}' niet begrepen (of na de ontvangst van de melding); "
+            "schrijf bv. 'tijdstip: 21/11 03:00'"
+        ),
+        Reason.UNKNOWN_PLACE: (
+            "plaats '{value}' is geen 'breedtegraad, lengtegraad', gekende deelnemer of zone"
+        ),
+        Reason.AMBIGUOUS_PLACE: (
+            "plaats '{value}' kan meerdere deelnemers zijn: {names}; schrijf de volledige naam"
+        ),
     },
     "fr": {
         Reason.EMPTY_REPLY: "la réponse ne contient aucune commande",
@@ -258,6 +294,19 @@ REASONS: dict[Language, dict[Reason, str]] = {
         Reason.UNKNOWN_ZONES: "zone(s) inconnue(s) : {names}",
         Reason.UNKNOWN_GROUPS: "groupe(s) inconnu(s) : {names}",
         Reason.NO_TARGETS: "aucune zone ni groupe destinataire : ajoutez « zones: ... »",
+        Reason.EMPTY_VALUE: "{field} : rien d'indiqué",
+        Reason.INVALID_YES_NO: "{field} : « {value} » n'est ni oui ni non",
+        Reason.UNKNOWN_CATEGORY: "catégorie inconnue « {value} » ; catégories connues : {known}",
+        Reason.INVALID_TIME: (
+            "moment « {value} » non compris (ou postérieur à la réception du signalement) ; "
+            "écrivez par ex. « moment: 21/11 03:00 »"
+        ),
+        Reason.UNKNOWN_PLACE: (
+            "le lieu « {value} » n'est ni « latitude, longitude », ni un participant ni une zone connus"
+        ),
+        Reason.AMBIGUOUS_PLACE: (
+            "le lieu « {value} » peut désigner plusieurs participants : {names} ; écrivez le nom complet"
+        ),
     },
     "en": {
         Reason.EMPTY_REPLY: "the reply holds no command",
@@ -286,6 +335,14 @@ REASONS: dict[Language, dict[Reason, str]] = {
         Reason.UNKNOWN_ZONES: "unknown zone(s): {names}",
         Reason.UNKNOWN_GROUPS: "unknown group(s): {names}",
         Reason.NO_TARGETS: "no zones or groups to send to: add 'zones: ...'",
+        Reason.EMPTY_VALUE: "{field}: none given",
+        Reason.INVALID_YES_NO: "{field}: '{value}' is neither yes nor no",
+        Reason.UNKNOWN_CATEGORY: "unknown category '{value}'; known: {known}",
+        Reason.INVALID_TIME: (
+            "time '{value}' not understood (or after the report was received); write e.g. 'time: 21/11 03:00'"
+        ),
+        Reason.UNKNOWN_PLACE: "place '{value}' is not 'latitude, longitude', a known subscriber or a zone",
+        Reason.AMBIGUOUS_PLACE: "place '{value}' may be several subscribers: {names}; write the full name",
     },
     "de": {
         Reason.EMPTY_REPLY: "die Antwort enthält keinen Befehl",
@@ -314,6 +371,19 @@ REASONS: dict[Language, dict[Reason, str]] = {
         Reason.UNKNOWN_ZONES: "unbekannte Zone(n): {names}",
         Reason.UNKNOWN_GROUPS: "unbekannte Gruppe(n): {names}",
         Reason.NO_TARGETS: "keine Zonen oder Gruppen als Empfänger: fügen Sie 'Zonen: ...' hinzu",
+        Reason.EMPTY_VALUE: "{field}: nichts angegeben",
+        Reason.INVALID_YES_NO: "{field}: „{value}“ ist weder ja noch nein",
+        Reason.UNKNOWN_CATEGORY: "unbekannte Kategorie „{value}“; bekannt sind: {known}",
+        Reason.INVALID_TIME: (
+            "Zeitpunkt „{value}“ nicht verstanden (oder nach dem Eingang der Meldung); "
+            "schreiben Sie z. B. „Zeitpunkt: 21/11 03:00“"
+        ),
+        Reason.UNKNOWN_PLACE: (
+            "Ort „{value}“ ist weder „Breitengrad, Längengrad“ noch ein bekannter Teilnehmer oder eine Zone"
+        ),
+        Reason.AMBIGUOUS_PLACE: (
+            "Ort „{value}“ kann mehrere Teilnehmer meinen: {names}; schreiben Sie den vollen Namen"
+        ),
     },
 }
 

@@ -175,7 +175,12 @@ def _date(match: re.Match[str], received: date) -> date | None:
     return found
 
 
+_ISO_DATE_RE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?:T|\s+|(?=\D|$))")
+
+
 def parse_moderator_time(value: str, received: datetime, zone: tzinfo) -> datetime | None:
-    """A moderator's ``tijdstip: 21/11 03:00`` (or "gisteren 22u", "03:00"): aware, or None."""
+    """A moderator's ``tijdstip: 21/11 03:00`` (or "2026-11-21 03:00", "gisteren 22u", "03:00"):
+    aware, or None when no hour is given or it is after ``received`` (the report's arrival)."""
+    value = _ISO_DATE_RE.sub(lambda m: f"{m.group(3)}/{m.group(2)}/{m.group(1)} ", value)
     found = read_incident_time(value, received, zone)
     return found.at if found is not None else None

@@ -13,12 +13,12 @@ reply or a moderator's approval)::
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from save_relay.core.geo import parse_location
 from save_relay.mail.autoreply import bare_subject
 from save_relay.mail.commands import first_word
 
@@ -65,8 +65,6 @@ FIELD_KEYS: dict[str, str] = {
 }
 MAX_FIELD = 300
 _FIELD = re.compile(r"^\s*([^\W\d_][\w -]{0,30}?)\s*[:=]\s*(.*?)\s*$")
-_NUMBER = r"[-+]?\d{1,3}(?:[.,]\d+)?"
-_LOCATION = re.compile(rf"^\s*({_NUMBER})\s*[,; ]\s*({_NUMBER})\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +100,6 @@ def _action(word: str | None) -> Action | None:
     if folded in HELP_WORDS:
         return "help"
     return None
-
-
-def parse_location(value: str) -> tuple[float, float] | None:
-    """``"51.23988, 5.28620"`` (or with ``;``, a space, or decimal commas between spaces) -> (lat, lon)."""
-    match = _LOCATION.match(value)
-    if match is None:
-        return None
-    lat, lon = (float(group.replace(",", ".")) for group in match.groups())
-    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-        return None
-    return lat, lon
 
 
 def parse_details(visible: str) -> Details:

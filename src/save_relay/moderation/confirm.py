@@ -22,11 +22,12 @@ from save_relay.core.context import Context, NetworkRef
 from save_relay.core.errors import CommandRefused
 from save_relay.core.states import ReportStatus
 from save_relay.delivery.notices import queue_notice
-from save_relay.mail.commands import parse_commands, visible_reply
+from save_relay.mail.commands import ModeratorCommand, parse_commands, visible_reply
 from save_relay.mail.i18n import ParamValue, Reason, Refusal, reason_text, reasons_text
 from save_relay.mail.parse import ParsedMessage, parse_message
-from save_relay.moderation.decide import Decision, confirmation_context, decide
-from save_relay.processing.gate import Refused, actor_of, is_auto_generated, refuse
+from save_relay.moderation.decide import Decision, confirmation_context, decide, update_context
+from save_relay.moderation.incident import apply_change
+from save_relay.processing.gate import Actor, Refused, actor_of, is_auto_generated, refuse
 from save_relay.store import tokens as token_store
 from save_relay.store.networks import is_moderator
 from save_relay.store.tables import InboundMessage, Report, Token
@@ -43,8 +44,15 @@ def _other_reference(parsed: ParsedMessage, prefix: str, own: str | None) -> str
 
 
 async def _check(
-    session: AsyncSession, network: NetworkRef, inbound: InboundMessage, parsed: ParsedMessage
+    session: AsyncSession,
+    network: NetworkRef,
+    inbound: InboundMessage,
+    parsed: ParsedMessage,
+    *,
+    correction: bool = False,
 ) -> Report:
+    """The report the reply's token names, locked, once every check passed. A ``correction`` (incident
+    fields only) may still come after the decision, within the token's lifetime."""
     lang = network.settings.language
 
     def refused(code: Reason, about: str | None = None, **params: ParamValue) -> Refused:
@@ -62,9 +70,9 @@ async def _check(
         raise refused(Reason.NOT_MODERATOR, reference)
     if report is None:
         raise refused(Reason.REPORT_GONE)
-    if report.status == ReportStatus.EXPIRED:
+    if report.status == ReportStatus.EXPIRED and not correction:
         raise refused(Reason.TOKEN_EXPIRED, reference)
-    if token.used_at is not None or report.status != ReportStatus.PENDING:
+    if not correction and (token.used_at is not None or report.status != ReportStatus.PENDING):
         raise refused(
             Reason.ALREADY_DECIDED,
             reference,
@@ -97,23 +105,15 @@ async def handle_report_reply(
         lang = network.settings.language
         if is_auto_generated(parsed):
             raise Refused(reason_text(Refusal.of(Reason.AUTOMATIC), lang))
-        report = await _check(session, network, inbound, parsed)
         command = parse_commands(visible_reply(parsed.text))
+        report = await _check(session, network, inbound, parsed, correction=command.is_correction)
         if command.refusals:
             raise Refused(reasons_text(command.refusals, lang), report.reference)
-        if command.action is None:
+        if command.action is None and command.incident is None:
             raise Refused(reason_text(Refusal.of(Reason.EMPTY_REPLY), lang), report.reference)
-        decision = Decision(
-            action=command.action,
-            zones=command.zones,
-            groups=command.groups,
-            edit_text=command.edit_text,
-            credit=command.credit,
-            reason=command.reason,
-        )
         try:
             async with session.begin_nested():
-                applied = await decide(session, ctx, report, decision, actor)
+                context = await _apply(session, ctx, report, command, actor)
         except CommandRefused as exc:
             text = reason_text(exc.refusal, lang) if isinstance(exc.refusal, Refusal) else str(exc)
             raise Refused(text, report.reference) from exc
@@ -136,6 +136,28 @@ async def handle_report_reply(
         kind="confirmation",
         template="confirmation",
         to=actor.name,
-        context=confirmation_context(applied, decision),
+        context=context,
         in_reply_to=parsed.message_id,
     )
+
+
+async def _apply(
+    session: AsyncSession, ctx: Context, report: Report, command: ModeratorCommand, actor: Actor
+) -> dict[str, object]:
+    """The incident fields, then the decision (if any); returns the confirmation's context."""
+    network = ctx.network(report.network_id)
+    incident = (
+        await apply_change(session, network, report, command.incident, actor) if command.incident else {}
+    )
+    if command.action is None:
+        return update_context(report.reference or "", incident)
+    decision = Decision(
+        action=command.action,
+        zones=command.zones,
+        groups=command.groups,
+        edit_text=command.edit_text,
+        credit=command.credit,
+        reason=command.reason,
+    )
+    applied = await decide(session, ctx, report, decision, actor)
+    return confirmation_context(applied, decision) | {"incident": incident}

@@ -130,6 +130,7 @@ async def decide(
 
 
 def confirmation_context(applied: Applied, decision: Decision) -> dict[str, object]:
+    """The ``confirmation`` mail's context for a decision (``incident``: the fields set with it)."""
     return {
         "reference": applied.reference,
         "action": applied.action,
@@ -139,4 +140,20 @@ def confirmation_context(applied: Applied, decision: Decision) -> dict[str, obje
         "edited": decision.edit_text is not None,
         "credit": decision.credit,
         "reason": decision.reason,
+        "incident": {},
+    }
+
+
+def update_context(reference: str, incident: dict[str, object]) -> dict[str, object]:
+    """The ``confirmation`` mail's context for incident fields set without a decision."""
+    return {
+        "reference": reference,
+        "action": "update",
+        "zones": (),
+        "groups": (),
+        "recipients": 0,
+        "edited": False,
+        "credit": False,
+        "reason": None,
+        "incident": incident,
     }

@@ -32,6 +32,12 @@ async def describe(session: AsyncSession, reference: str) -> dict[str, object]:
         "sha256": inbound.sha256,
         "size": inbound.size,
         "attachments": [f"{a.filename} ({a.content_type}, {a.size} bytes)" for a in parsed.attachments],
+        "category": f"{report.category} ({report.category_source})",
+        "incident": f"{as_utc(report.incident_at).isoformat(timespec='minutes')} ({report.incident_source})"
+        if report.incident_at
+        else "?",
+        "place": _place(report.place_lat, report.place_lon, report.place_label, report.place_source),
+        "exercise": report.exercise,
         "decided_by": report.decided_by,
         "reason": report.reason,
         "deliveries": sent,
@@ -42,3 +48,9 @@ async def describe(session: AsyncSession, reference: str) -> dict[str, object]:
             for e in history
         ],
     }
+
+
+def _place(lat: float | None, lon: float | None, label: str, source: str) -> str:
+    if lat is None or lon is None:
+        return "?"
+    return f"{label + ' ' if label else ''}{lat:.5f}, {lon:.5f} ({source})"
