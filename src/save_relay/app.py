@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from save_relay import __version__, routes
 from save_relay.core.clock import utcnow
-from save_relay.core.context import Context
+from save_relay.core.context import Context, NetworkRef
 from save_relay.core.settings import Settings
 from save_relay.delivery.transport import MaildirTransport, SmtpTransport, Transport
 from save_relay.delivery.worker import OutboundWorker
@@ -28,6 +28,7 @@ from save_relay.store.db import WriteGate, create_engine, is_sqlite, session_fac
 from save_relay.store.migrate import upgrade
 from save_relay.store.networks import sync_networks
 from save_relay.store.nodes import NodeInfo, beat, stopped
+from save_relay.store.stats import fill_local_times
 from save_relay.web.application import build_app
 from save_relay.web.deps import Deps
 from save_relay.web.server import HttpServer
@@ -71,6 +72,7 @@ class Relay:
             await upgrade(self.engine)
         async with self.sessions() as session, session.begin():
             networks = await sync_networks(session, self.settings)
+        await self._fill_local_times(networks)
         self.ctx = ctx = Context(self.settings, networks)
         unsubscribe_url = await self._start_http(ctx)
         self.worker = worker = OutboundWorker(
@@ -126,6 +128,21 @@ class Relay:
             else f"via {outbound.smarthost_host}:{outbound.smarthost_port}",
             extra={"action": "started"},
         )
+
+    async def _fill_local_times(self, networks: dict[str, NetworkRef]) -> None:
+        """Reports' weekday and hour on each network's clock: missing ones (from before migration 0008)
+        or all of them after a change of ``timezone`` in the settings."""
+        for network in networks.values():
+            async with self.sessions() as session, session.begin():
+                changed = await fill_local_times(session, network.id, network.settings.timezone)
+            if changed:
+                log.info(
+                    "%s: local incident times of %d report(s) written (%s)",
+                    network.key,
+                    changed,
+                    network.settings.timezone,
+                    extra={"action": "local_times_filled", "network": network.key, "reports": changed},
+                )
 
     async def _start_http(self, ctx: Context) -> str | None:
         """The HTTP side (uvicorn serving ``web.application``: one-click unsubscribe, /healthz, the

@@ -14,6 +14,7 @@ from save_relay.cli.common import debugging, explain, fail, opened, print_traceb
 from save_relay.cli.demo import load_demo
 from save_relay.cli.members import privacy_app, subscribers_app, zones_app
 from save_relay.cli.queue import queue_app
+from save_relay.cli.stats import stats
 from save_relay.cli.status import status
 from save_relay.core import logs
 from save_relay.core.errors import SaveRelayError
@@ -33,6 +34,7 @@ app.add_typer(zones_app, name="zones")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(canvass_app, name="canvass")
 app.command()(status)
+app.command()(stats)
 
 
 @app.callback()

@@ -560,3 +560,32 @@ def metadata_label(kind: Metadata, language: str) -> str:
 
 def attachment_note(note: AttachmentNote, language: str) -> str:
     return ATTACHMENT_NOTES[language_of(language)][note]
+
+
+#: The titles of the statistics' charts (``stats/charts.py``), in the CLI's files and the monthly mail.
+CHART_TITLES: dict[Language, dict[str, str]] = {
+    "nl": {
+        "heatmap": "Meldingen per weekdag en uur",
+        "months": "Meldingen per maand en categorie",
+        "zones": "Meldingen per zone",
+    },
+    "fr": {
+        "heatmap": "Signalements par jour et par heure",
+        "months": "Signalements par mois et par catégorie",
+        "zones": "Signalements par zone",
+    },
+    "en": {
+        "heatmap": "Reports by weekday and hour",
+        "months": "Reports by month and category",
+        "zones": "Reports by zone",
+    },
+    "de": {
+        "heatmap": "Meldungen nach Wochentag und Stunde",
+        "months": "Meldungen nach Monat und Kategorie",
+        "zones": "Meldungen nach Zone",
+    },
+}
+
+
+def chart_title(kind: str, language: str) -> str:
+    return CHART_TITLES[language_of(language)][kind]

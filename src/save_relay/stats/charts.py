@@ -18,7 +18,8 @@ from matplotlib.patches import Polygon as PolygonPatch
 from shapely.geometry import MultiPolygon, Polygon
 
 from save_relay.core.geo import ZoneShape
-from save_relay.stats.collect import WEEKDAYS
+from save_relay.mail.i18n import chart_title
+from save_relay.stats.collect import WEEKDAYS, Stats
 
 mpl.rcParams["svg.hashsalt"] = "save-relay"  # stable ids in SVG output
 Format = Literal["svg", "png"]
@@ -91,3 +92,19 @@ def zones(shapes: Sequence[ZoneShape], counts: dict[str, int], title: str) -> Fi
     axes.set_axis_off()
     axes.set_title(title)
     return figure
+
+
+Kind = Literal["heatmap", "months", "zones"]
+KINDS: tuple[Kind, ...] = ("heatmap", "months", "zones")
+
+
+def draw(
+    kind: Kind, result: Stats, shapes: Sequence[ZoneShape], names: dict[str, str], language: str
+) -> Figure:
+    """One chart of ``result`` with its title in ``language`` (``names``: category slug -> name)."""
+    title = chart_title(kind, language)
+    if kind == "heatmap":
+        return heatmap(result.weekday_hour, language, title)
+    if kind == "months":
+        return months(result.months, names, title)
+    return zones(shapes, dict(result.zones), title)

@@ -11,15 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, cast, exists, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    cast,
+    exists,
+    func,
+    literal_column,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import TableValuedAlias
 
-from save_relay.core.clock import local_parts
+from save_relay.core.clock import as_utc, local_parts
 from save_relay.core.states import ReportStatus
 from save_relay.store.tables import Canvass, CanvassRecipient, Distribution, Report, Subscriber
 
@@ -37,6 +49,11 @@ class StatsFilter:
     category: str | None = None
 
 
+def _utc(value: datetime) -> datetime:
+    """A bound in UTC: SQLite compares the stored (UTC, offset-less) text, so a local time would be off."""
+    return as_utc(value).astimezone(UTC)
+
+
 def _zones_of(dialect: str) -> TableValuedAlias:
     """Each zone slug of ``reports.zones`` as a table (column ``value``), in the database's JSON dialect."""
     if dialect == "postgresql":
@@ -51,9 +68,9 @@ def _where(filt: StatsFilter, dialect: str, statuses: Sequence[str] = COUNTED) -
         Report.exercise.is_(False),
     ]
     if filt.start is not None:
-        conditions.append(Report.incident_at >= filt.start)
+        conditions.append(Report.incident_at >= _utc(filt.start))
     if filt.end is not None:
-        conditions.append(Report.incident_at < filt.end)
+        conditions.append(Report.incident_at < _utc(filt.end))
     if filt.category is not None:
         conditions.append(Report.category == filt.category)
     if filt.zone is not None:
@@ -89,10 +106,12 @@ async def by_category(session: AsyncSession, filt: StatsFilter) -> list[tuple[st
 
 async def by_zone(session: AsyncSession, filt: StatsFilter) -> list[tuple[str, int]]:
     dialect = _dialect(session)
-    zone = _zones_of(dialect).c.value
+    zones = _zones_of(dialect)
+    zone = zones.c.value
     query = (
         select(zone, func.count())
-        .select_from(Report, zone.table)
+        .select_from(Report)
+        .join(zones, true())  # each report's zones: implicitly LATERAL on both databases
         .where(*_where(filt, dialect))
         .group_by(zone)
         .order_by(func.count().desc(), zone)
@@ -171,9 +190,9 @@ async def canvass_responses(
     """(canvass id, title, recipients, answered) of the canvasses sent in the period."""
     conditions = [Canvass.network_id == network_id, Canvass.sent_at.is_not(None)]
     if start is not None:
-        conditions.append(Canvass.sent_at >= start)
+        conditions.append(Canvass.sent_at >= _utc(start))
     if end is not None:
-        conditions.append(Canvass.sent_at < end)
+        conditions.append(Canvass.sent_at < _utc(end))
     query = (
         select(
             Canvass.id,
@@ -189,26 +208,74 @@ async def canvass_responses(
     return [(int(i), str(t), int(r), int(a)) for i, t, r, a in (await session.execute(query)).all()]
 
 
-async def fill_local_times(session: AsyncSession, network_id: int, timezone: str, batch: int = 5000) -> int:
-    """Write the local weekday, hour and month of reports that lack them (reports from before
-    migration 0008); returns how many. Cheap when there are none: one indexed probe."""
-    zone = ZoneInfo(timezone)
-    done = 0
+async def _rewrite_local_times(
+    session: AsyncSession, condition: ColumnElement[bool], zone: ZoneInfo, batch: int
+) -> int:
+    """Write the local weekday, hour and month of the reports ``condition`` selects, in id order and in
+    batches (one bulk UPDATE by primary key each); returns how many rows changed."""
+    done, last = 0, 0
     while True:
         rows = (
             await session.execute(
-                select(Report.id, Report.incident_at, Report.received_at)
-                .where(Report.network_id == network_id, Report.incident_weekday.is_(None))
+                select(
+                    Report.id,
+                    Report.incident_at,
+                    Report.received_at,
+                    Report.incident_weekday,
+                    Report.incident_hour,
+                    Report.incident_month,
+                )
+                .where(condition, Report.id > last)
+                .order_by(Report.id)
                 .limit(batch)
             )
         ).all()
         if not rows:
             return done
-        for report_id, incident_at, received_at in rows:
-            weekday, hour, month = local_parts(incident_at or received_at, zone)
-            report = await session.get(Report, report_id)
-            if report is not None:
-                report.incident_at = report.incident_at or received_at
-                report.incident_weekday, report.incident_hour, report.incident_month = weekday, hour, month
-        await session.flush()
-        done += len(rows)
+        changes = []
+        for report_id, incident_at, received_at, *stored in rows:
+            parts = local_parts(incident_at or received_at, zone)
+            if tuple(stored) != parts:
+                weekday, hour, month = parts
+                changes.append(
+                    {
+                        "id": report_id,
+                        "incident_at": incident_at or received_at,
+                        "incident_weekday": weekday,
+                        "incident_hour": hour,
+                        "incident_month": month,
+                    }
+                )
+        if changes:
+            await session.execute(update(Report), changes)
+        done += len(changes)
+        last = rows[-1][0]
+
+
+async def local_times_stale(
+    session: AsyncSession, network_id: int, zone: ZoneInfo, sample: int = 200
+) -> bool:
+    """Whether the newest reports' stored weekday/hour differ from the network's clock now: its time
+    zone was changed in the settings (a zone with the same offsets changes nothing, and needs nothing)."""
+    rows = (
+        await session.execute(
+            select(Report.incident_at, Report.incident_weekday, Report.incident_hour, Report.incident_month)
+            .where(Report.network_id == network_id, Report.incident_weekday.is_not(None))
+            .order_by(Report.id.desc())
+            .limit(sample)
+        )
+    ).all()
+    return any(at is not None and local_parts(at, zone) != (d, h, m) for at, d, h, m in rows)
+
+
+async def fill_local_times(session: AsyncSession, network_id: int, timezone: str, batch: int = 5000) -> int:
+    """Write the local weekday, hour and month where they are missing (reports from before migration
+    0008), or of every report when the time zone changed (``local_times_stale``); returns how many.
+    Cheap when there is nothing to do: one indexed probe and a sample of the newest reports."""
+    zone = ZoneInfo(timezone)
+    if await local_times_stale(session, network_id, zone):
+        return await _rewrite_local_times(session, Report.network_id == network_id, zone, batch)
+    missing = and_(Report.network_id == network_id, Report.incident_weekday.is_(None))
+    if await session.scalar(select(Report.id).where(missing).limit(1)) is None:
+        return 0
+    return await _rewrite_local_times(session, missing, zone, batch)
