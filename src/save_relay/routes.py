@@ -29,6 +29,7 @@ from save_relay.moderation.announce import handle_post
 from save_relay.moderation.confirm import handle_report_reply
 from save_relay.processing.dispatch import Handler, TokenDispatch, TokenHandler
 from save_relay.processing.scheduler import Job
+from save_relay.stats import monthly
 
 #: Token purpose -> what a reply with such a token does.
 TOKEN_PURPOSES: Mapping[str, TokenHandler] = {
@@ -65,4 +66,5 @@ JOBS: tuple[Job, ...] = (
     Job("bounce-matching", match_unmatched),
     Job("membership-digest", send_unsubscribe_digest, every=timedelta(days=1)),
     Job("retention-purge", purge_expired, every=timedelta(days=1)),
+    Job("monthly-report", monthly.send_monthly_reports, every=timedelta(hours=1)),
 )

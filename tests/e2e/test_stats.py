@@ -8,7 +8,6 @@ The expected counts are written by hand from the local times in the comments, no
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -20,14 +19,13 @@ import pytest
 from save_relay.cli.demo import load_demo
 from save_relay.core.context import NetworkRef
 from save_relay.core.settings import Settings
-from save_relay.moderation.incident import set_incident_time
 from save_relay.stats.collect import collect
 from save_relay.store.db import SessionFactory, create_engine, session_factory
 from save_relay.store.networks import sync_networks
 from save_relay.store.stats import StatsFilter, by_category, by_month, by_weekday_hour, fill_local_times
-from save_relay.store.tables import InboundMessage, Report
 from tests.conftest import make_settings
 from tests.e2e.test_cli import one_line, relay_config, run_cli, write_config
+from tests.helpers import add_incident
 
 #: (UTC time, category, status, exercise, zone); the local time (Brussels) in the comment.
 REPORTS = [
@@ -48,31 +46,9 @@ EXPECTED = {(6, 0): 2, (6, 1): 1, (6, 3): 1, (3, 0): 1, (6, 2): 2}
 async def add_reports(sessions: SessionFactory, network: NetworkRef) -> None:
     async with sessions() as session, session.begin():
         for n, (utc, category, status, exercise, zone) in enumerate(REPORTS):
-            raw = f"Subject: melding {n}\r\n\r\ntekst {n}\r\n".encode()
-            inbound = InboundMessage(
-                network_id=network.id,
-                purpose="post",
-                raw=raw,
-                sha256=hashlib.sha256(raw).hexdigest(),
-                size=len(raw),
-                mail_from="security@metaalwerken-vos.example",
-                rcpt_to="industrie@politie.lommel.be",
-                status="done",
-            )
-            session.add(inbound)
-            await session.flush()
-            report = Report(
-                network_id=network.id,
-                inbound_id=inbound.id,
-                reference=f"SAVE-2026-{n + 1:06d}",
-                status=status,
-                category=category,
-                exercise=exercise,
-                zones=[zone],
-                received_at=datetime(*utc, tzinfo=UTC),
-            )
-            set_incident_time(report, datetime(*utc, tzinfo=UTC), "text", network.settings)
-            session.add(report)
+            at = datetime(*utc, tzinfo=UTC)
+            fields = {"status": status, "category": category, "exercise": exercise, "zones": [zone]}
+            await add_incident(session, network, n, at, **fields)
 
 
 @pytest.fixture

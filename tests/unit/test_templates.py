@@ -67,6 +67,25 @@ def context(**overrides: Any) -> dict[str, Any]:
         "incident_time": "2026-11-24 03:15",
         "incident_from_text": True,
         "incident_place": "Metaalwerken Vos NV",
+        "month": "2026-11",
+        "moderators": True,
+        "charts": ["heatmap-2026-11.png", "months-2026-11.png"],
+        "sections": [
+            {
+                "title": "SaVE Lommel",
+                "total": 12,
+                "categories": [("koperdiefstal", 7), ("inbraak", 5)],
+                "zones": [("Maatheide", 9)],
+                "weekdays": [("ma", " 0" * 24)] * 7,
+                "hours": " ".join(f"{h:02d}" for h in range(24)),
+                "companies": [("Metaalwerken Vos NV", 4)],
+                "decided": 10,
+                "p50": "2",
+                "p90": "9",
+                "distributions": 8,
+                "recipients": 640,
+            }
+        ],
         "incident": {
             "category": "koperdiefstal",
             "time": "2026-11-21 03:00",
@@ -164,7 +183,7 @@ def test_every_branch_renders_too(language: str, name: str) -> None:
         },
         {"status": "not_subscribed", "reason": "", "reference": "", "missing": [], "credited": ""},
         {"status": "rejected", "known_zones": [], "known_groups": []},
-        {"action": "update", "incident": {"exercise": False}},
+        {"action": "update", "incident": {"exercise": False}, "moderators": False},
         {"incident": {}},
     ):
         render(language, name, context(**overrides))

@@ -6,7 +6,7 @@ the new time and skip it. The row survives restarts, so a daily job neither runs
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc
 from save_relay.store.tables import JobSlot
+
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)  # the next run of a one-time claim
 
 
 async def claim_slot(session: AsyncSession, name: str, every: timedelta, now: datetime, node: str) -> bool:
@@ -38,3 +40,14 @@ async def claim_slot(session: AsyncSession, name: str, every: timedelta, now: da
 async def release_slot(session: AsyncSession, name: str, now: datetime) -> None:
     """Make a job due again (its run failed after the claim was committed)."""
     await session.execute(update(JobSlot).where(JobSlot.name == name).values(next_run_at=now))
+
+
+async def claim_once(session: AsyncSession, name: str, now: datetime, node: str) -> bool:
+    """True the first time ``name`` is claimed (a row of its own, never due again), False ever after;
+    two daemons claiming at once: one wins, the other waits for its commit and gets False."""
+    try:
+        async with session.begin_nested():
+            session.add(JobSlot(name=name, next_run_at=NEVER, last_run_at=now, last_node=node))
+    except IntegrityError:
+        return False
+    return True
