@@ -6,19 +6,14 @@ import asyncio
 import email
 import email.policy
 import email.utils
-import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
 from aiosmtpd.smtp import SMTP, Envelope, Session
-
-from save_relay.moderation.incident import set_incident_time
-from save_relay.store.tables import InboundMessage, Report
 
 
 @dataclass
@@ -152,30 +147,3 @@ def camera_jpeg(width: int = 64, height: int = 48, orientation: int = 1) -> byte
     out = io.BytesIO()
     image.save(out, format="JPEG", exif=exif)
     return out.getvalue()
-
-
-async def add_incident(session: Any, network: Any, n: int, at: datetime, **fields: Any) -> None:
-    """A stored report (and its inbound message) with its incident at ``at``, without the mail flow:
-    for statistics tests. ``fields``: Report columns (status, category, zones, exercise, ...)."""
-    raw = f"Subject: melding {n}\r\n\r\ntekst {n}\r\n".encode()
-    inbound = InboundMessage(
-        network_id=network.id,
-        purpose="post",
-        raw=raw,
-        sha256=hashlib.sha256(raw).hexdigest(),
-        size=len(raw),
-        mail_from="security@metaalwerken-vos.example",
-        rcpt_to=network.settings.address,
-        status="done",
-    )
-    session.add(inbound)
-    await session.flush()
-    report = Report(
-        network_id=network.id,
-        inbound_id=inbound.id,
-        reference=f"SAVE-1999-{n + 1:06d}",
-        received_at=at,
-        **fields,
-    )
-    set_incident_time(report, at, "text", network.settings)
-    session.add(report)

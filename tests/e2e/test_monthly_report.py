@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import func, select
 
 from save_relay.app import Relay
+from save_relay.cli.demo import add_incident
 from save_relay.core.clock import utcnow
 from save_relay.stats.monthly import previous_month
 from save_relay.store.tables import Delivery, JobSlot
 from tests.conftest import MODERATORS, make_settings, seed_demo
-from tests.helpers import Received, Sink, add_incident, wait_for
+from tests.helpers import Received, Sink, wait_for
 
 #: (hours after the month's first midnight, category, zone); all approved, in last month.
 REPORTS = [

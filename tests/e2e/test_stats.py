@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from save_relay.cli.demo import load_demo
+from save_relay.cli.demo import add_incident, load_demo
 from save_relay.core.context import NetworkRef
 from save_relay.core.settings import Settings
 from save_relay.stats.collect import collect
@@ -25,7 +25,6 @@ from save_relay.store.networks import sync_networks
 from save_relay.store.stats import StatsFilter, by_category, by_month, by_weekday_hour, fill_local_times
 from tests.conftest import make_settings
 from tests.e2e.test_cli import one_line, relay_config, run_cli, write_config
-from tests.helpers import add_incident
 
 #: (UTC time, category, status, exercise, zone); the local time (Brussels) in the comment.
 REPORTS = [

@@ -118,12 +118,16 @@ async def collect(
         zone=zone,
         category=category,
     )
-    result.total = await stats.total(session, filt)
-    result.categories = await stats.by_category(session, filt)
+    categories: dict[str, int] = {}
+    months: dict[tuple[str, str], int] = {}
+    for category, month, day, hour, count in await stats.cube(session, filt):
+        result.total += count
+        categories[category] = categories.get(category, 0) + count
+        months[(month, category)] = months.get((month, category), 0) + count
+        result.weekday_hour[day][hour] += count
+    result.categories = sorted(categories.items(), key=lambda item: (-item[1], item[0]))
+    result.months = [(month, category, n) for (month, category), n in sorted(months.items())]
     result.zones = await stats.by_zone(session, filt)
-    for (day, hour), count in (await stats.by_weekday_hour(session, filt)).items():
-        result.weekday_hour[day][hour] = count
-    result.months = await stats.by_month(session, filt)
     if companies:
         result.companies = await stats.by_company(session, filt)
     histogram = await stats.decision_hours(session, filt)

