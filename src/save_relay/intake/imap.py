@@ -352,7 +352,7 @@ class ImapPoller:
             )
         if stored:
             self.health.taken += 1
-            self.intake.committed(stored, mail_from=mail_from, via="imap")
+            self.intake.committed(stored, mail_from=mail_from, via="imap", routes=[route])
         return True
 
     # -- health -----------------------------------------------------------------------------------

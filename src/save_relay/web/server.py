@@ -161,6 +161,11 @@ class HttpServer:
             await asyncio.sleep(0.01)
 
     @property
+    def serving(self) -> bool:
+        """The server task runs (started, not stopped nor crashed)."""
+        return self._task is not None and not self._task.done()
+
+    @property
     def port(self) -> int:
         """The bound port (the free one chosen for port 0)."""
         return self._port
