@@ -76,7 +76,11 @@ async def remind_moderators(session: AsyncSession, ctx: Context, now: datetime) 
             moderators=len(conf.moderators),
         )
     if reports:
-        log.info("reminded moderators of %d report(s)", len(reports), extra={"action": "report_reminders"})
+        log.info(
+            "reminded moderators of %d report(s)",
+            len(reports),
+            extra={"action": "report_reminders", "references": [r.reference for r in reports]},
+        )
     return len(reports)
 
 

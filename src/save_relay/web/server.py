@@ -183,7 +183,7 @@ class HttpServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         except Exception:
-            log.exception("the HTTP server failed while stopping")
+            log.exception("the HTTP server failed while stopping", extra={"action": "http_stop_failed"})
         finally:
             if self._socket is not None:
                 self._socket.close()
