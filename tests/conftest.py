@@ -109,6 +109,7 @@ def make_settings(db_url: str, sink_port: int, tmp_path: Path, **overrides: obje
         "database": {"url": db_url},
         "smtp": {"host": "127.0.0.1", "port": 0, "hostname": "relay.test", "max_message_size": 512 * 1024},
         "http": {"host": "127.0.0.1", "port": 0},  # the one-click unsubscribe listener, on a free port
+        "metrics": {"port": 0},  # /metrics, /healthz, /readyz: on a free port too
         "outbound": {
             "mode": "smtp",
             "smarthost_host": "127.0.0.1",

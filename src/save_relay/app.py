@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from save_relay import __version__, routes
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context, NetworkRef
+from save_relay.core.logs import mask_url_passwords
 from save_relay.core.settings import Settings
 from save_relay.delivery.transport import MaildirTransport, SmtpTransport, Transport
 from save_relay.delivery.worker import OutboundWorker
@@ -25,17 +26,19 @@ from save_relay.intake.smtp import RelayHandler, server_tls_context, start_serve
 from save_relay.processing.processor import Processor
 from save_relay.processing.scheduler import Scheduler
 from save_relay.store.db import WriteGate, create_engine, is_sqlite, session_factory
+from save_relay.store.health import ping
 from save_relay.store.migrate import upgrade
 from save_relay.store.networks import sync_networks
 from save_relay.store.nodes import NodeInfo, beat, stopped
 from save_relay.store.stats import fill_local_times
-from save_relay.web.application import build_app
-from save_relay.web.deps import Deps
+from save_relay.web.application import build_app, build_ops_app
+from save_relay.web.deps import Check, Deps
 from save_relay.web.server import HttpServer
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 15.0
+READY_DATABASE_SECONDS = 2.0  # /readyz: the database must answer within this
 
 
 def make_transports(settings: Settings) -> list[Transport]:
@@ -63,6 +66,7 @@ class Relay:
         self.lmtp: LmtpListener | None = None
         self.imap_pollers: list[ImapPoller] = []
         self.http: HttpServer | None = None
+        self.ops: HttpServer | None = None  # [metrics]: /metrics, /healthz, /readyz
         self.scheduler: Scheduler | None = None
         self._started_at = utcnow()
         self._heartbeat: asyncio.Task[None] | None = None
@@ -82,7 +86,12 @@ class Relay:
             ctx, self.sessions, routes.HANDLERS, on_processed=worker.wake, write_gate=self.write_gate
         )
         self.intake = intake = Intake(
-            self.settings, self.sessions, networks, on_stored=processor.wake, write_gate=self.write_gate
+            self.settings,
+            self.sessions,
+            networks,
+            on_stored=processor.wake,
+            write_gate=self.write_gate,
+            metrics=ctx.metrics,
         )
         processor.give_way_to = intake.busy  # intake first during a burst (Processor._give_way)
         conf = self.settings.smtp
@@ -145,20 +154,26 @@ class Relay:
                 )
 
     async def _start_http(self, ctx: Context) -> str | None:
-        """The HTTP side (uvicorn serving ``web.application``: one-click unsubscribe, /healthz, the
-        console); returns the URL base for List-Unsubscribe (None: none).
+        """The HTTP side (uvicorn serving ``web.application``: one-click unsubscribe, /healthz, /readyz,
+        the console) and the operations listener (``[metrics]``); returns the URL base for
+        List-Unsubscribe (None: none).
 
         With the listener off but ``public_url`` set (an outbound-only node; another node serves the
         URL), the links still point there."""
         conf = self.settings.http
-        if not conf.enabled:
-            return f"{conf.public_url}/unsubscribe" if conf.public_url else None
 
         def wake() -> None:
             if self.worker is not None:
                 self.worker.wake()  # the confirmation mail goes out at once
 
-        app = build_app(Deps(ctx=ctx, sessions=self.sessions, on_change=wake), conf)
+        web = Deps(ctx=ctx, sessions=self.sessions, on_change=wake, ready=self.readiness)
+        ops = self.settings.metrics
+        if ops.enabled:
+            self.ops = HttpServer(build_ops_app(web, ops), timeout=10.0, max_bytes=8192)
+            await self.ops.start(ops.host, ops.port)
+        if not conf.enabled:
+            return f"{conf.public_url}/unsubscribe" if conf.public_url else None
+        app = build_app(web, conf)
         self.http = HttpServer(app, timeout=conf.timeout, max_bytes=conf.max_request_bytes)
         await self.http.start(conf.host, conf.port)
         host = f"[{conf.host}]" if ":" in conf.host else conf.host
@@ -207,6 +222,35 @@ class Relay:
         except Exception:
             log.warning("cannot mark the node stopped", exc_info=True, extra={"action": "heartbeat_failed"})
 
+    async def readiness(self) -> list[Check]:
+        """Every part this daemon needs to do its work, checked now (``/readyz``)."""
+        checks = [await self._database_check()]
+        for server in self._servers:
+            checks.append(
+                Check("smtp", server.is_serving(), "listening" if server.is_serving() else "closed")
+            )
+        if self.lmtp is not None:
+            serving = self.lmtp.server.is_serving()
+            checks.append(Check("lmtp", serving, "listening" if serving else "closed"))
+        if self.http is not None:
+            checks.append(Check("http", self.http.serving, "listening" if self.http.serving else "stopped"))
+        for task in [*self._tasks, self._heartbeat]:
+            if task is not None:
+                checks.append(_task_check(task))
+        if self.scheduler is not None:
+            running = self.scheduler.running
+            checks.append(Check("scheduler", running, "running" if running else "stopped"))
+        return checks
+
+    async def _database_check(self) -> Check:
+        try:
+            async with asyncio.timeout(READY_DATABASE_SECONDS), self.sessions() as session:
+                await ping(session)
+        except Exception as exc:  # unreachable, refused, timed out: say which, in one line
+            detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            return Check("database", False, mask_url_passwords(detail))
+        return Check("database", True, "answers")
+
     def listening(self) -> list[str]:
         out = []
         for server in self._servers:
@@ -218,6 +262,8 @@ class Relay:
         out += [f"imap://{p.conf.account}/{p.conf.folder}" for p in self.imap_pollers]
         if self.http is not None:
             out.append(f"http://{self.settings.http.host}:{self.http.port}")
+        if self.ops is not None:
+            out.append(f"http://{self.settings.metrics.host}:{self.ops.port}/metrics")
         return out
 
     @property
@@ -245,8 +291,6 @@ class Relay:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self._close_listeners()
-        if self.http is not None:
-            await self.http.stop()
         if self.worker is not None:
             await self.worker.close()
         if heartbeat is not None:  # started: a clean stop is recorded
@@ -261,6 +305,20 @@ class Relay:
             await self.lmtp.close()
         if self.intake is not None:  # the last queued group is committed; a DATA after this gets 451
             await self.intake.close()
+        for http in (self.http, self.ops):
+            if http is not None:
+                await http.stop()
+
+
+def _task_check(task: asyncio.Task[None]) -> Check:
+    """A task of the daemon: alive, or how it ended (a worker that died leaves the daemon not ready)."""
+    name = task.get_name()
+    if not task.done():
+        return Check(name, True, "running")
+    if task.cancelled():
+        return Check(name, False, "cancelled")
+    exc = task.exception()
+    return Check(name, False, f"died: {exc!r}"[:300] if exc else "ended")
 
 
 async def serve(settings: Settings) -> None:

@@ -65,6 +65,7 @@ def relay_config(workdir: Path) -> dict[str, Any]:
     data["database"]["url"] = f"sqlite+aiosqlite:///{workdir / 'relay.sqlite3'}"
     data["smtp"]["port"] = 0  # the daemon picks a free port and logs it
     data.setdefault("http", {})["port"] = 0  # the one-click unsubscribe listener, on a free port too
+    data.setdefault("metrics", {})["port"] = 0  # and the operations listener
     data["smtp"]["hostname"] = "relay.test"
     data["outbound"]["maildir"] = str(workdir / "outbox")
     data["outbound"]["idle_poll_seconds"] = 0.2  # a CLI approval (another process) is seen by polling

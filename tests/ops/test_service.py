@@ -112,6 +112,8 @@ port = 0
 hostname = "relay.test"
 [http]
 port = 0
+[metrics]
+port = 0
 [outbound]
 maildir = "{tmp_path / "outbox"}"
 [scheduler]

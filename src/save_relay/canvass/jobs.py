@@ -38,5 +38,5 @@ async def purge_answers(session: AsyncSession, ctx: Context, now: datetime) -> i
         audit.record(
             session, action="canvass_answers_purged", actor="system", via="scheduler", answers=purged
         )
-        log.info("purged %d canvass answer(s)", purged, extra={"action": "canvass_answers_purged"})
+        log.info("purged %d canvass answer(s)", purged, extra={"action": "answers_purged", "answers": purged})
     return purged

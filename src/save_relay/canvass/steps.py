@@ -115,7 +115,11 @@ async def _files(session: AsyncSession, views: Sequence[AnswerView]) -> list[tup
     if not wanted:
         return []
     rows = await store.answer_raws(session, wanted)
-    return [named for answer_id, raw in rows for named in _named(answer_id, extract(raw))]
+    return [
+        named
+        for answer_id, raw in rows
+        for named in _named(answer_id, extract(raw, {"canvass_answer_id": answer_id}))
+    ]
 
 
 async def close(session: AsyncSession, network: NetworkRef, canvass: Canvass, now: datetime) -> None:
@@ -206,7 +210,7 @@ async def record_answer(
 
     The raw mail is parsed for attachments once; a forwarded answer is inserted already marked.
     """
-    items = extract(inbound.raw)
+    items = extract(inbound.raw, {"canvass_id": canvass.id, "inbound_id": inbound.id})
     at_once = network.settings.canvass_answers == "each" or canvass.status == CanvassStatus.CLOSED
     answer = CanvassAnswer(
         canvass_id=canvass.id,

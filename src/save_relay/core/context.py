@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from typing import Any
 
+from save_relay.core.metrics import Metrics
 from save_relay.core.routing import Purpose, subaddress
 from save_relay.core.settings import NetworkSettings, Settings
 
@@ -27,6 +28,8 @@ class Context:
     by_id: dict[int, NetworkRef] = field(init=False)
     #: DKIM key lookup for ``require_dkim`` (``mail.authcheck.DnsFunc``); None: DNS (tests set a dict's)
     dkim_dns: Callable[..., Any] | None = None
+    #: the daemon's counters and histograms (its own registry: ``/metrics``)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def __post_init__(self) -> None:
         self.by_id = {ref.id: ref for ref in self.networks.values()}

@@ -306,6 +306,21 @@ class HttpSettings(_Section):
         return value.rstrip("/") if value else None
 
 
+class MetricsSettings(_Section):
+    """The operations listener: ``/metrics`` (Prometheus), ``/healthz`` and ``/readyz``.
+
+    A listener of its own, on loopback by default, so that the TLS proxy in front of ``[http]`` never
+    publishes it; a bearer token guards ``/metrics`` when it must listen wider.
+    """
+
+    enabled: bool = Field(True, description="serve /metrics, /healthz and /readyz on host:port")
+    host: str = Field("127.0.0.1", description="address to listen on (loopback: only this machine scrapes)")
+    port: int = Field(9925, ge=0, le=65535, description="0 picks a free port (tests)")
+    bearer_token: str | None = Field(
+        None, min_length=16, description="if set, /metrics needs 'Authorization: Bearer <token>'"
+    )
+
+
 class BounceSettings(_Section):
     """Bounce scores (as Mailman keeps them): past the threshold an address is disabled."""
 
@@ -378,6 +393,7 @@ class Settings(BaseSettings):
     outbound: OutboundSettings = OutboundSettings()
     networks: dict[str, NetworkSettings] = Field(default_factory=dict)
     http: HttpSettings = HttpSettings()
+    metrics: MetricsSettings = MetricsSettings()
     bounces: BounceSettings = BounceSettings()
     retention: RetentionSettings = RetentionSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
@@ -403,7 +419,7 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every password in the settings, for the log masking (``core.logs``)."""
-        found = [self.outbound.smarthost_password]
+        found = [self.outbound.smarthost_password, self.metrics.bearer_token]
         password = urlsplit(self.database.url).password
         if password:
             found += [password, unquote(password)]

@@ -26,6 +26,7 @@ from save_relay.mail.parse import parse_message
 from save_relay.store import audit, events
 from save_relay.store import bounces as bounce_store
 from save_relay.store import subscribers as subscriber_store
+from save_relay.store.aftercommit import after_commit
 from save_relay.store.tables import BounceEvent, Delivery, InboundMessage
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,20 @@ async def _apply(
     verdict = classify(message.raw, null_sender=message.mail_from in ("", "<>"))
     if verdict.is_bounce:
         await _score(session, ctx, network, message, delivery, verdict)
+    counter = ctx.metrics.bounces.labels(kind=verdict.kind)
+    after_commit(session, counter.inc)
+    log.info(
+        "bounce for delivery %d to %s: %s",
+        delivery.id,
+        delivery.recipient,
+        verdict.kind if verdict.is_bounce else "not a bounce",
+        extra={
+            "action": "bounce_received" if verdict.is_bounce else "bounce_ignored",
+            "delivery_id": delivery.id,
+            "inbound_id": message.id,
+            "kind": verdict.kind,
+        },
+    )
     audit.record(
         session,
         action="bounce_received" if verdict.is_bounce else "bounce_ignored",
@@ -186,7 +201,12 @@ async def _disable(
         score=round(score, 2),
         threshold=ctx.settings.bounces.threshold,
     )
-    log.info("%s disabled after bounces (score %.2f)", address, score, extra={"action": "address_disabled"})
+    log.info(
+        "%s disabled after bounces (score %.2f)",
+        address,
+        score,
+        extra={"action": "address_disabled", "address": address, "network": network.key},
+    )
     for moderator in network.settings.moderators:
         queue_notice(
             session,

@@ -171,7 +171,7 @@ def _from_flufl(msg: Message) -> BounceVerdict | None:
     try:
         temporary, permanent = all_failures(msg)
     except Exception:  # a detector tripping over a malformed message: no verdict from flufl
-        log.debug("flufl.bounce failed on a message", exc_info=True)
+        log.debug("flufl.bounce failed on a message", exc_info=True, extra={"action": "dsn_flufl_failed"})
         return None
 
     def decoded(values: frozenset[bytes]) -> frozenset[str]:
@@ -260,5 +260,5 @@ def classify(raw: bytes, *, null_sender: bool = False) -> BounceVerdict:
     try:
         return classify_message(_parse(raw), null_sender=null_sender)
     except Exception as exc:  # untrusted input: an unreadable message is no bounce, and says so
-        log.warning("bounce classification failed: %r", exc, extra={"action": "bounce_unreadable"})
+        log.warning("bounce classification failed: %r", exc, extra={"action": "dsn_unreadable"})
         return BounceVerdict("none", why=f"unreadable: {type(exc).__name__}")

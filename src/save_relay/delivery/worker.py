@@ -121,6 +121,7 @@ class OutboundWorker:
         outcomes = await self._send_all(items)
         async with self.sessions() as session, session.begin():
             await deliveries.record_outcomes(session, outcomes)
+        self._count(outcomes)
         failed = [o for o in outcomes if not o.sent]
         log.info(
             "sent %d, not sent %d",
@@ -135,6 +136,15 @@ class OutboundWorker:
             },
         )
         return len(items)
+
+    def _count(self, outcomes: Sequence[Outcome]) -> None:
+        """The recorded outcomes in the metrics: sent, deferred (a retry is scheduled) or failed."""
+        metrics = self.ctx.metrics
+        for outcome in outcomes:
+            status = "sent" if outcome.sent else "deferred" if outcome.retry_at is not None else "failed"
+            metrics.deliveries.labels(status=status).inc()
+            if status == "deferred":
+                metrics.retries.inc()
 
     async def run(self) -> None:
         """Send until stopped; sleep until woken, a retry is due, or the idle poll interval passed."""

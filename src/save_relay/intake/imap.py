@@ -284,7 +284,12 @@ class ImapPoller:
         if what is Disposition.PROCESSED:
             raw = await connection.fetch(uid, candidate.size)
             if raw is None:
-                log.info("%s: UID %d vanished before it was fetched", self.label, uid, extra=self.log_fields)
+                log.info(
+                    "%s: UID %d vanished before it was fetched",
+                    self.label,
+                    uid,
+                    extra={"action": "imap_vanished", "uid": uid, **self.log_fields},
+                )
                 return
         if not await self._commit(uid, raw, candidate.size):
             return
@@ -352,7 +357,7 @@ class ImapPoller:
             )
         if stored:
             self.health.taken += 1
-            self.intake.committed(stored, mail_from=mail_from, via="imap")
+            self.intake.committed(stored, mail_from=mail_from, via="imap", routes=[route])
         return True
 
     # -- health -----------------------------------------------------------------------------------

@@ -296,7 +296,7 @@ class ImapConnection:
         response = await self._call(self.client.create(encoded), f"CREATE {encoded}")
         if response.result != "OK" and b"ALREADYEXISTS" not in b" ".join(_bytes(response.lines)):
             raise ImapError(f"cannot create folder {name!r}: {_last_text(response.lines)}")
-        log.info("created IMAP folder %s", name, extra={"action": "imap_folder_created"})
+        log.info("created IMAP folder %s", name, extra={"action": "imap_folder_created", "mailbox": name})
 
     async def select(self, name: str) -> int:
         """Select ``name`` read-write; returns its UIDVALIDITY."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.context import NetworkRef
+from save_relay.core.metrics import Metrics
 from save_relay.core.routing import Purpose, Refusal, Route, resolve
 from save_relay.core.settings import Settings
 from save_relay.intake.group import GroupCommit, OutcomeUnknown
@@ -61,8 +62,10 @@ class Intake:
         networks: dict[str, NetworkRef],
         on_stored: Callable[[], None] = lambda: None,
         write_gate: WriteGate | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics or Metrics()
         self.sessions = sessions
         self.networks = networks
         self.on_stored = on_stored
@@ -105,14 +108,22 @@ class Intake:
         """One transaction for ``calls``; a failure before COMMIT rolls it back (and is retried per call)."""
         async with self.write_gate(), self.sessions() as session:  # autobegins; closing rolls back
             stored = await self._store_many(session, calls)
+            started = time.perf_counter()
             try:
                 await session.commit()
             except Exception as exc:
                 raise OutcomeUnknown("the commit failed") from exc
+            self.metrics.commit_latency.observe(time.perf_counter() - started)
         for call, one in zip(calls, stored, strict=True):
+            self._count(call.routes, one)
             _log_stored(one, mail_from=call.mail_from, via=call.via)
         self.on_stored()  # once for the whole group
         return stored
+
+    def _count(self, routes: Sequence[Route], stored: Sequence[Stored]) -> None:
+        for route, one in zip(routes, stored, strict=True):
+            if one.reference is not None:
+                self.metrics.reports_received.labels(network=route.network_key).inc()
 
     async def store(
         self,
@@ -147,8 +158,11 @@ class Intake:
             reference_prefix=network.settings.reference_prefix if route.purpose is Purpose.POST else None,
         )
 
-    def committed(self, stored: Sequence[Stored], *, mail_from: str, via: str) -> None:
-        """After the commit: log it and wake the processor."""
+    def committed(
+        self, stored: Sequence[Stored], *, mail_from: str, via: str, routes: Sequence[Route]
+    ) -> None:
+        """After the commit: count and log it, and wake the processor."""
+        self._count(routes, stored)
         _log_stored(stored, mail_from=mail_from, via=via)
         self.on_stored()
 

@@ -11,6 +11,7 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
+from save_relay.core.metrics import Metrics
 from save_relay.core.routing import Refusal, Route
 from save_relay.intake.limits import IntakeLimits
 from save_relay.intake.service import Intake
@@ -67,7 +68,8 @@ _ENHANCED = {"530 Must issue a STARTTLS command first": "530 5.7.0 Must issue a 
 
 
 class _LongLines(SMTP):
-    """A line may be as long as the whole message (``data_size_limit``); RFC 3463 codes on size replies.
+    """A line may be as long as the whole message (``data_size_limit``); RFC 3463 codes on size replies;
+    the replies counted (``core.metrics``: 2xx to DATA, every 4xx and 5xx).
 
     Real mail programs break RFC 5321's 1000-octet rule (a long quote, HTML on one line: the corpus has
     a reply with a 700 KB line); Postfix takes such mail, so a report must not be refused for it. A
@@ -77,6 +79,8 @@ class _LongLines(SMTP):
     """
 
     line_length_limit = MIN_LINE_LENGTH
+    _in_data = False
+    protocol = "smtp"
 
     def __init__(self, *args: Any, data_size_limit: int | None = None, **kwargs: Any) -> None:
         self.line_length_limit = max(MIN_LINE_LENGTH, data_size_limit or 0)  # aiosmtpd's reader limit
@@ -95,8 +99,20 @@ class _LongLines(SMTP):
             return f"552 5.3.4 Message size exceeds the limit of {self.data_size_limit} bytes"
         return status
 
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        self._in_data = True
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._in_data = False
+
     async def push(self, status: Any) -> None:
-        await super().push(self._size_reply(status))
+        status = self._size_reply(status)
+        metrics: Metrics | None = getattr(self.event_handler, "metrics", None)
+        if metrics is not None and isinstance(status, str) and (self._in_data or status[:1] in ("4", "5")):
+            metrics.intake_reply(self.protocol, status)
+        await super().push(status)
 
 
 class RelaySMTP(_LongLines, _Limited):
@@ -115,6 +131,7 @@ class RelayLMTP(_LongLines, LMTP):
     """
 
     _data_recipients = 0
+    protocol = "lmtp"
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
@@ -141,6 +158,11 @@ class RelayHandler:
         self.max_recipients = max_recipients
         self.lmtp = lmtp
         self.limits = limits  # SMTP only: an MTA in front of LMTP does its own rate limiting
+
+    @property
+    def metrics(self) -> Metrics:
+        """Where the protocol counts its replies (``_LongLines.push``)."""
+        return self.intake.metrics
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.policy
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.parser import BytesParser
 from typing import Any
@@ -45,14 +46,18 @@ def safe_filename(name: str, fallback: str) -> str:
     return cleaned[:120] or fallback
 
 
-def extract(raw: bytes) -> list[Extracted]:
-    """The attachments of ``raw`` in order; a part that cannot be decoded is skipped (and logged)."""
+def extract(raw: bytes, about: Mapping[str, Any] | None = None) -> list[Extracted]:
+    """The attachments of ``raw`` in order; a part that cannot be decoded is skipped (and logged, with
+    ``about``'s fields: the report's ``reference`` or the answer's ``canvass_id``)."""
+    fields = dict(about or {})
     if not _MAYBE_ATTACHED.search(raw):
         return []
     try:
         message = BytesParser(policy=email.policy.default).parsebytes(raw)
     except Exception:  # evidence we keep whole; a broken one simply has no attachments to list
-        log.warning("answer not parseable for attachments", extra={"action": "canvass_attachments_skipped"})
+        log.warning(
+            "mail not parseable for attachments", extra={"action": "attachments_unreadable", **fields}
+        )
         return []
     found: list[Extracted] = []
     for part in _attachment_parts(message):
@@ -65,5 +70,5 @@ def extract(raw: bytes) -> list[Extracted]:
             name = safe_filename(part.get_filename() or "", f"attachment-{len(found) + 1}")
             found.append(Extracted(name, part.get_content_type(), payload))
         except Exception as exc:  # a malformed part: keep the others
-            log.warning("attachment skipped: %s", exc, extra={"action": "canvass_attachment_skipped"})
+            log.warning("attachment skipped: %s", exc, extra={"action": "attachment_skipped", **fields})
     return found

@@ -118,6 +118,12 @@ async def announce(
         sha256=message.sha256,
         size=message.size,
     )
+    log.info(
+        "%s announced to %d moderator(s)",
+        report.reference,
+        len(conf.moderators),
+        extra={"action": "report_announced", "reference": report.reference, "inbound_id": message.id},
+    )
 
 
 async def _acknowledge(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.core.clock import utcnow
+from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import CommandRefused
 from save_relay.core.states import ReportStatus
@@ -18,6 +18,7 @@ from save_relay.moderation.distribution import distribute
 from save_relay.processing.gate import Actor
 from save_relay.store import audit, recipients
 from save_relay.store import tokens as token_store
+from save_relay.store.aftercommit import after_commit
 from save_relay.store.tables import InboundMessage, Report
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ async def decide(
         credit=decision.credit,
         reason=decision.reason,
     )
+    _count(session, ctx, report)
     log.info(
         "%s %s by %s",
         report.reference,
@@ -127,6 +129,19 @@ async def decide(
         },
     )
     return applied
+
+
+def _count(session: AsyncSession, ctx: Context, report: Report) -> None:
+    """The decision in the metrics, once it is committed (the approval latency: received to decided)."""
+    metrics, outcome = ctx.metrics, str(report.status)
+    latency = (as_utc(report.decided_at or utcnow()) - as_utc(report.received_at)).total_seconds()
+
+    def count() -> None:
+        metrics.reports_decided.labels(outcome=outcome).inc()
+        if outcome == ReportStatus.APPROVED:
+            metrics.approval_latency.observe(max(latency, 0.0))
+
+    after_commit(session, count)
 
 
 def confirmation_context(applied: Applied, decision: Decision) -> dict[str, object]:

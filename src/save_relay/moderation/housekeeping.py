@@ -23,6 +23,7 @@ from save_relay.processing.gate import is_auto_generated
 from save_relay.store import audit, deliveries
 from save_relay.store import reports as reports_store
 from save_relay.store import tokens as token_store
+from save_relay.store.aftercommit import after_commit
 from save_relay.store.tables import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,11 @@ async def remind_moderators(session: AsyncSession, ctx: Context, now: datetime) 
             moderators=len(conf.moderators),
         )
     if reports:
-        log.info("reminded moderators of %d report(s)", len(reports), extra={"action": "report_reminders"})
+        log.info(
+            "reminded moderators of %d report(s)",
+            len(reports),
+            extra={"action": "report_reminders", "references": [r.reference for r in reports]},
+        )
     return len(reports)
 
 
@@ -117,7 +122,13 @@ async def expire_reports(session: AsyncSession, ctx: Context, now: datetime) -> 
             days=days,
         )
     if reports:
-        log.info("expired %d report(s)", len(reports), extra={"action": "reports_expired"})
+        expired = ctx.metrics.reports_decided.labels(outcome=ReportStatus.EXPIRED.value)
+        after_commit(session, lambda: expired.inc(len(reports)))
+        log.info(
+            "expired %d report(s)",
+            len(reports),
+            extra={"action": "reports_expired", "references": [r.reference for r in reports]},
+        )
     return len(reports)
 
 

@@ -70,7 +70,9 @@ async def make_preview(
     report.preview_text = preview.text
     report.preview_removed = [[str(item.kind), item.text] for item in preview.removed]
     files: list[PreviewFile] = []
-    for position, item in enumerate(extract(raw) if parsed.attachments else [], start=1):
+    for position, item in enumerate(
+        extract(raw, {"reference": report.reference}) if parsed.attachments else [], start=1
+    ):
         result = scrub_attachment(item.data, item.content_type, item.filename)
         row = ReportAttachment(
             report_id=report.id,

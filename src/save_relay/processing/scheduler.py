@@ -90,6 +90,11 @@ class Scheduler:
         self._apscheduler = scheduler
         log.info("scheduler started: %s", ", ".join(self.jobs), extra={"action": "scheduler_started"})
 
+    @property
+    def running(self) -> bool:
+        """Ticking (``/readyz``): started and not stopped."""
+        return self._apscheduler is not None and bool(self._apscheduler.running)
+
     async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a grace period, then cancel
         """Stop ticking; let running jobs finish their transaction (up to ``timeout``), then cancel them."""
         self._stopping = True

@@ -95,3 +95,8 @@ async def backlog(session: AsyncSession, now: datetime, window: timedelta) -> Ba
         sent_since=int(sent_since or 0),
         last_sent_at=_utc(last_sent),
     )
+
+
+async def ping(session: AsyncSession) -> None:
+    """One round trip to the database (readiness): raises when it cannot be reached."""
+    await session.execute(select(1))

@@ -16,8 +16,8 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
-from save_relay.core.settings import HttpSettings
-from save_relay.web import oneclick, pages
+from save_relay.core.settings import HttpSettings, MetricsSettings
+from save_relay.web import oneclick, ops, pages
 from save_relay.web.deps import Deps
 from save_relay.web.errors import client_gone, http_error, server_error
 from save_relay.web.limits import RequestLimits
@@ -27,14 +27,25 @@ from save_relay.web.templating import STATIC_DIR, STATIC_PREFIX
 
 ROUTES: list[BaseRoute] = [
     Route("/", pages.home, name="home"),
-    # Operations: liveness now; readiness (/readyz: the database answers) and /metrics slot in here.
+    # Operations: liveness (the process answers) and readiness (it can do its work: web/ops.py).
     Route("/healthz", pages.healthz, name="healthz"),
+    Route("/readyz", ops.readyz, name="readyz"),
     # RFC 8058 one-click unsubscribe, linked from every distributed mail (List-Unsubscribe).
     Route("/unsubscribe/{network}/{token}", oneclick.show, methods=["GET"], name="unsubscribe"),
     Route("/unsubscribe/{network}/{token}", oneclick.unsubscribe, methods=["POST"]),
     # Versioned and hashed files (templating.static_url): cached for a year.
     Mount(STATIC_PREFIX, app=CachedStaticFiles(directory=STATIC_DIR), name="static"),
 ]
+
+
+#: The operations listener's routes ([metrics]: loopback by default, never behind the public proxy).
+OPS_ROUTES: list[BaseRoute] = [
+    Route("/metrics", ops.metrics, name="metrics"),
+    Route("/healthz", pages.healthz),
+    Route("/readyz", ops.readyz),
+]
+OPS_MAX_BYTES = 8192
+OPS_TIMEOUT = 10.0
 
 
 class ConsoleApp(Starlette):
@@ -69,4 +80,12 @@ def build_app(web: Deps, conf: HttpSettings) -> ConsoleApp:
     """The daemon's app: ``ROUTES`` with the daemon's services and the ``[http]`` limits."""
     app = make_app(ROUTES, max_bytes=conf.max_request_bytes, timeout=conf.timeout, site_name=web.site_name)
     app.state.deps = web
+    return app
+
+
+def build_ops_app(web: Deps, conf: MetricsSettings) -> ConsoleApp:
+    """The operations listener's app: ``OPS_ROUTES``; ``/metrics`` asks for ``conf.bearer_token`` if set."""
+    app = make_app(OPS_ROUTES, max_bytes=OPS_MAX_BYTES, timeout=OPS_TIMEOUT, site_name=web.site_name)
+    app.state.deps = web
+    app.state.metrics_token = conf.bearer_token
     return app

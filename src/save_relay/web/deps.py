@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -15,12 +15,27 @@ def _nothing() -> None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One part of the daemon as ``/readyz`` reports it: ``detail`` says what is wrong (or what it is)."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+#: The daemon's readiness probe (``app.Relay.readiness``): every part checked, now.
+Probe = Callable[[], Awaitable[Sequence[Check]]]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Deps:
     ctx: Context
     sessions: SessionFactory
     #: called after a change that queued mail (an unsubscribe's confirmation): wakes the outbound worker
     on_change: Callable[[], None] = field(default=_nothing)
+    #: what ``/readyz`` asks (None: an app without a daemon, e.g. a test's: ready)
+    ready: Probe | None = None
 
     @property
     def site_name(self) -> str:

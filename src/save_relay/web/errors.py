@@ -46,7 +46,13 @@ async def server_error(request: Request, exc: Exception) -> Response:
     """The 500 page; the exception itself goes to the log (Starlette re-raises it to uvicorn, which logs
     the traceback; this line names the request)."""
     section = request.url.path.split("/")[1][:40]  # not the whole path: it may hold a token
-    log.error("HTTP %s /%s... failed: %s", request.method, section, type(exc).__name__)
+    log.error(
+        "HTTP %s /%s... failed: %s",
+        request.method,
+        section,
+        type(exc).__name__,
+        extra={"action": "http_error", "section": section},
+    )
     return HTMLResponse(SERVER_ERROR_PAGE, status_code=500)
 
 

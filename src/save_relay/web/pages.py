@@ -23,5 +23,5 @@ async def home(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    """Liveness: the process answers HTTP. Says nothing of the database (that is readiness, later)."""
+    """Liveness: the process answers HTTP. Says nothing of the database (that is ``/readyz``)."""
     return PlainTextResponse("ok")

@@ -161,6 +161,11 @@ class HttpServer:
             await asyncio.sleep(0.01)
 
     @property
+    def serving(self) -> bool:
+        """The server task runs (started, not stopped nor crashed)."""
+        return self._task is not None and not self._task.done()
+
+    @property
     def port(self) -> int:
         """The bound port (the free one chosen for port 0)."""
         return self._port
@@ -178,7 +183,7 @@ class HttpServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         except Exception:
-            log.exception("the HTTP server failed while stopping")
+            log.exception("the HTTP server failed while stopping", extra={"action": "http_stop_failed"})
         finally:
             if self._socket is not None:
                 self._socket.close()
