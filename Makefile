@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CODE := $(wildcard src tests bench migrations)
+# Test workers: most tests wait on sockets and subprocesses, so more workers than cores pays off.
+WORKERS ?= 4
 
 .PHONY: help install run init serve test test-fast test-slow lint format mypy bench clean system-deps
 
@@ -30,10 +32,10 @@ run: init  ## set up and start the daemon on 127.0.0.1:2525 (outbox: var/outbox/
 	$(BIN)/save-relay --config config/save-relay.example.toml serve
 
 test: $(STAMP)  ## the whole suite (PostgreSQL too when SAVE_RELAY_TEST_DATABASE_URL is set)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadgroup
 
 test-fast: $(STAMP)  ## the suite without the slow tests
-	$(BIN)/pytest -q -m 'not slow'
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadgroup -m 'not slow'
 
 lint: $(STAMP)  ## ruff (style, and no SQL outside store/) and the import contracts of the layout
 	$(BIN)/ruff check $(CODE)

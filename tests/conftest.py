@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -35,6 +36,14 @@ def _pg_dsn(url: str, database: str | None = None) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+async def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
 async def _make_template(url: str) -> None:
     admin = await asyncpg.connect(_pg_dsn(url))
     try:
@@ -42,11 +51,7 @@ async def _make_template(url: str) -> None:
         await admin.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
     finally:
         await admin.close()
-    engine = create_engine(make_url(url).set(database=TEMPLATE_DB).render_as_string(hide_password=False))
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
+    await _migrate(make_url(url).set(database=TEMPLATE_DB).render_as_string(hide_password=False))
 
 
 @pytest.fixture(scope="session")
@@ -68,17 +73,24 @@ async def _drop_database(url: str, name: str) -> None:
         await admin.close()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate one SQLite file per test worker; each test copies it (a copy is ~100x faster than the
+    migrations, and the file is closed, so no WAL is left beside it)."""
+    path = tmp_path_factory.mktemp("template") / "relay.sqlite3"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db_url(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_template: str | None
+    request: pytest.FixtureRequest, tmp_path: Path, pg_template: str | None, sqlite_template: Path
 ) -> AsyncIterator[str]:
     """A migrated, empty database of each kind."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'relay.sqlite3'}"
-        engine = create_engine(url)
-        await upgrade(engine)
-        await engine.dispose()
-        yield url
+        path = tmp_path / "relay.sqlite3"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
         return
     if not PG_URL or pg_template is None:
         pytest.skip("SAVE_RELAY_TEST_DATABASE_URL is not set")

@@ -25,6 +25,7 @@ def test_each_delivery_token_is_fresh_and_random() -> None:
 @pytest.mark.parametrize(
     "token",
     [new_token(), "", "a" * 25, "a" * 26 + "1", "a" * 26 + "b" * 14, "a" * 26 + "a" * 13, "x" * 26 + "-b"],
+    ids=["plain", "empty", "short", "digit", "too-long", "odd-length", "dash"],  # stable: test workers agree
 )
 def test_no_id_in_plain_or_malformed_tokens(token: str) -> None:
     assert delivery_id_of(token) is None
