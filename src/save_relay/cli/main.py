@@ -9,6 +9,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from save_relay.app import serve as run_daemon
+from save_relay.cli.audit import audit_app
 from save_relay.cli.canvass import canvass_app
 from save_relay.cli.common import debugging, explain, fail, opened, print_traceback, run, settings, use_config
 from save_relay.cli.demo import load_demo
@@ -32,6 +33,7 @@ app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(zones_app, name="zones")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(canvass_app, name="canvass")
+app.add_typer(audit_app, name="audit")
 app.command()(status)
 
 

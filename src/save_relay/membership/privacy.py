@@ -186,6 +186,7 @@ async def erase(session: AsyncSession, settings: Settings, address: str, *, acto
         result.pseudonym,
         keep={"reports": keep_reports, "inbound_messages": keep_inbound},
     )
+    await audit.redact(session, result.pseudonym, actor=actor)
     audit.record(
         session,
         action="personal_data_erased",

@@ -16,6 +16,7 @@ from save_relay.store.tables.membership import (
 )
 from save_relay.store.tables.nodes import Node
 from save_relay.store.tables.relay import (
+    AuditChainHead,
     AuditEntry,
     Base,
     Delivery,
@@ -37,6 +38,7 @@ from save_relay.store.tables.relay import (
 from save_relay.store.tables.scheduler import JobSlot
 
 __all__ = [
+    "AuditChainHead",
     "AuditEntry",
     "Base",
     "BounceEvent",
