@@ -92,7 +92,16 @@ async def test_results_as_csv_with_the_attachments(db_url: str, sink: Sink, tmp_
         await relay.stop()
     config = _config(tmp_path / "cli", db_url)
     table = await asyncio.to_thread(
-        _ok, config, "canvass", "results", "1", "--csv", "--save-attachments", str(tmp_path / "files")
+        _ok,
+        config,
+        "canvass",
+        "results",
+        "1",
+        "--csv",
+        "--save-attachments",
+        str(tmp_path / "files"),
+        "--reason",
+        "PV 2026/123",
     )
     rows = list(csv.DictReader(io.StringIO(table)))
     assert len(rows) == 3
@@ -107,9 +116,11 @@ async def test_results_as_csv_with_the_attachments(db_url: str, sink: Sink, tmp_
     assert saved.read_bytes() == JPEG
     assert sorted(r["answered"] for r in rows) == ["no", "no", "yes"]
 
-    text = await asyncio.to_thread(_ok, config, "canvass", "results", "1")
+    text = await asyncio.to_thread(_ok, config, "canvass", "results", "1", "--reason", "PV 2026/123")
     assert "responses 1 (33%)" in text and "Ja, zie de foto." in text
     answer_id = vos_row["answer_id"]
     out = tmp_path / "still.jpg"
-    await asyncio.to_thread(_ok, config, "canvass", "attachment", answer_id, "1", "-o", str(out))
+    await asyncio.to_thread(
+        _ok, config, "canvass", "attachment", answer_id, "1", "-o", str(out), "--reason", "PV 2026/123"
+    )
     assert out.read_bytes() == JPEG

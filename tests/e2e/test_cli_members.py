@@ -90,7 +90,9 @@ def test_subscribers(cli: tuple[Path, Path]) -> None:
 
 
 def test_privacy_and_holds(cli: tuple[Path, Path]) -> None:
-    out, _ = sr(cli, "privacy", "export", "security@metaalwerken-vos.example")
+    out, _ = sr(
+        cli, "privacy", "export", "security@metaalwerken-vos.example", "--reason", "subject access request"
+    )
     info = json.loads(out)
     assert info["subscribers"][0]["company"] == "Metaalwerken Vos NV"
     _, err = sr(cli, "privacy", "erase", "inspecteur.peeters@politie.lommel.be", "--yes", code=1)
@@ -98,7 +100,17 @@ def test_privacy_and_holds(cli: tuple[Path, Path]) -> None:
     out, _ = sr(cli, "privacy", "erase", "security@metaalwerken-vos.example", "--yes")
     assert "deleted 1 subscriber addresses" in out and "erased-" in out
     assert (
-        json.loads(sr(cli, "privacy", "export", "security@metaalwerken-vos.example")[0])["subscribers"] == []
+        json.loads(
+            sr(
+                cli,
+                "privacy",
+                "export",
+                "security@metaalwerken-vos.example",
+                "--reason",
+                "subject access request",
+            )[0]
+        )["subscribers"]
+        == []
     )
     assert "purged: reports: 0" in sr(cli, "privacy", "purge")[0]
     _, err = sr(cli, "queue", "hold", "SAVE-2026-999999", code=1)

@@ -15,7 +15,16 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.cli.common import actor_name, choose_network, opened, run, settings
+from save_relay.cli.common import (
+    ReasonOption,
+    actor_name,
+    choose_network,
+    disclosure_reason,
+    opened,
+    record_disclosure,
+    run,
+    settings,
+)
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context, NetworkRef
 from save_relay.core.errors import NotFound, SaveRelayError
@@ -320,12 +329,20 @@ def zones_show(slug: str, network: NetworkOption = None) -> None:
 
 @privacy_app.command("export")
 def privacy_export(
-    address: str, output: Annotated[Path | None, typer.Option("--output", "-o", help="write here")] = None
+    address: str,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here")] = None,
+    reason: ReasonOption = None,
 ) -> None:
-    """Everything held about one address, as JSON (for a subject access request)."""
+    """Everything held about one address, as JSON (for a subject access request).
+
+    This discloses personal data: it needs --reason (or [privacy] default_reason), kept in the audit log.
+    """
+    why = disclosure_reason(reason)
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> dict[str, Any]:
-        return await export(session, ctx.settings, address)
+        found = await export(session, ctx.settings, address)
+        record_disclosure(session, command="privacy export", reason=why, object_ref=address.lower()[:64])
+        return found
 
     text = json.dumps(_everywhere(work), indent=2, ensure_ascii=False)
     if output is None:

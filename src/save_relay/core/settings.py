@@ -323,6 +323,17 @@ class RetentionSettings(_Section):
     deliveries_days: int = Field(90, ge=0, description="delivery logs, bounces and other inbound mail")
 
 
+class PrivacySettings(_Section):
+    """Disclosures of evidence and personal data."""
+
+    default_reason: str | None = Field(
+        None,
+        min_length=3,
+        description="the reason recorded for a disclosing command run without --reason (automation); "
+        "unset: --reason is required",
+    )
+
+
 class LoggingSettings(_Section):
     """What the daemon and the command line log, and how (stderr)."""
 
@@ -380,6 +391,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     bounces: BounceSettings = BounceSettings()
     retention: RetentionSettings = RetentionSettings()
+    privacy: PrivacySettings = PrivacySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     demo: DemoSettings = DemoSettings()
     _config_file: Path | None = PrivateAttr(None)
