@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import zipfile
 from pathlib import Path
 
 from save_relay.app import Relay
@@ -124,3 +125,16 @@ async def test_results_as_csv_with_the_attachments(db_url: str, sink: Sink, tmp_
         _ok, config, "canvass", "attachment", answer_id, "1", "-o", str(out), "--reason", "PV 2026/123"
     )
     assert out.read_bytes() == JPEG
+
+    bundle = tmp_path / "canvass-1.zip"
+    await asyncio.to_thread(
+        _ok, config, "evidence", "export", "--canvass", "1", "-o", str(bundle), "--reason", "PV 2026/123"
+    )
+    assert "bundle intact" in await asyncio.to_thread(_ok, config, "evidence", "verify", str(bundle))
+    with zipfile.ZipFile(bundle) as archive:
+        info = json.loads(archive.read("canvass-1/canvass.json"))
+        [given] = info["answers"]
+        assert (
+            given["text"] == "Ja, zie de foto."
+            and archive.read(f"canvass-1/{given['attachments'][0]['file']}") == JPEG
+        )

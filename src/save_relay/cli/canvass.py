@@ -216,7 +216,7 @@ def results_command(
                 session,
                 command="canvass results",
                 reason=why,
-                object_ref=f"canvass:{canvass_id}",
+                object_ref=store.ref(canvass_id),
                 network_id=canvass.network_id,
             )
             summary = await summarize(session, canvass, ctx.network(canvass.network_id).settings.timezone)
