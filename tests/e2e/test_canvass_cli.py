@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
 import io
 import json
@@ -131,6 +132,12 @@ async def test_results_as_csv_with_the_attachments(db_url: str, sink: Sink, tmp_
         _ok, config, "evidence", "export", "--canvass", "1", "-o", str(bundle), "--reason", "PV 2026/123"
     )
     assert "bundle intact" in await asyncio.to_thread(_ok, config, "evidence", "verify", str(bundle))
+    exported = await asyncio.to_thread(
+        _ok, config, "privacy", "export", "security@metaalwerken-vos.example", "--reason", "access request"
+    )
+    [given_answer] = json.loads(exported)["canvass_answers"]
+    assert given_answer["text"] == "Ja, zie de foto."
+    assert base64.b64decode(given_answer["attachments"][0]["base64"]) == JPEG
     with zipfile.ZipFile(bundle) as archive:
         info = json.loads(archive.read("canvass-1/canvass.json"))
         [given] = info["answers"]

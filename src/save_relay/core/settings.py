@@ -324,13 +324,19 @@ class RetentionSettings(_Section):
 
 
 class PrivacySettings(_Section):
-    """Disclosures of evidence and personal data."""
+    """Disclosures of evidence and personal data, and erased addresses kept out."""
 
     default_reason: str | None = Field(
         None,
         min_length=3,
         description="the reason recorded for a disclosing command run without --reason (automation); "
         "unset: --reason is required",
+    )
+    suppression_key: str | None = Field(
+        None,
+        min_length=16,
+        description="secret for the keyed hashes (HMAC-SHA256) of erased addresses on the suppression "
+        "list; unset: derived from the database URL (set it when the database URL is no secret)",
     )
 
 
@@ -420,6 +426,7 @@ class Settings(BaseSettings):
         if password:
             found += [password, unquote(password)]
         found += [n.imap.password for n in self.networks.values() if n.imap is not None]
+        found.append(self.privacy.suppression_key)
         return [s for s in found if s]
 
     @model_validator(mode="after")

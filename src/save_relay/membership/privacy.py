@@ -12,7 +12,7 @@ what proves what happened to them: the moderators' replies about them and their 
 
 from __future__ import annotations
 
-import secrets
+import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,9 +20,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc, utcnow
+from save_relay.core.erased import pseudonym
 from save_relay.core.errors import SaveRelayError
 from save_relay.core.settings import Settings
+from save_relay.mail.attachments import extract
 from save_relay.mail.parse import parse_message
+from save_relay.membership.suppress import key_of, suppress
 from save_relay.store import audit
 from save_relay.store import holds as hold_store
 from save_relay.store import privacy as store
@@ -129,6 +132,16 @@ async def export(session: AsyncSession, settings: Settings, address: str) -> dic
             for d, reference in await store.deliveries_to(session, address)
         ],
         "open_tokens": sum(1 for t in await store.records(session, Token, address) if t.used_at is None),
+        "canvass_answers": [
+            {
+                **_plain(answer, "canvass_id", "received_at", "text", "late"),
+                "attachments": [
+                    {**item.describe(), "base64": base64.b64encode(item.data).decode("ascii")}
+                    for item in extract(raw or b"")
+                ],
+            }
+            for answer, raw in await store.answers_by(session, address)
+        ],
         "audit": [
             _plain(e, "at", "action", "actor", "via", "object_ref")
             for e in await store.audit_about(session, address)
@@ -149,7 +162,7 @@ async def erase(session: AsyncSession, settings: Settings, address: str, *, acto
     if _is_moderator(settings, address):
         raise ErasureRefused(f"{address} is a moderator in the settings: remove it there first")
     now = utcnow()
-    result = Erasure(pseudonym=f"erased-{secrets.token_hex(6)}@erased.invalid")
+    result = Erasure(pseudonym=pseudonym())
     deleted = result.deleted
     held = await hold_store.held_evidence(session)  # before the tokens that link replies go
     rows = await store.subscriber_addresses(session, address)
@@ -193,6 +206,7 @@ async def erase(session: AsyncSession, settings: Settings, address: str, *, acto
         },
     )
     await audit.redact(session, result.pseudonym, actor=actor)
+    await suppress(session, key_of(settings), address, actor=actor)
     audit.record(
         session,
         action="personal_data_erased",

@@ -12,6 +12,7 @@ from save_relay.store.tables.membership import (
     EvidenceHold,
     MembershipEvent,
     SubscriptionRequest,
+    Suppression,
     UnmatchedBounce,
 )
 from save_relay.store.tables.nodes import Node
@@ -64,6 +65,7 @@ __all__ = [
     "Subscriber",
     "SubscriberAddress",
     "SubscriptionRequest",
+    "Suppression",
     "Token",
     "UnmatchedBounce",
     "Zone",
