@@ -213,7 +213,8 @@ def subscribers_add(
     }
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> list[str]:
-        return (await add(session, ref.id, cells, actor=actor_name())).changes or ["nothing to change"]
+        added = await add(session, ref.id, cells, actor=actor_name(), suppression_key=key_of(ctx.settings))
+        return added.changes or ["nothing to change"]
 
     _echo_lines(_in_transaction(network, work))
 
