@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
 import io
 import json
+import zipfile
 from pathlib import Path
 
 from save_relay.app import Relay
@@ -92,7 +94,16 @@ async def test_results_as_csv_with_the_attachments(db_url: str, sink: Sink, tmp_
         await relay.stop()
     config = _config(tmp_path / "cli", db_url)
     table = await asyncio.to_thread(
-        _ok, config, "canvass", "results", "1", "--csv", "--save-attachments", str(tmp_path / "files")
+        _ok,
+        config,
+        "canvass",
+        "results",
+        "1",
+        "--csv",
+        "--save-attachments",
+        str(tmp_path / "files"),
+        "--reason",
+        "PV 2026/123",
     )
     rows = list(csv.DictReader(io.StringIO(table)))
     assert len(rows) == 3
@@ -107,9 +118,30 @@ async def test_results_as_csv_with_the_attachments(db_url: str, sink: Sink, tmp_
     assert saved.read_bytes() == JPEG
     assert sorted(r["answered"] for r in rows) == ["no", "no", "yes"]
 
-    text = await asyncio.to_thread(_ok, config, "canvass", "results", "1")
+    text = await asyncio.to_thread(_ok, config, "canvass", "results", "1", "--reason", "PV 2026/123")
     assert "responses 1 (33%)" in text and "Ja, zie de foto." in text
     answer_id = vos_row["answer_id"]
     out = tmp_path / "still.jpg"
-    await asyncio.to_thread(_ok, config, "canvass", "attachment", answer_id, "1", "-o", str(out))
+    await asyncio.to_thread(
+        _ok, config, "canvass", "attachment", answer_id, "1", "-o", str(out), "--reason", "PV 2026/123"
+    )
     assert out.read_bytes() == JPEG
+
+    bundle = tmp_path / "canvass-1.zip"
+    await asyncio.to_thread(
+        _ok, config, "evidence", "export", "--canvass", "1", "-o", str(bundle), "--reason", "PV 2026/123"
+    )
+    assert "bundle intact" in await asyncio.to_thread(_ok, config, "evidence", "verify", str(bundle))
+    exported = await asyncio.to_thread(
+        _ok, config, "privacy", "export", "security@metaalwerken-vos.example", "--reason", "access request"
+    )
+    [given_answer] = json.loads(exported)["canvass_answers"]
+    assert given_answer["text"] == "Ja, zie de foto."
+    assert base64.b64decode(given_answer["attachments"][0]["base64"]) == JPEG
+    with zipfile.ZipFile(bundle) as archive:
+        info = json.loads(archive.read("canvass-1/canvass.json"))
+        [given] = info["answers"]
+        assert (
+            given["text"] == "Ja, zie de foto."
+            and archive.read(f"canvass-1/{given['attachments'][0]['file']}") == JPEG
+        )

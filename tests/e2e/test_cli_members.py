@@ -90,7 +90,9 @@ def test_subscribers(cli: tuple[Path, Path]) -> None:
 
 
 def test_privacy_and_holds(cli: tuple[Path, Path]) -> None:
-    out, _ = sr(cli, "privacy", "export", "security@metaalwerken-vos.example")
+    out, _ = sr(
+        cli, "privacy", "export", "security@metaalwerken-vos.example", "--reason", "subject access request"
+    )
     info = json.loads(out)
     assert info["subscribers"][0]["company"] == "Metaalwerken Vos NV"
     _, err = sr(cli, "privacy", "erase", "inspecteur.peeters@politie.lommel.be", "--yes", code=1)
@@ -98,8 +100,27 @@ def test_privacy_and_holds(cli: tuple[Path, Path]) -> None:
     out, _ = sr(cli, "privacy", "erase", "security@metaalwerken-vos.example", "--yes")
     assert "deleted 1 subscriber addresses" in out and "erased-" in out
     assert (
-        json.loads(sr(cli, "privacy", "export", "security@metaalwerken-vos.example")[0])["subscribers"] == []
+        json.loads(
+            sr(
+                cli,
+                "privacy",
+                "export",
+                "security@metaalwerken-vos.example",
+                "--reason",
+                "subject access request",
+            )[0]
+        )["subscribers"]
+        == []
     )
+    erased = "security@metaalwerken-vos.example"
+    _, err = sr(cli, "subscribers", "add", "--company", "Vos", "--address", erased, code=1)
+    assert f"{erased} was erased on request" in err and len(err.strip().splitlines()) == 1
+    demo = str(Path(__file__).resolve().parents[2] / "config" / "subscribers.csv")
+    _, err = sr(cli, "subscribers", "import", demo, code=1)
+    assert f"refused: line 2: {erased} was erased on request" in err
+    assert "may be imported" in sr(cli, "privacy", "unsuppress", erased)[0]
+    assert "not on the suppression list" in sr(cli, "privacy", "unsuppress", erased, code=1)[1]
+    assert "1 new" in sr(cli, "subscribers", "import", demo)[0]
     assert "purged: reports: 0" in sr(cli, "privacy", "purge")[0]
     _, err = sr(cli, "queue", "hold", "SAVE-2026-999999", code=1)
     assert "no report SAVE-2026-999999" in err

@@ -101,7 +101,7 @@ async def test_export_then_erase_leaves_no_trace(relay: Relay, sink: Sink) -> No
         audit_after = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
         report = await session.scalar(select(Report).where(Report.reference == reference))
         inbound = await session.get(InboundMessage, report.inbound_id) if report else None
-    assert audit_after == [*audit_before, "personal_data_erased"]
+    assert audit_after == [*audit_before, "audit_redacted", "personal_data_erased"]
     assert report is not None and report.sender == result.pseudonym and report.status == "approved"
     assert inbound is not None and inbound.raw == b"" and len(inbound.sha256) == 64
 

@@ -18,7 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.canvass.results import Summary, attachment_name, local_time, summarize, to_csv
 from save_relay.canvass.service import cancel, create
 from save_relay.canvass.spec import RequestError, request_from_fields
-from save_relay.cli.common import choose_network, cli_actor, fail, opened, run
+from save_relay.cli.common import (
+    ReasonOption,
+    choose_network,
+    cli_actor,
+    disclosure_reason,
+    fail,
+    opened,
+    record_disclosure,
+    run,
+)
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import SaveRelayError
@@ -191,12 +200,25 @@ def results_command(
     save_attachments: Annotated[
         Path | None, typer.Option(help="write the attachments into this folder")
     ] = None,
+    reason: ReasonOption = None,
 ) -> None:
-    """Recipients, responses and the answers (with their attachments), as text or CSV."""
+    """Recipients, responses and the answers (with their attachments), as text or CSV.
+
+    This discloses what people answered: it needs --reason (or [privacy] default_reason), kept in the
+    audit log.
+    """
+    why = disclosure_reason(reason)
 
     async def go() -> tuple[Summary, list[tuple[str, bytes]]]:
-        async with _session() as (ctx, session):
+        async with _session(write=True) as (ctx, session):
             canvass = await store.get(session, canvass_id)
+            record_disclosure(
+                session,
+                command="canvass results",
+                reason=why,
+                object_ref=store.ref(canvass_id),
+                network_id=canvass.network_id,
+            )
             summary = await summarize(session, canvass, ctx.network(canvass.network_id).settings.timezone)
             return summary, await _attachments(session, summary) if save_attachments else []
 
@@ -225,11 +247,24 @@ def attachment_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="file to write (default: its name)")
     ] = None,
+    reason: ReasonOption = None,
 ) -> None:
-    """Save attachment NUMBER (1, 2, ...) of answer ANSWER_ID to a file."""
+    """Save attachment NUMBER (1, 2, ...) of answer ANSWER_ID to a file.
+
+    This discloses what a person sent: it needs --reason (or [privacy] default_reason), kept in the
+    audit log.
+    """
+    why = disclosure_reason(reason)
 
     async def go() -> bytes | None:
-        async with _session() as (_, session):
+        async with _session(write=True) as (_, session):
+            record_disclosure(
+                session,
+                command="canvass attachment",
+                reason=why,
+                object_ref=f"answer:{answer_id}",
+                attachment=number,
+            )
             return await store.answer_raw(session, answer_id)
 
     raw = run(go)

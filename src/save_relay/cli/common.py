@@ -15,17 +15,18 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from save_relay.core.context import Context, NetworkRef
 from save_relay.core.errors import SaveRelayError
 from save_relay.core.logs import Masker
 from save_relay.core.settings import SEARCH_PATH, Settings, find_config, load_settings
 from save_relay.processing.gate import Actor
+from save_relay.store import audit
 from save_relay.store.db import SessionFactory, create_engine, database_file, describe_url, session_factory
 from save_relay.store.migrate import current_revision, head_revision, upgrade
 from save_relay.store.networks import sync_networks
@@ -191,3 +192,53 @@ def choose_network(ctx: Context, key: str | None) -> NetworkRef:
 def split(value: str | None) -> list[str] | None:
     """A comma-separated option as a list (None when not given)."""
     return None if value is None else [item.strip() for item in value.split(",") if item.strip()]
+
+
+# --- disclosures -----------------------------------------------------------------------------------
+
+REASON_HELP = (
+    "why this is disclosed (kept in the audit log with who and when); required unless the settings "
+    "give [privacy] default_reason"
+)
+ReasonOption = Annotated[str | None, typer.Option("--reason", help=REASON_HELP)]
+
+
+def disclosure_reason(reason: str | None) -> str:
+    """The reason given, else the configured default; a command that discloses refuses to run without."""
+    given = (reason or "").strip() or settings().privacy.default_reason
+    if not given:
+        raise fail(
+            "--reason is required: say why this is disclosed (it is kept in the audit log); "
+            "automation may set [privacy] default_reason"
+        )
+    return given
+
+
+def record_disclosure(
+    session: AsyncSession,
+    *,
+    command: str,
+    reason: str,
+    object_ref: str | None = None,
+    network_id: int | None = None,
+    **detail: Any,
+) -> None:
+    """Add the audit entry of a disclosure (who: the CLI user; when: now; why: ``reason``) to the
+    session's transaction, which must commit before anything is shown."""
+    audit.record(
+        session,
+        action="disclosed",
+        actor=actor_name(),
+        via="cli",
+        object_ref=object_ref,
+        network_id=network_id,
+        command=command,
+        reason=reason,
+        **detail,
+    )
+
+
+async def log_disclosure(sessions: SessionFactory, **entry: Any) -> None:
+    """``record_disclosure`` in a transaction of its own, committed on return."""
+    async with sessions() as session, session.begin():
+        record_disclosure(session, **entry)

@@ -9,9 +9,11 @@ from typing import Annotated, TypeVar
 import typer
 
 from save_relay.app import serve as run_daemon
+from save_relay.cli.audit import audit_app
 from save_relay.cli.canvass import canvass_app
 from save_relay.cli.common import debugging, explain, fail, opened, print_traceback, run, settings, use_config
 from save_relay.cli.demo import load_demo
+from save_relay.cli.evidence import evidence_app
 from save_relay.cli.members import privacy_app, subscribers_app, zones_app
 from save_relay.cli.queue import queue_app
 from save_relay.cli.stats import stats
@@ -33,6 +35,8 @@ app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(zones_app, name="zones")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(canvass_app, name="canvass")
+app.add_typer(audit_app, name="audit")
+app.add_typer(evidence_app, name="evidence")
 app.command()(status)
 app.command()(stats)
 

@@ -15,7 +15,18 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.cli.common import actor_name, choose_network, opened, run, settings
+from save_relay.cli.common import (
+    ReasonOption,
+    actor_name,
+    choose_network,
+    database,
+    disclosure_reason,
+    fail,
+    opened,
+    record_disclosure,
+    run,
+    settings,
+)
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context, NetworkRef
 from save_relay.core.errors import NotFound, SaveRelayError
@@ -25,7 +36,9 @@ from save_relay.membership.manage import add, describe, remove, set_enabled
 from save_relay.membership.privacy import Erasure, erase, export
 from save_relay.membership.retention import Purged, purge_expired
 from save_relay.membership.subscribers import SubscriberImport, export_csv, import_csv
+from save_relay.membership.suppress import key_of, lift
 from save_relay.membership.zones import ZoneImport, import_zones
+from save_relay.store.db import checkpoint
 from save_relay.store.subscribers import AddressRow, address_rows, memberships, zone_counts
 
 T = TypeVar("T")
@@ -102,7 +115,9 @@ def subscribers_import(
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> SubscriberImport:
         content = text if text is not None else await asyncio.to_thread(_read, file)
         groups: bool | list[str] = True if create_groups else list(ref.settings.default_groups)
-        return await import_csv(session, ref.id, content, create_groups=groups)
+        return await import_csv(
+            session, ref.id, content, create_groups=groups, suppression_key=key_of(ctx.settings)
+        )
 
     result = _in_transaction(network, work, dry_run=dry_run)
     prefix = "would: " if dry_run else ""
@@ -198,7 +213,8 @@ def subscribers_add(
     }
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> list[str]:
-        return (await add(session, ref.id, cells, actor=actor_name())).changes or ["nothing to change"]
+        added = await add(session, ref.id, cells, actor=actor_name(), suppression_key=key_of(ctx.settings))
+        return added.changes or ["nothing to change"]
 
     _echo_lines(_in_transaction(network, work))
 
@@ -320,12 +336,20 @@ def zones_show(slug: str, network: NetworkOption = None) -> None:
 
 @privacy_app.command("export")
 def privacy_export(
-    address: str, output: Annotated[Path | None, typer.Option("--output", "-o", help="write here")] = None
+    address: str,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here")] = None,
+    reason: ReasonOption = None,
 ) -> None:
-    """Everything held about one address, as JSON (for a subject access request)."""
+    """Everything held about one address, as JSON (for a subject access request).
+
+    This discloses personal data: it needs --reason (or [privacy] default_reason), kept in the audit log.
+    """
+    why = disclosure_reason(reason)
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> dict[str, Any]:
-        return await export(session, ctx.settings, address)
+        found = await export(session, ctx.settings, address)
+        record_disclosure(session, command="privacy export", reason=why, object_ref=address.lower()[:64])
+        return found
 
     text = json.dumps(_everywhere(work), indent=2, ensure_ascii=False)
     if output is None:
@@ -347,8 +371,26 @@ def privacy_erase(
         return await erase(session, ctx.settings, address, actor=actor_name())
 
     result = _everywhere(work)
+
+    async def flush_wal() -> None:
+        async with database() as engine:
+            await checkpoint(engine)
+
+    run(flush_wal)  # SQLite: the old pages leave the WAL file too
     _echo_lines(result.lines())
     typer.echo(f"{address.lower()} erased; it appears as {result.pseudonym} in what was kept")
+
+
+@privacy_app.command("unsuppress")
+def privacy_unsuppress(address: str) -> None:
+    """Lift the suppression of an erased address: imports and subscriptions accept it again."""
+
+    async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> bool:
+        return await lift(session, key_of(ctx.settings), address, actor=actor_name())
+
+    if not _everywhere(work):
+        raise fail(f"{address.lower()} is not on the suppression list")
+    typer.echo(f"{address.lower()} may be imported and may subscribe again")
 
 
 @privacy_app.command("purge")

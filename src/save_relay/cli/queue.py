@@ -1,22 +1,36 @@
-"""``save-relay queue list | show | approve | reject | set | hold``: the queue without a mail program."""
+"""``save-relay queue list | show | raw | attachment | approve | reject | set | hold``: the moderation
+queue without a mail program."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from save_relay.cli.common import actor_name, cli_actor, fail, opened, run, split
+from save_relay.cli.common import (
+    ReasonOption,
+    actor_name,
+    cli_actor,
+    disclosure_reason,
+    fail,
+    log_disclosure,
+    opened,
+    run,
+    split,
+)
 from save_relay.core.states import ReportStatus
+from save_relay.mail.attachments import extract, safe_filename
 from save_relay.mail.commands import IncidentChange
 from save_relay.membership.holds import set_hold
 from save_relay.moderation.decide import Decision, decide
 from save_relay.moderation.incident import apply_change
 from save_relay.moderation.queue import describe
 from save_relay.store.health import report_counts
-from save_relay.store.reports import ReportRow, list_reports
+from save_relay.store.reports import ReportRow, inbound_of, list_reports
 from save_relay.store.reports import by_reference as get_report
 
 LIST_LIMIT = 200  # list_reports' default
@@ -71,6 +85,73 @@ def queue_show(reference: str, as_json: Annotated[bool, typer.Option("--json")] 
     for line in info["history"]:  # type: ignore[attr-defined]
         typer.echo(f"  {line}")
     typer.echo("\n" + str(info["text"]))
+
+
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="write here")]
+
+
+def _received(reference: str, reason: str, command: str, **detail: Any) -> tuple[str, bytes, str]:
+    """(reference, raw bytes, stored SHA-256) of a report's received mail, the disclosure logged first."""
+
+    async def go() -> tuple[str, bytes, str]:
+        async with opened() as (_, sessions):
+            async with sessions() as session:
+                report = await get_report(session, reference)
+                inbound = await inbound_of(session, report)
+                found = (report.reference or reference, inbound.raw, inbound.sha256)
+                network_id = report.network_id
+            await log_disclosure(
+                sessions, command=command, reason=reason, object_ref=found[0], network_id=network_id, **detail
+            )
+            return found
+
+    found = run(go)
+    if not found[1]:
+        raise fail(
+            f"report {found[0]}: its received mail was emptied (retention or erasure); sha256 {found[2]}"
+        )
+    return found
+
+
+def _write(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    output.write_bytes(data)
+    typer.echo(f"written: {output} ({len(data)} bytes)", err=True)
+
+
+@queue_app.command("raw")
+def queue_raw(reference: str, output: OutputOption = None, reason: ReasonOption = None) -> None:
+    """Write a report's mail exactly as received (the stored bytes, checked against their SHA-256).
+
+    This discloses evidence: it needs --reason (or [privacy] default_reason), kept in the audit log.
+    """
+    ref, raw, sha256 = _received(reference, disclosure_reason(reason), "queue raw")
+    if hashlib.sha256(raw).hexdigest() != sha256:
+        raise fail(f"report {ref}: the stored mail does not match its SHA-256 {sha256}")
+    _write(raw, output)
+
+
+@queue_app.command("attachment")
+def queue_attachment(
+    reference: str,
+    number: Annotated[int, typer.Argument(help="1 for the first attachment, 2 for the next, ...")],
+    output: OutputOption = None,
+    reason: ReasonOption = None,
+) -> None:
+    """Write attachment NUMBER of a report as received (the original, with its metadata).
+
+    This discloses evidence: it needs --reason (or [privacy] default_reason), kept in the audit log.
+    """
+    why = disclosure_reason(reason)
+    ref, raw, _ = _received(reference, why, "queue attachment", attachment=number)
+    found = extract(raw)
+    if not 1 <= number <= len(found):
+        raise fail(f"report {ref} has {len(found)} attachment(s)")
+    item = found[number - 1]
+    _write(item.data, output or Path(safe_filename(item.filename, f"{ref}-{number}")))
 
 
 def _decide(reference: str, **decision: Any) -> None:

@@ -338,6 +338,23 @@ class RetentionSettings(_Section):
     deliveries_days: int = Field(90, ge=0, description="delivery logs, bounces and other inbound mail")
 
 
+class PrivacySettings(_Section):
+    """Disclosures of evidence and personal data, and erased addresses kept out."""
+
+    default_reason: str | None = Field(
+        None,
+        min_length=3,
+        description="the reason recorded for a disclosing command run without --reason (automation); "
+        "unset: --reason is required",
+    )
+    suppression_key: str | None = Field(
+        None,
+        min_length=16,
+        description="secret for the keyed hashes (HMAC-SHA256) of erased addresses on the suppression "
+        "list; unset: derived from the database URL (set it when the database URL is no secret)",
+    )
+
+
 class LoggingSettings(_Section):
     """What the daemon and the command line log, and how (stderr)."""
 
@@ -396,6 +413,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     bounces: BounceSettings = BounceSettings()
     retention: RetentionSettings = RetentionSettings()
+    privacy: PrivacySettings = PrivacySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     demo: DemoSettings = DemoSettings()
     _config_file: Path | None = PrivateAttr(None)
@@ -424,6 +442,7 @@ class Settings(BaseSettings):
         if password:
             found += [password, unquote(password)]
         found += [n.imap.password for n in self.networks.values() if n.imap is not None]
+        found.append(self.privacy.suppression_key)
         return [s for s in found if s]
 
     @model_validator(mode="after")

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
+from save_relay.core.erased import is_erased
 from save_relay.core.routing import Purpose
 from save_relay.delivery.personalize import Personal, message_id, personal_headers
 from save_relay.delivery.retry import SendResult, retry_decision
@@ -88,8 +89,11 @@ class OutboundWorker:
             while not queue.empty():
                 item = queue.get_nowait()
                 try:
-                    mail_from, data = await self._prepare(item)
-                    result = await transport.send(mail_from, item.recipient, data)
+                    if is_erased(item.recipient):  # queued before an erasure: never mailed
+                        result = SendResult(550, "refused to send: the recipient was erased on request")
+                    else:
+                        mail_from, data = await self._prepare(item)
+                        result = await transport.send(mail_from, item.recipient, data)
                 except ValueError as exc:  # a header that failed the CR/LF check: never retry
                     result = SendResult(554, f"refused to send: {exc}")
                 decision = retry_decision(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.errors import NotFound, SaveRelayError
 from save_relay.core.states import AddressStatus
 from save_relay.membership.csvfile import validate_row
-from save_relay.membership.subscribers import SubscriberImport, apply_rows
+from save_relay.membership.subscribers import SubscriberImport, apply_rows, without_suppressed
 from save_relay.store import audit, events
 from save_relay.store import subscribers as store
 from save_relay.store.tables import Subscriber
@@ -64,14 +64,23 @@ async def describe(session: AsyncSession, network_id: int, target: str) -> list[
 
 
 async def add(
-    session: AsyncSession, network_id: int, cells: dict[str, str], *, actor: str
+    session: AsyncSession,
+    network_id: int,
+    cells: dict[str, str],
+    *,
+    actor: str,
+    suppression_key: bytes | None = None,
 ) -> SubscriberImport:
-    """Add (or extend) one subscriber from CSV-like cells, with the import's validation."""
+    """Add (or extend) one subscriber from CSV-like cells, with the import's validation (and its
+    refusal of erased addresses, given the suppression key)."""
     zones = await store.zone_ids(session, network_id)
     groups = await store.group_ids(session, network_id)
     row = validate_row(0, cells, zones, groups)
     if isinstance(row, list):
         raise SaveRelayError("; ".join(row))
+    _, refused = await without_suppressed(session, suppression_key, [row])
+    if refused:
+        raise SaveRelayError(refused[0].reason)
     columns = {name for name, value in cells.items() if value}
     result = await apply_rows(session, network_id, [row], columns=columns | {"company", "addresses"})
     audit.record(

@@ -6,12 +6,13 @@ they sent (the sha256 stays, so the audit trail still shows what was received an
 replaces every remaining mention of the address, in any table, with a random pseudonym
 (``erased-XXXXXXXXXXXX@erased.invalid``) that is stored nowhere else: the audit log keeps its entries,
 its order and its links between them, but no longer names the person. Reports on an evidence hold
-are the exception: they are kept whole (and say so in the result) until the hold is released.
+are the exception: they are kept whole (and say so in the result) until the hold is released, with
+what proves what happened to them: the moderators' replies about them and their distributions.
 """
 
 from __future__ import annotations
 
-import secrets
+import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,10 +20,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc, utcnow
+from save_relay.core.erased import pseudonym
 from save_relay.core.errors import SaveRelayError
 from save_relay.core.settings import Settings
+from save_relay.mail.attachments import extract
 from save_relay.mail.parse import parse_message
+from save_relay.membership.suppress import key_of, suppress
 from save_relay.store import audit
+from save_relay.store import holds as hold_store
 from save_relay.store import privacy as store
 from save_relay.store import subscribers as subscriber_store
 from save_relay.store.tables import (
@@ -127,6 +132,16 @@ async def export(session: AsyncSession, settings: Settings, address: str) -> dic
             for d, reference in await store.deliveries_to(session, address)
         ],
         "open_tokens": sum(1 for t in await store.records(session, Token, address) if t.used_at is None),
+        "canvass_answers": [
+            {
+                **_plain(answer, "canvass_id", "received_at", "text", "late"),
+                "attachments": [
+                    {**item.describe(), "base64": base64.b64encode(item.data).decode("ascii")}
+                    for item in extract(raw or b"")
+                ],
+            }
+            for answer, raw in await store.answers_by(session, address)
+        ],
         "audit": [
             _plain(e, "at", "action", "actor", "via", "object_ref")
             for e in await store.audit_about(session, address)
@@ -147,8 +162,9 @@ async def erase(session: AsyncSession, settings: Settings, address: str, *, acto
     if _is_moderator(settings, address):
         raise ErasureRefused(f"{address} is a moderator in the settings: remove it there first")
     now = utcnow()
-    result = Erasure(pseudonym=f"erased-{secrets.token_hex(6)}@erased.invalid")
+    result = Erasure(pseudonym=pseudonym())
     deleted = result.deleted
+    held = await hold_store.held_evidence(session)  # before the tokens that link replies go
     rows = await store.subscriber_addresses(session, address)
     subscriber_ids = {row.subscriber_id for row in rows}
     deleted["subscriber addresses"] = await store.delete_rows(session, SubscriberAddress, address)
@@ -162,11 +178,9 @@ async def erase(session: AsyncSession, settings: Settings, address: str, *, acto
         (Token, "tokens"),
     ):
         deleted[label] = await store.delete_rows(session, model, address)
-    keep_reports, keep_inbound, credited = [], [], []
-    for report, inbound, held in await store.reports_by(session, address):
-        if held:
-            keep_reports.append(report.id)
-            keep_inbound.append(inbound.id)
+    keep_reports, keep_inbound, credited = list(held.report_ids), list(held.inbound_ids), []
+    for report, inbound, is_held in await store.reports_by(session, address):
+        if is_held:
             result.held.append(report.reference or str(report.id))
             continue
         report.sender, report.sender_name = result.pseudonym, ""
@@ -177,6 +191,7 @@ async def erase(session: AsyncSession, settings: Settings, address: str, *, acto
     await store.forget_inbound(session, address, result.pseudonym, keep_inbound, now)
     mails = await store.mails_mentioning(session, address)
     mails["inbound_messages"] = [i for i in mails.get("inbound_messages", []) if i not in keep_inbound]
+    mails["distributions"] = [i for i in mails.get("distributions", []) if i not in held.distribution_ids]
     await store.empty_mails(session, mails, now)
     deleted["stored mails that mention the address (emptied)"] = sum(map(len, mails.values()))
     await store.forget_deliveries(session, address, result.pseudonym)
@@ -184,8 +199,14 @@ async def erase(session: AsyncSession, settings: Settings, address: str, *, acto
         session,
         address,
         result.pseudonym,
-        keep={"reports": keep_reports, "inbound_messages": keep_inbound},
+        keep={
+            "reports": keep_reports,
+            "inbound_messages": keep_inbound,
+            "distributions": list(held.distribution_ids),
+        },
     )
+    await audit.redact(session, result.pseudonym, actor=actor)
+    await suppress(session, key_of(settings), address, actor=actor)
     audit.record(
         session,
         action="personal_data_erased",

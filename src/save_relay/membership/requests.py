@@ -22,6 +22,7 @@ from save_relay.mail.commands import visible_reply
 from save_relay.mail.i18n import reply_marker
 from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.membership.requestmail import Details, parse_request
+from save_relay.membership.suppress import key_of, suppressed
 from save_relay.processing.gate import is_auto_generated
 from save_relay.store import audit
 from save_relay.store import requests as request_store
@@ -152,6 +153,10 @@ async def _open(
     if (kind == "subscribe") == active:
         reply_status(session, network, sender, "already" if active else "not_subscribed", parsed.message_id)
         _audit(session, network, sender, inbound, parsed, f"{kind}_refused", reason="already done")
+        return
+    if kind == "subscribe" and await suppressed(session, key_of(ctx.settings), [sender]):
+        reply_status(session, network, sender, "erased", parsed.message_id)
+        _audit(session, network, sender, inbound, parsed, "subscribe_refused", reason="erased on request")
         return
     now = utcnow()
     if await request_store.open_request(session, network.id, sender, kind, now - RESEND_AFTER) is not None:

@@ -2,8 +2,9 @@
 
 ``[retention]``: raw reports and their text after ``reports_days``; delivery logs, bounces, other inbound
 mail, closed requests and spent tokens after ``deliveries_days`` (0: kept forever). Reports on an
-evidence hold (``save-relay queue hold REF``) and their deliveries are kept. Canvass answers
-(``canvass_answers_days``) are purged by the canvass module's own job.
+evidence hold (``save-relay queue hold REF``) are kept with what proves what happened to them: their
+distributions and deliveries, the moderators' replies and the tokens that link those to the report.
+Canvass answers (``canvass_answers_days``) are purged by the canvass module's own job.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.context import Context
 from save_relay.store import audit
+from save_relay.store import holds as hold_store
 from save_relay.store import retention as store
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,8 @@ async def purge_expired(session: AsyncSession, ctx: Context, now: datetime) -> P
         reports = await store.purge_reports(session, now - timedelta(days=conf.reports_days), now)
     if conf.deliveries_days:
         cutoff = now - timedelta(days=conf.deliveries_days)
-        other = await store.purge_other_inbound(session, cutoff, now)
+        held = await hold_store.held_evidence(session)
+        other = await store.purge_other_inbound(session, cutoff, now, keep=held.inbound_ids)
         deliveries = await store.purge_deliveries(session, cutoff)
         logs = await store.purge_logs(session, cutoff)
     ttl = max((n.settings.confirm_ttl_hours for n in ctx.networks.values()), default=168.0)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.geo import ZoneIndex
 from save_relay.core.states import AddressStatus
 from save_relay.membership.csvfile import LineError, SubscriberRow, parse_subscribers, write_subscribers
+from save_relay.membership.suppress import refusal, suppressed
 from save_relay.store import subscribers as store
 from save_relay.store import zones as zone_store
 from save_relay.store.tables import Subscriber
@@ -165,11 +166,13 @@ async def import_csv(
     *,
     create_groups: Collection[str] | bool = (),
     test_environment: bool = False,
+    suppression_key: bytes | None = None,
 ) -> SubscriberImport:
     """Parse, validate and apply a subscribers CSV; bad lines are reported and skipped whole.
 
     ``create_groups``: True creates any group a line names; a collection creates those (the network's
-    default groups) and refuses other unknown ones.
+    default groups) and refuses other unknown ones. ``suppression_key``: refuse lines that name an
+    erased address (the suppression list).
     """
     zones = await store.zone_ids(session, network_id)
     if isinstance(create_groups, bool):
@@ -179,8 +182,26 @@ async def import_csv(
     parsed = parse_subscribers(text, zones=zones, groups=groups, test_environment=test_environment)
     if groups is None:
         await store.ensure_groups(session, network_id, (g for row in parsed.rows for g in row.groups))
-    out = SubscriberImport(errors=parsed.errors)
-    return await apply_rows(session, network_id, parsed.rows, columns=parsed.columns, out=out)
+    rows, refused = await without_suppressed(session, suppression_key, parsed.rows)
+    out = SubscriberImport(errors=tuple(sorted((*parsed.errors, *refused), key=lambda e: e.line)))
+    return await apply_rows(session, network_id, rows, columns=parsed.columns, out=out)
+
+
+async def without_suppressed(
+    session: AsyncSession, key: bytes | None, rows: Sequence[SubscriberRow]
+) -> tuple[list[SubscriberRow], list[LineError]]:
+    """``rows`` without those naming an erased address, and a refusal for each of those."""
+    if key is None:
+        return list(rows), []
+    erased = await suppressed(session, key, [a for row in rows for a in row.addresses])
+    kept, refused = [], []
+    for row in rows:
+        hits = [a for a in row.addresses if a in erased]
+        if hits:
+            refused.append(LineError(row.line, "; ".join(refusal(a) for a in hits)))
+        else:
+            kept.append(row)
+    return kept, refused
 
 
 async def export_csv(session: AsyncSession, network_id: int, *, every_status: bool = False) -> str:

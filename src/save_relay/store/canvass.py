@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay.core.erased import ERASED_DOMAIN
 from save_relay.core.errors import NotFound
 from save_relay.core.tokens import token_hash
 from save_relay.store.canvass_targets import Target
@@ -125,6 +126,7 @@ async def not_answered(session: AsyncSession, canvass_id: int) -> list[tuple[int
             CanvassRecipient.responded_at.is_(None),
             CanvassRecipient.reminded_at.is_(None),
             CanvassRecipient.subscriber_id.is_(None) | CanvassRecipient.subscriber_id.not_in(answered),
+            CanvassRecipient.address.not_like(f"%@{ERASED_DOMAIN}"),  # erased since the question went out
         )
         .order_by(CanvassRecipient.id)
     )

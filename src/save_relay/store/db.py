@@ -1,8 +1,9 @@
 """Engine and sessions: the same code on SQLite (aiosqlite) and PostgreSQL (asyncpg).
 
 SQLite runs in WAL mode with ``synchronous=FULL`` so that a commit is on disk before the relay answers
-250, and every transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy
-timeout instead of failing when a read turns into a write.
+250, with ``secure_delete`` so that what an erasure removes is overwritten (``checkpoint`` then clears
+the WAL), and every transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the
+busy timeout instead of failing when a read turns into a write.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Deleted and overwritten content is zeroed on disk, not left in free pages (erasure, retention).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -93,3 +96,14 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def checkpoint(engine: AsyncEngine) -> None:
+    """SQLite: copy the WAL into the database file and truncate it, so that the old page images (an
+    erased address's bytes) leave the WAL too. Nothing to do on PostgreSQL."""
+    if is_sqlite(engine):
+        async with engine.connect() as connection:
+            # On the driver's connection: outside the BEGIN IMMEDIATE every SQLAlchemy use starts with.
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await cursor.close()

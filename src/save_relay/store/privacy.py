@@ -36,6 +36,7 @@ from save_relay.store.holds import held_reports
 from save_relay.store.tables import (
     AuditEntry,
     Base,
+    CanvassAnswer,
     Delivery,
     Distribution,
     InboundMessage,
@@ -175,6 +176,17 @@ async def deliveries_to(session: AsyncSession, address: str) -> list[tuple[Deliv
         .order_by(Delivery.id)
     )
     return [(delivery, reference) for delivery, reference in rows.all()]
+
+
+async def answers_by(session: AsyncSession, address: str) -> list[tuple[CanvassAnswer, bytes]]:
+    """Canvass answers given from ``address``, with the mail as received (for its attachments)."""
+    rows = await session.execute(
+        select(CanvassAnswer, InboundMessage.raw)
+        .join(InboundMessage, InboundMessage.id == CanvassAnswer.inbound_id)
+        .where(_is(CanvassAnswer.sender, address))
+        .order_by(CanvassAnswer.id)
+    )
+    return [(answer, raw) for answer, raw in rows.all()]
 
 
 async def audit_about(session: AsyncSession, address: str) -> list[AuditEntry]:

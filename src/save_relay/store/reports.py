@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.clock import as_utc
 from save_relay.core.errors import NotFound
 from save_relay.core.states import ReportStatus
-from save_relay.store.tables import Distribution, Report, ReportAttachment
+from save_relay.store.tables import Distribution, InboundMessage, Report, ReportAttachment
 
 HOUSEKEEPING_BATCH = 50  # reports per transaction; the scheduler drains the rest at once
 
@@ -82,3 +82,11 @@ async def attachments(session: AsyncSession, report_id: int) -> list[ReportAttac
         .order_by(ReportAttachment.position)
     )
     return list(rows)
+
+
+async def inbound_of(session: AsyncSession, report: Report) -> InboundMessage:
+    """The mail ``report`` was made from, as intake stored it."""
+    inbound = await session.get(InboundMessage, report.inbound_id)
+    if inbound is None:  # a foreign key makes this impossible; say so rather than crash
+        raise NotFound(f"report {report.reference}: its received mail is missing")
+    return inbound

@@ -1,12 +1,14 @@
 """The retention purge's statements: each removes one kind of old personal data in bulk.
 
-Reports on an evidence hold are never touched, nor the deliveries of their distributions. Purging a
+Reports on an evidence hold are never touched, nor their distributions and deliveries, the replies
+received about them (the moderators' decisions) or the tokens that tie those replies to them. Purging a
 report empties its raw message (the sha256 and the audit trail stay: what was received, and when, can
 still be shown) and its text, not its row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import CursorResult, delete, select, update
@@ -52,14 +54,18 @@ async def purge_reports(session: AsyncSession, cutoff: datetime, now: datetime) 
     return _count(result)
 
 
-async def purge_other_inbound(session: AsyncSession, cutoff: datetime, now: datetime) -> int:
-    """Empty the raw mail of replies, bounces, unsubscribes and requests received before ``cutoff``."""
+async def purge_other_inbound(
+    session: AsyncSession, cutoff: datetime, now: datetime, keep: Collection[int] = ()
+) -> int:
+    """Empty the raw mail of replies, bounces, unsubscribes and requests received before ``cutoff``,
+    except the inbound ids ``keep`` (the replies about held reports)."""
     result = await session.execute(
         update(InboundMessage)
         .where(
             InboundMessage.purpose.in_(DELIVERY_LOG_PURPOSES),
             InboundMessage.received_at < cutoff,
             InboundMessage.purged_at.is_(None),
+            InboundMessage.id.not_in(list(keep)),
         )
         .values(raw=b"", purged_at=now)
     )
@@ -88,7 +94,10 @@ async def purge_logs(session: AsyncSession, cutoff: datetime) -> int:
         delete(SubscriptionRequest).where(
             SubscriptionRequest.created_at < cutoff, SubscriptionRequest.status.in_(CLOSED_REQUESTS)
         ),
-        delete(Token).where(Token.expires_at < cutoff),
+        # a held report's tokens stay: they tie the moderators' replies to it (evidence export)
+        delete(Token).where(
+            Token.expires_at < cutoff, Token.report_id.is_(None) | Token.report_id.not_in(held_reports())
+        ),
     ):
         total += _count(await session.execute(statement))
     return total

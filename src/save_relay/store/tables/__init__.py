@@ -12,10 +12,12 @@ from save_relay.store.tables.membership import (
     EvidenceHold,
     MembershipEvent,
     SubscriptionRequest,
+    Suppression,
     UnmatchedBounce,
 )
 from save_relay.store.tables.nodes import Node
 from save_relay.store.tables.relay import (
+    AuditChainHead,
     AuditEntry,
     Base,
     Delivery,
@@ -37,6 +39,7 @@ from save_relay.store.tables.relay import (
 from save_relay.store.tables.scheduler import JobSlot
 
 __all__ = [
+    "AuditChainHead",
     "AuditEntry",
     "Base",
     "BounceEvent",
@@ -62,6 +65,7 @@ __all__ = [
     "Subscriber",
     "SubscriberAddress",
     "SubscriptionRequest",
+    "Suppression",
     "Token",
     "UnmatchedBounce",
     "Zone",

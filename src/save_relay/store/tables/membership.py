@@ -106,3 +106,13 @@ class EvidenceHold(Base):
     held_at: Mapped[datetime] = mapped_column(default=utcnow)
     held_by: Mapped[str] = mapped_column(String(320))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Suppression(Base):
+    """An erased address, as its keyed hash (core/erased.py): imports and subscriptions refuse it until
+    an admin lifts it (``save-relay privacy unsuppress ADDRESS``)."""
+
+    __tablename__ = "suppressions"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320))

@@ -318,3 +318,30 @@ class AuditEntry(Base):
     object_ref: Mapped[str | None] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(300))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The hash chain (core/chain.py): set when the entry is flushed, under the chain head's lock.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
+
+    #: The columns whose values the chain covers.
+    CHAINED: ClassVar[tuple[str, ...]] = (
+        "id",
+        "at",
+        "network_id",
+        "actor",
+        "via",
+        "action",
+        "object_ref",
+        "message_id",
+        "detail",
+    )
+
+
+class AuditChainHead(Base):
+    """One row: the last chained audit entry. Appenders lock it (PostgreSQL ``FOR UPDATE``; SQLite has
+    one writer), so daemons sharing a database append to one chain; it also shows a removed tail."""
+
+    __tablename__ = "audit_chain_head"
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    last_id: Mapped[int] = mapped_column(Id, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
