@@ -52,7 +52,9 @@ class Relay:
         self.settings = settings
         self.engine = engine or create_engine(settings.database.url, pool_size=settings.database.pool_size)
         self.sessions = session_factory(self.engine)
-        self.write_gate = WriteGate(enabled=is_sqlite(self.engine))  # the intake and the processor queue here
+        self.write_gate = WriteGate(
+            enabled=is_sqlite(self.engine)
+        )  # the intake, processor and worker queue here
         self.intake: Intake | None = None
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -74,7 +76,11 @@ class Relay:
         self.ctx = ctx = Context(self.settings, networks)
         unsubscribe_url = await self._start_http(ctx)
         self.worker = worker = OutboundWorker(
-            ctx, self.sessions, make_transports(self.settings), unsubscribe_url=unsubscribe_url
+            ctx,
+            self.sessions,
+            make_transports(self.settings),
+            unsubscribe_url=unsubscribe_url,
+            write_gate=self.write_gate,
         )
         self.processor = processor = Processor(
             ctx, self.sessions, routes.HANDLERS, on_processed=worker.wake, write_gate=self.write_gate

@@ -16,11 +16,12 @@ from save_relay.delivery.personalize import Personal, message_id, personal_heade
 from save_relay.delivery.retry import SendResult, retry_decision
 from save_relay.delivery.transport import Transport
 from save_relay.store import deliveries
-from save_relay.store.db import SessionFactory
+from save_relay.store.db import SessionFactory, WriteGate
 from save_relay.store.deliveries import Claimed, Outcome
 
 log = logging.getLogger(__name__)
 LOGGED_IDS = 50  # at most this many delivery ids in one log line
+ROUND_SECONDS = 0.5  # a round starts no new send after this; the rest goes back to the queue
 
 
 class OutboundWorker:
@@ -33,12 +34,16 @@ class OutboundWorker:
         transports: Sequence[Transport],
         *,
         unsubscribe_url: str | None,
+        write_gate: WriteGate | None = None,
     ) -> None:
         self.ctx = ctx
         self.sessions = sessions
         self.transports = list(transports)
         self.unsubscribe_url = unsubscribe_url.rstrip("/") if unsubscribe_url else None
         self.conf = ctx.settings.outbound
+        # SQLite: queue for the write lock in turn with the intake and the processor; in SQLite's busy
+        # handler the worker lost to them again and again during a flood (15 sends a second)
+        self.write_gate = write_gate or WriteGate(enabled=False)
         self._bodies: dict[int, tuple[bytes, str | None]] = {}
         self._wake = asyncio.Event()
         self._stopping = False
@@ -78,14 +83,19 @@ class OutboundWorker:
         )
         return mail_from, personal_headers(personal) + body
 
-    async def _send_all(self, items: list[Claimed]) -> list[Outcome]:
+    async def _send_all(self, items: list[Claimed]) -> tuple[list[Outcome], list[int]]:
+        """Send ``items`` over the transports for up to ``ROUND_SECONDS``; returns the outcomes and the
+        ids not started, to release: the next claim takes the queue again in its order, so mail that
+        became due meanwhile in the urgent lane (``DeliveryLane``) does not wait behind a big batch."""
         queue: asyncio.Queue[Claimed] = asyncio.Queue()
         for item in items:
             queue.put_nowait(item)
         outcomes: list[Outcome] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ROUND_SECONDS
 
         async def consume(transport: Transport) -> None:
-            while not queue.empty():
+            while not queue.empty() and loop.time() < deadline:
                 item = queue.get_nowait()
                 try:
                     mail_from, data = await self._prepare(item)
@@ -105,11 +115,11 @@ class OutboundWorker:
                 )
 
         await asyncio.gather(*(consume(t) for t in self.transports[: max(1, len(items))]))
-        return outcomes
+        return outcomes, [queue.get_nowait().id for _ in range(queue.qsize())]
 
     async def run_once(self) -> int:
         """Claim one batch, send it, record the outcomes; returns how many were handled."""
-        async with self.sessions() as session, session.begin():
+        async with self.write_gate(), self.sessions() as session, session.begin():
             items = await deliveries.claim(
                 session,
                 worker=self.ctx.settings.node_name,
@@ -118,9 +128,10 @@ class OutboundWorker:
             )
         if not items:
             return 0
-        outcomes = await self._send_all(items)
-        async with self.sessions() as session, session.begin():
+        outcomes, unsent = await self._send_all(items)
+        async with self.write_gate(), self.sessions() as session, session.begin():
             await deliveries.record_outcomes(session, outcomes)
+            await deliveries.release(session, unsent)
         failed = [o for o in outcomes if not o.sent]
         log.info(
             "sent %d, not sent %d",
@@ -134,7 +145,7 @@ class OutboundWorker:
                 **({"error": failed[0].error} if failed else {}),
             },
         )
-        return len(items)
+        return len(outcomes)
 
     async def run(self) -> None:
         """Send until stopped; sleep until woken, a retry is due, or the idle poll interval passed."""
