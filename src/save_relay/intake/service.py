@@ -18,6 +18,7 @@ from save_relay.core.context import NetworkRef
 from save_relay.core.routing import Purpose, Refusal, Route, resolve
 from save_relay.core.settings import Settings
 from save_relay.intake.group import GroupCommit, OutcomeUnknown
+from save_relay.intake.outage import OutageLog
 from save_relay.store.db import SessionFactory, WriteGate
 from save_relay.store.inbound import Envelope, NewMessage, store_messages
 
@@ -71,6 +72,7 @@ class Intake:
             self._commit, size=lambda a: len(a.raw) * len(a.routes)
         )
         self._recent: deque[float] = deque(maxlen=BURST)  # when the last accepts came
+        self.outage = OutageLog()  # storage failures, logged once per outage and interval
 
     def busy(self) -> bool:
         """Senders are waiting for a commit, or a burst is on (the last ``BURST`` accepts all came

@@ -189,11 +189,12 @@ class RelayHandler:
             )
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("storage failed; answering 451", extra={"action": "intake_storage_failed"})
+        except Exception as exc:
+            self.intake.outage.failed(exc)  # one line per outage and interval, not per message
             if self.lmtp:
                 return "\r\n".join([STORAGE_FAILURE] * len(recipients.slots))
             return STORAGE_FAILURE
+        self.intake.outage.stored()
         if self.limits is not None:
             self.limits.sent(peer, envelope.mail_from or "")
         lines = [_accepted(stored[i].reference) for i in recipients.slots]
