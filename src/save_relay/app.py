@@ -111,6 +111,7 @@ class Relay:
                     require_starttls=conf.require_starttls,
                 )
             )
+        await worker.take_back_own_leases()  # a killed process of this node held them: send them now
         self._tasks = [
             asyncio.create_task(processor.run(), name="processor"),
             asyncio.create_task(worker.run(), name="outbound"),

@@ -1,5 +1,6 @@
 """The outbound worker: claims due deliveries in batches, sends them over parallel connections, records
-each outcome only after the answer (250 = sent; 4xx = retry with backoff; 5xx = failed)."""
+each outcome right after the answer (250 = sent; 4xx = retry with backoff; 5xx = failed), in grouped
+writes, so that a kill sends again only what was in flight."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ class OutboundWorker:
         self._bodies: dict[int, tuple[bytes, str | None]] = {}
         self._wake = asyncio.Event()
         self._stopping = False
+        self._pending: list[Outcome] = []  # finished, not yet recorded (``_record``)
+        self._record_lock = asyncio.Lock()
 
     def wake(self) -> None:
         self._wake.set()
@@ -110,12 +113,38 @@ class OutboundWorker:
                     max_seconds=self.conf.retry_max_seconds,
                     max_attempts=self.conf.max_attempts,
                 )
-                outcomes.append(
-                    Outcome(id=item.id, sent=decision.sent, retry_at=decision.retry_at, error=decision.error)
+                outcome = Outcome(
+                    id=item.id, sent=decision.sent, retry_at=decision.retry_at, error=decision.error
                 )
+                outcomes.append(outcome)
+                await self._record(outcome)
 
         await asyncio.gather(*(consume(t) for t in self.transports[: max(1, len(items))]))
         return outcomes, [queue.get_nowait().id for _ in range(queue.qsize())]
+
+    async def _record(self, outcome: Outcome) -> None:
+        """Record ``outcome`` before its connection sends the next delivery, grouped with the other
+        connections' (the outcomes that come while a write runs share the next one, as intake's group
+        commit does): a kill then sends again only what was in flight, at most one per connection,
+        not the whole claimed batch."""
+        self._pending.append(outcome)
+        async with self._record_lock:
+            done, self._pending = self._pending, []
+            if done:  # empty when an earlier write took this one along
+                async with self.write_gate(), self.sessions() as session, session.begin():
+                    await deliveries.record_outcomes(session, done)
+
+    async def take_back_own_leases(self) -> None:
+        """At start: the leases held under this node's name belong to a killed process of this node;
+        they are sent again now rather than when the lease ends."""
+        async with self.write_gate(), self.sessions() as session, session.begin():
+            count = await deliveries.take_back(session, self.ctx.settings.node_name)
+        if count:
+            log.warning(
+                "took back %d delivery lease(s) held under this node's name",
+                count,
+                extra={"action": "leases_taken_back", "count": count},
+            )
 
     async def run_once(self) -> int:
         """Claim one batch, send it, record the outcomes; returns how many were handled."""
@@ -130,8 +159,7 @@ class OutboundWorker:
             return 0
         outcomes, unsent = await self._send_all(items)
         async with self.write_gate(), self.sessions() as session, session.begin():
-            await deliveries.record_outcomes(session, outcomes)
-            await deliveries.release(session, unsent)
+            await deliveries.release(session, unsent)  # every outcome is recorded already (_record)
         failed = [o for o in outcomes if not o.sent]
         log.info(
             "sent %d, not sent %d",

@@ -246,6 +246,20 @@ async def release(session: AsyncSession, ids: Sequence[int]) -> None:
         )
 
 
+async def take_back(session: AsyncSession, worker: str) -> int:
+    """Free the leases held under ``worker`` (this node's name, at its start: a process killed under the
+    same name held them, and nobody else will send them); returns how many. Other nodes' leases run
+    out as usual."""
+    result = await session.execute(
+        DELIVERIES.update()
+        .where(DELIVERIES.c.claimed_by == worker, DELIVERIES.c.status == DeliveryStatus.QUEUED)
+        .where(DELIVERIES.c.lease_until.is_not(None))
+        .values(lease_until=None)
+    )
+    assert isinstance(result, CursorResult)
+    return max(result.rowcount or 0, 0)
+
+
 async def next_due(session: AsyncSession) -> datetime | None:
     """When the earliest queued delivery becomes due (for the worker's sleep)."""
     value = await session.scalar(
