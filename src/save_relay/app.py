@@ -56,7 +56,9 @@ class Relay:
         self.settings = settings
         self.engine = engine or create_engine(settings.database.url, pool_size=settings.database.pool_size)
         self.sessions = session_factory(self.engine)
-        self.write_gate = WriteGate(enabled=is_sqlite(self.engine))  # the intake and the processor queue here
+        self.write_gate = WriteGate(
+            enabled=is_sqlite(self.engine)
+        )  # the intake, processor and worker queue here
         self.intake: Intake | None = None
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -80,7 +82,11 @@ class Relay:
         self.ctx = ctx = Context(self.settings, networks)
         unsubscribe_url = await self._start_http(ctx)
         self.worker = worker = OutboundWorker(
-            ctx, self.sessions, make_transports(self.settings), unsubscribe_url=unsubscribe_url
+            ctx,
+            self.sessions,
+            make_transports(self.settings),
+            unsubscribe_url=unsubscribe_url,
+            write_gate=self.write_gate,
         )
         self.processor = processor = Processor(
             ctx, self.sessions, routes.HANDLERS, on_processed=worker.wake, write_gate=self.write_gate
@@ -116,6 +122,7 @@ class Relay:
                     require_starttls=conf.require_starttls,
                 )
             )
+        await worker.take_back_own_leases()  # a killed process of this node held them: send them now
         self._tasks = [
             asyncio.create_task(processor.run(), name="processor"),
             asyncio.create_task(worker.run(), name="outbound"),

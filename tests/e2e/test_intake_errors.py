@@ -333,9 +333,12 @@ async def test_a_line_as_long_as_the_message_may_be_is_taken(client: aiosmtplib.
 async def test_too_many_recipients_is_452_4_5_3(client: aiosmtplib.SMTP, relay: Relay) -> None:
     limit = relay.settings.smtp.max_recipients
     await command(client, "MAIL", f"FROM:<{REPORTER}>")
-    for _ in range(limit):
-        assert (await command(client, "RCPT", f"TO:<{NETWORK}>"))[0] == 250
-    code, text = await command(client, "RCPT", f"TO:<{NETWORK}>")
+    tokens = [f"{'abcdefgh'[i % 8]}{'abcdefgh'[i // 8]}{'k7' * 12}" for i in range(limit + 1)]
+    distinct = [f"industrie+bounces-{token}@politie.lommel.be" for token in tokens]
+    for rcpt in distinct[:limit]:
+        assert (await command(client, "RCPT", f"TO:<{rcpt}>"))[0] == 250
+    assert (await command(client, "RCPT", f"TO:<{distinct[0].upper()}>"))[0] == 250  # a repeat: merged
+    code, text = await command(client, "RCPT", f"TO:<{distinct[limit]}>")
     assert code == 452, text
     assert text.startswith("4.5.3"), text
     assert (await command(client, "RSET", ""))[0] == 250

@@ -17,6 +17,7 @@ from save_relay.intake.imap_policy import (
     headers_of,
     retry_delay,
     route_for,
+    server_busy,
 )
 
 TOKEN = "k7" * 13
@@ -146,3 +147,11 @@ def test_imaplib_agrees_on_quoting() -> None:
     """The standard library's own quoting, as a cross-check of ours for plain names."""
     client = imaplib.IMAP4.__new__(imaplib.IMAP4)
     assert client._quote("save-relay/processed") == encode_mailbox("save-relay/processed", "/")
+
+
+def test_a_server_that_says_limit_or_unavailable_is_busy() -> None:
+    """RFC 5530 codes that ask us to come back later (Dovecot's too-many-connections answer)."""
+    assert server_busy("login failed: [LIMIT] Maximum number of connections from user+IP exceeded")
+    assert server_busy("NO [UNAVAILABLE] Internal error occurred")
+    assert not server_busy("timeout")
+    assert not server_busy("login failed: [AUTHENTICATIONFAILED] Authentication failed.")

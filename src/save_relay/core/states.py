@@ -32,6 +32,17 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class DeliveryLane(enum.IntEnum):
+    """Which outbound mail goes first (``deliveries.lane``; lower first, then by due time).
+
+    URGENT: what follows a moderator's command or a known subscriber's report (notifications, the
+    distribution, confirmations); NORMAL: everything else, a flood's notifications among them.
+    """
+
+    URGENT = 0
+    NORMAL = 1
+
+
 class AddressStatus(enum.StrEnum):
     """A subscriber's address: mailed, left by its own wish, or disabled by bounces."""
 

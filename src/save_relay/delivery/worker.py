@@ -1,5 +1,6 @@
 """The outbound worker: claims due deliveries in batches, sends them over parallel connections, records
-each outcome only after the answer (250 = sent; 4xx = retry with backoff; 5xx = failed)."""
+each outcome right after the answer (250 = sent; 4xx = retry with backoff; 5xx = failed), in grouped
+writes, so that a kill sends again only what was in flight."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from save_relay.delivery.personalize import Personal, message_id, personal_heade
 from save_relay.delivery.retry import SendResult, retry_decision
 from save_relay.delivery.transport import Transport
 from save_relay.store import deliveries
-from save_relay.store.db import SessionFactory
+from save_relay.store.db import SessionFactory, WriteGate
 from save_relay.store.deliveries import Claimed, Outcome
 
 log = logging.getLogger(__name__)
 LOGGED_IDS = 50  # at most this many delivery ids in one log line
+ROUND_SECONDS = 0.5  # a round starts no new send after this; the rest goes back to the queue
 
 
 class OutboundWorker:
@@ -34,15 +36,21 @@ class OutboundWorker:
         transports: Sequence[Transport],
         *,
         unsubscribe_url: str | None,
+        write_gate: WriteGate | None = None,
     ) -> None:
         self.ctx = ctx
         self.sessions = sessions
         self.transports = list(transports)
         self.unsubscribe_url = unsubscribe_url.rstrip("/") if unsubscribe_url else None
         self.conf = ctx.settings.outbound
+        # SQLite: queue for the write lock in turn with the intake and the processor; in SQLite's busy
+        # handler the worker lost to them again and again during a flood (15 sends a second)
+        self.write_gate = write_gate or WriteGate(enabled=False)
         self._bodies: dict[int, tuple[bytes, str | None]] = {}
         self._wake = asyncio.Event()
         self._stopping = False
+        self._pending: list[Outcome] = []  # finished, not yet recorded (``_record``)
+        self._record_lock = asyncio.Lock()
 
     def wake(self) -> None:
         self._wake.set()
@@ -79,14 +87,19 @@ class OutboundWorker:
         )
         return mail_from, personal_headers(personal) + body
 
-    async def _send_all(self, items: list[Claimed]) -> list[Outcome]:
+    async def _send_all(self, items: list[Claimed]) -> tuple[list[Outcome], list[int]]:
+        """Send ``items`` over the transports for up to ``ROUND_SECONDS``; returns the outcomes and the
+        ids not started, to release: the next claim takes the queue again in its order, so mail that
+        became due meanwhile in the urgent lane (``DeliveryLane``) does not wait behind a big batch."""
         queue: asyncio.Queue[Claimed] = asyncio.Queue()
         for item in items:
             queue.put_nowait(item)
         outcomes: list[Outcome] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ROUND_SECONDS
 
         async def consume(transport: Transport) -> None:
-            while not queue.empty():
+            while not queue.empty() and loop.time() < deadline:
                 item = queue.get_nowait()
                 try:
                     if is_erased(item.recipient):  # queued before an erasure: never mailed
@@ -104,16 +117,42 @@ class OutboundWorker:
                     max_seconds=self.conf.retry_max_seconds,
                     max_attempts=self.conf.max_attempts,
                 )
-                outcomes.append(
-                    Outcome(id=item.id, sent=decision.sent, retry_at=decision.retry_at, error=decision.error)
+                outcome = Outcome(
+                    id=item.id, sent=decision.sent, retry_at=decision.retry_at, error=decision.error
                 )
+                outcomes.append(outcome)
+                await self._record(outcome)
 
         await asyncio.gather(*(consume(t) for t in self.transports[: max(1, len(items))]))
-        return outcomes
+        return outcomes, [queue.get_nowait().id for _ in range(queue.qsize())]
+
+    async def _record(self, outcome: Outcome) -> None:
+        """Record ``outcome`` before its connection sends the next delivery, grouped with the other
+        connections' (the outcomes that come while a write runs share the next one, as intake's group
+        commit does): a kill then sends again only what was in flight, at most one per connection,
+        not the whole claimed batch."""
+        self._pending.append(outcome)
+        async with self._record_lock:
+            done, self._pending = self._pending, []
+            if done:  # empty when an earlier write took this one along
+                async with self.write_gate(), self.sessions() as session, session.begin():
+                    await deliveries.record_outcomes(session, done)
+
+    async def take_back_own_leases(self) -> None:
+        """At start: the leases held under this node's name belong to a killed process of this node;
+        they are sent again now rather than when the lease ends."""
+        async with self.write_gate(), self.sessions() as session, session.begin():
+            count = await deliveries.take_back(session, self.ctx.settings.node_name)
+        if count:
+            log.warning(
+                "took back %d delivery lease(s) held under this node's name",
+                count,
+                extra={"action": "leases_taken_back", "count": count},
+            )
 
     async def run_once(self) -> int:
         """Claim one batch, send it, record the outcomes; returns how many were handled."""
-        async with self.sessions() as session, session.begin():
+        async with self.write_gate(), self.sessions() as session, session.begin():
             items = await deliveries.claim(
                 session,
                 worker=self.ctx.settings.node_name,
@@ -122,9 +161,9 @@ class OutboundWorker:
             )
         if not items:
             return 0
-        outcomes = await self._send_all(items)
-        async with self.sessions() as session, session.begin():
-            await deliveries.record_outcomes(session, outcomes)
+        outcomes, unsent = await self._send_all(items)
+        async with self.write_gate(), self.sessions() as session, session.begin():
+            await deliveries.release(session, unsent)  # every outcome is recorded already (_record)
         self._count(outcomes)
         failed = [o for o in outcomes if not o.sent]
         log.info(
@@ -139,7 +178,7 @@ class OutboundWorker:
                 **({"error": failed[0].error} if failed else {}),
             },
         )
-        return len(items)
+        return len(outcomes)
 
     def _count(self, outcomes: Sequence[Outcome]) -> None:
         """The recorded outcomes in the metrics: sent, deferred (a retry is scheduled) or failed."""

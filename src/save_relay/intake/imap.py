@@ -41,6 +41,7 @@ from save_relay.intake.imap_policy import (
     headers_of,
     retry_delay,
     route_for,
+    server_busy,
 )
 from save_relay.intake.service import Intake, Stored
 from save_relay.store import audit
@@ -117,6 +118,7 @@ class ImapPoller:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._waiting = False  # in IDLE, a poll wait or a backoff sleep: safe to cancel at once
+        self._timeouts = 0  # timeouts since the mailbox last answered a whole round (``_failed``)
 
     @property
     def log_fields(self) -> dict[str, str]:
@@ -162,17 +164,23 @@ class ImapPoller:
                 await asyncio.shield(self._set_state("stopped"))
 
     async def _failed(self, exc: Exception) -> None:
+        """Wait before reconnecting. A session that logs in and then times out (a server stuck on a
+        lock) counts its timeouts on, although the login reset ``failures``: repeated timeouts back off
+        like failed connects instead of reconnecting every few hundred ms until the server refuses
+        more sessions; a ``[LIMIT]``/``[UNAVAILABLE]`` refusal waits as long as a refused login."""
         self.health.failures += 1
-        failures = self.health.failures
+        reason = describe(exc)
+        if isinstance(exc, TimeoutError):
+            self._timeouts += 1
+        failures = max(self.health.failures, self._timeouts)
         delay = retry_delay(
             failures,
             base=self.conf.backoff_base_seconds,
             cap=self.conf.backoff_max_seconds,
             rand=self.rand(),
-            auth_failed=isinstance(exc, LoginFailed),
+            auth_failed=isinstance(exc, LoginFailed) or server_busy(reason),
             auth_floor=self.conf.auth_retry_seconds,
         )
-        reason = describe(exc)
         log.warning(
             "%s: %s; reconnecting in %.1f s (failure %d)",
             self.label,
@@ -210,6 +218,7 @@ class ImapPoller:
         await self._set_state("ready", ok=True)
         while not self._stopping:
             await self._take_new(connection)
+            self._timeouts = 0  # the mailbox answered a whole round: the server works again
             await self._wait(connection.wait_for_mail())
             await self._heartbeat()
 

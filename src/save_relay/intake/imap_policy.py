@@ -72,6 +72,15 @@ def envelope_sender(headers: Message) -> str:
     return parseaddr(str(headers.get("From", "")))[1]
 
 
+BUSY_CODES = ("[LIMIT]", "[UNAVAILABLE]")  # RFC 5530: too many sessions, or the server is unwell
+
+
+def server_busy(reason: str) -> bool:
+    """The server refused us for being too many or too early (``[LIMIT]``, ``[UNAVAILABLE]``):
+    another quick retry only makes it worse, so the reconnect waits as long as after a refused login."""
+    return any(code in reason.upper() for code in BUSY_CODES)
+
+
 def retry_delay(
     failures: int,
     *,

@@ -19,12 +19,13 @@ from save_relay.core.metrics import Metrics
 from save_relay.core.routing import Purpose, Refusal, Route, resolve
 from save_relay.core.settings import Settings
 from save_relay.intake.group import GroupCommit, OutcomeUnknown
+from save_relay.intake.outage import OutageLog
 from save_relay.store.db import SessionFactory, WriteGate
 from save_relay.store.inbound import Envelope, NewMessage, store_messages
 
 log = logging.getLogger(__name__)
 
-BURST = 4  # accepts within BURST_SECONDS make a burst, during which the processor gives way (busy())
+BURST = 4  # accepts within BURST_SECONDS make a burst, during which the processor shares (busy())
 BURST_SECONDS = 0.25
 
 
@@ -74,19 +75,17 @@ class Intake:
             self._commit, size=lambda a: len(a.raw) * len(a.routes)
         )
         self._recent: deque[float] = deque(maxlen=BURST)  # when the last accepts came
-        self._command_last = False  # the last mail in was a moderator's command (+confirm)
+        self.outage = OutageLog()  # storage failures, logged once per outage and interval
 
     def busy(self) -> bool:
         """Senders are waiting for a commit, or a burst is on (the last ``BURST`` accepts all came
-        within the last ``BURST_SECONDS``): the processor gives way (``Processor._give_way``).
+        within the last ``BURST_SECONDS``): the processor shares the time (``Processor._give_way``).
 
-        A moderator's command that came in last ends the burst: an approval is not held back
-        behind the pause (it cost the approval latency 100 ms, bench/RESULTS.md).
+        No exception for a moderator's command: the processor always has its share, and takes
+        commands first (``store.inbound.claim_new``).
         """
         if self.group.in_commit or self.group.waiting:
             return True
-        if self._command_last:
-            return False
         return len(self._recent) == BURST and time.monotonic() - self._recent[0] < BURST_SECONDS
 
     def check_recipient(self, recipient: str) -> Route | Refusal:
@@ -97,7 +96,6 @@ class Intake:
     ) -> list[Stored]:
         """Store ``raw`` once per route; returns only after the commit, raises if it was not stored."""
         self._recent.append(time.monotonic())
-        self._command_last = any(route.purpose is Purpose.CONFIRM for route in routes)
         return await self.group.submit(_Accept(raw, mail_from, routes, peer, via))
 
     async def close(self) -> None:

@@ -12,8 +12,9 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
 from save_relay.core.metrics import Metrics
-from save_relay.core.routing import Refusal, Route
+from save_relay.core.routing import Refusal
 from save_relay.intake.limits import IntakeLimits
+from save_relay.intake.recipients import Recipients
 from save_relay.intake.service import Intake
 
 log = logging.getLogger(__name__)
@@ -185,40 +186,40 @@ class RelayHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
-        if len(envelope.rcpt_tos) >= self.max_recipients:
-            return f"452 4.5.3 Too many recipients (at most {self.max_recipients} per message)"
         route = self.intake.check_recipient(address)
         if isinstance(route, Refusal):
             log.info("refused recipient %r: %s", address, route.name, extra={"action": "rcpt_refused"})
             return route.value
-        envelope.rcpt_tos.append(address)
-        routes: list[Route] = getattr(envelope, "save_routes", [])
-        routes.append(route)
-        envelope.save_routes = routes  # type: ignore[attr-defined]
+        recipients = _recipients(envelope)
+        if recipients.find(route) is None and len(recipients.routes) >= self.max_recipients:
+            return f"452 4.5.3 Too many recipients (at most {self.max_recipients} per message)"
+        envelope.rcpt_tos.append(address)  # a repeat too: LMTP counts one reply per accepted RCPT
+        recipients.add(route)
         return "250 2.1.5 Recipient ok"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        routes: list[Route] = getattr(envelope, "save_routes", [])
+        recipients = _recipients(envelope)
         raw = envelope.original_content or b""
         peer = _peer(session)
         try:
             stored = await self.intake.accept(
                 raw,
                 mail_from=envelope.mail_from or "",
-                routes=routes,
+                routes=recipients.routes,
                 peer=peer,
                 via="lmtp" if self.lmtp else "smtp",
             )
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("storage failed; answering 451", extra={"action": "intake_storage_failed"})
+        except Exception as exc:
+            self.intake.outage.failed(exc)  # one line per outage and interval, not per message
             if self.lmtp:
-                return "\r\n".join([STORAGE_FAILURE] * len(routes))
+                return "\r\n".join([STORAGE_FAILURE] * len(recipients.slots))
             return STORAGE_FAILURE
+        self.intake.outage.stored()
         if self.limits is not None:
             self.limits.sent(peer, envelope.mail_from or "")
-        lines = [_accepted(s.reference) for s in stored]
+        lines = [_accepted(stored[i].reference) for i in recipients.slots]
         if self.lmtp:
             return "\r\n".join(lines)
         refs = [s.reference for s in stored if s.reference]
@@ -239,6 +240,15 @@ def server_tls_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
 
 def _accepted(reference: str | None) -> str:
     return f"250 2.0.0 Ok: queued as {reference}" if reference else "250 2.0.0 Ok: queued"
+
+
+def _recipients(envelope: Envelope) -> Recipients:
+    """The transaction's merged recipients, kept on the envelope (aiosmtpd makes one per MAIL)."""
+    recipients: Recipients | None = getattr(envelope, "save_recipients", None)
+    if recipients is None:
+        recipients = Recipients()
+        envelope.save_recipients = recipients  # type: ignore[attr-defined]
+    return recipients
 
 
 def _peer(session: Session) -> str:

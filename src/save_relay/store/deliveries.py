@@ -15,11 +15,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from save_relay.core.clock import as_utc, utcnow
-from save_relay.core.states import DeliveryStatus
+from save_relay.core.states import DeliveryLane, DeliveryStatus
 from save_relay.core.tokens import delivery_id_of, delivery_token, token_hash
 from save_relay.store.tables import Delivery, Distribution, Report
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+LANE_KEY = "save_relay_delivery_lane"  # in ``session.info``: the lane of what the transaction queues
+
+
+def set_lane(session: AsyncSession, lane: DeliveryLane) -> None:
+    """Queue what ``session`` queues from now on in ``lane``: the processor sets it per message, so
+    that the mails a command or a known subscriber's report causes go out before a flood's (issue 16);
+    queued without it, mail is ``NORMAL``."""
+    session.info[LANE_KEY] = lane
+
+
+def _lane(session: AsyncSession) -> DeliveryLane:
+    return DeliveryLane(session.info.get(LANE_KEY, DeliveryLane.NORMAL))
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +68,7 @@ def enqueue(session: AsyncSession, *, network_id: int, kind: str, recipient: str
             recipient=recipient,
             message=message,
             status=DeliveryStatus.QUEUED,
+            lane=_lane(session),
             next_attempt_at=utcnow(),
         )
     )
@@ -70,7 +83,8 @@ async def enqueue_many(
     now = utcnow()
     rows = [
         {"network_id": network_id, "kind": kind, "recipient": recipient, "message": message}
-        | {"status": DeliveryStatus.QUEUED, "attempts": 0, "next_attempt_at": now, "created_at": now}
+        | {"status": DeliveryStatus.QUEUED, "lane": _lane(session), "attempts": 0}
+        | {"next_attempt_at": now, "created_at": now}
         for recipient, message in messages
     ]
     await session.execute(DELIVERIES.insert(), rows)
@@ -86,11 +100,12 @@ async def fan_out(session: AsyncSession, distribution: Distribution, recipients:
         literal("distribution"),
         addresses.c[0],
         literal("queued"),
+        literal(int(_lane(session))),
         literal(0),
         literal(now, type_=Delivery.next_attempt_at.type),
         literal(now, type_=Delivery.created_at.type),
     )
-    columns = ["network_id", "distribution_id", "kind", "recipient", "status", "attempts"]
+    columns = ["network_id", "distribution_id", "kind", "recipient", "status", "lane", "attempts"]
     columns += ["next_attempt_at", "created_at"]
     result = await session.execute(DELIVERIES.insert().from_select(columns, source))
     assert isinstance(result, CursorResult)
@@ -126,7 +141,7 @@ async def claim(
             Delivery.next_attempt_at <= now,
             (Delivery.lease_until.is_(None)) | (Delivery.lease_until < now),
         )
-        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .order_by(Delivery.lane, Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -218,6 +233,31 @@ async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
             ),
             [{"b_id": o.id, "b_error": o.error} for o in failed],
         )
+
+
+async def release(session: AsyncSession, ids: Sequence[int]) -> None:
+    """Give claimed, unsent deliveries back to the queue at once (no attempt counted, no lease to
+    wait for): the worker's round ended before it reached them."""
+    if ids:
+        await session.execute(
+            DELIVERIES.update()
+            .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.status == DeliveryStatus.QUEUED)
+            .values(lease_until=None, claimed_by=None)
+        )
+
+
+async def take_back(session: AsyncSession, worker: str) -> int:
+    """Free the leases held under ``worker`` (this node's name, at its start: a process killed under the
+    same name held them, and nobody else will send them); returns how many. Other nodes' leases run
+    out as usual."""
+    result = await session.execute(
+        DELIVERIES.update()
+        .where(DELIVERIES.c.claimed_by == worker, DELIVERIES.c.status == DeliveryStatus.QUEUED)
+        .where(DELIVERIES.c.lease_until.is_not(None))
+        .values(lease_until=None)
+    )
+    assert isinstance(result, CursorResult)
+    return max(result.rowcount or 0, 0)
 
 
 async def next_due(session: AsyncSession) -> datetime | None:

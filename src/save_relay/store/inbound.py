@@ -6,12 +6,12 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Subquery, case, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import utcnow
-from save_relay.core.states import InboundStatus, ReportStatus
-from save_relay.store.tables import InboundMessage, Report
+from save_relay.core.states import AddressStatus, InboundStatus, ReportStatus
+from save_relay.store.tables import InboundMessage, Report, SubscriberAddress
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,18 +96,62 @@ async def store_messages(
     return [(i, references.get(i)) for i in ids]
 
 
-async def claim_new(session: AsyncSession, limit: int) -> list[InboundMessage]:
-    """The oldest ``limit`` new messages, locked for this transaction; rows another transaction holds
-    are skipped (PostgreSQL), so two processors never take the same message. SQLite ignores the lock:
-    there the transaction holds the one write lock (``BEGIN IMMEDIATE``)."""
-    rows = await session.scalars(
-        select(InboundMessage)
+#: a message's place in the processor's queue (lower first): the fair order of ``claim_new``
+FIRST, KNOWN, OTHER, OVER_CAP = 0, 1, 2, 3
+
+
+def _fair_order(per_sender: int) -> Subquery:
+    """The new messages with their place in the processor's fair order (``place``, then ``id``).
+
+    Commands (every ``+purpose`` but a post: moderators' ``+confirm``, follow-ups, bounces), then posts
+    from known subscribers' addresses, then the rest; a sender's messages past ``per_sender`` come after
+    everybody's first ones, oldest first, so one sender's flood fills a batch only when nobody else
+    waits. The subscriber lookup runs only for messages within their sender's cap (CASE is lazy).
+    """
+    sender = func.lower(InboundMessage.mail_from)
+    rank = func.row_number().over(partition_by=sender, order_by=InboundMessage.id).label("rank")
+    queued = (
+        select(InboundMessage.id, InboundMessage.purpose, sender.label("sender"), rank)
         .where(InboundMessage.status == InboundStatus.NEW)
-        .order_by(InboundMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        .subquery()
     )
-    return list(rows)
+    known = exists().where(
+        SubscriberAddress.address == queued.c.sender, SubscriberAddress.status == AddressStatus.ACTIVE
+    )
+    place = case(
+        (queued.c.rank > per_sender, OVER_CAP),
+        (queued.c.purpose != "post", FIRST),
+        (known, KNOWN),
+        else_=OTHER,
+    )
+    return select(queued.c.id, place.label("place")).subquery()
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A new message taken by the processor; ``urgent``: a command or a known subscriber's report
+    within its sender's share, whose mails go in ``DeliveryLane.URGENT``."""
+
+    message: InboundMessage
+    urgent: bool
+
+
+async def claim_new(session: AsyncSession, limit: int, per_sender: int | None = None) -> list[Claimed]:
+    """Up to ``limit`` new messages in the fair order (``_fair_order``; ``per_sender`` defaults to
+    ``limit``), locked for this transaction; rows another transaction holds are skipped (PostgreSQL:
+    only the messages' rows are locked, ``OF``, as a window function cannot be), so two processors never
+    take the same message. SQLite ignores the lock: there the transaction holds the one write lock
+    (``BEGIN IMMEDIATE``)."""
+    order = _fair_order(per_sender or limit)
+    query = (
+        select(InboundMessage, order.c.place)
+        .join(order, order.c.id == InboundMessage.id)
+        .where(InboundMessage.status == InboundStatus.NEW)
+        .order_by(order.c.place, InboundMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=InboundMessage)
+    )
+    return [Claimed(message, place <= KNOWN) for message, place in (await session.execute(query)).all()]
 
 
 async def mark(session: AsyncSession, message_id: int, status: str, error: str | None = None) -> None:

@@ -283,6 +283,7 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_lane", "status", "lane", "next_attempt_at"),  # the claim's order
         Index("ix_deliveries_distribution", "distribution_id"),
         Index("ix_deliveries_recipient", "recipient", "kind", "created_at"),  # ack rate limit
     )
@@ -293,6 +294,7 @@ class Delivery(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     message: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default="queued")
+    lane: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")  # core.states.DeliveryLane
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None]
