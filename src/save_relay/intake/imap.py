@@ -26,7 +26,7 @@ import hashlib
 import logging
 import random
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -193,8 +193,11 @@ class ImapPoller:
         await self._wait(asyncio.sleep(delay))
 
     async def _wait(self, awaitable: Awaitable[object]) -> None:
-        """Await something that may be cut short by ``stop()``."""
+        """Await something that may be cut short by ``stop()`` (when already stopping, a coroutine is
+        closed unawaited, so Python never warns of one left behind)."""
         if self._stopping:
+            if isinstance(awaitable, Coroutine):
+                awaitable.close()
             return
         self._waiting = True
         try:
