@@ -15,6 +15,7 @@ from save_relay.cli.demo import load_demo
 from save_relay.cli.members import privacy_app, subscribers_app, zones_app
 from save_relay.cli.queue import queue_app
 from save_relay.cli.status import status
+from save_relay.cli.users import users_app
 from save_relay.core import logs
 from save_relay.core.errors import SaveRelayError
 from save_relay.store.db import create_engine, describe_url
@@ -32,6 +33,7 @@ app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(zones_app, name="zones")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(canvass_app, name="canvass")
+app.add_typer(users_app, name="users")
 app.command()(status)
 
 
