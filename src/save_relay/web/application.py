@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from save_relay.core.settings import HttpSettings
-from save_relay.web import oneclick, pages
+from save_relay.web import auth, oneclick, pages
 from save_relay.web.deps import Deps
 from save_relay.web.errors import client_gone, http_error, server_error
 from save_relay.web.limits import RequestLimits
@@ -26,7 +26,11 @@ from save_relay.web.static import CachedStaticFiles
 from save_relay.web.templating import STATIC_DIR, STATIC_PREFIX
 
 ROUTES: list[BaseRoute] = [
-    Route("/", pages.home, name="home"),
+    Route("/", auth.home, name="home"),
+    # The console: login (password, TOTP), logout, and the pages of a logged-in account.
+    Route("/login", auth.login, methods=["POST"], name="login"),
+    Route("/logout", auth.logout, methods=["POST"], name="logout"),
+    Route("/console", auth.console, name="console"),
     # Operations: liveness now; readiness (/readyz: the database answers) and /metrics slot in here.
     Route("/healthz", pages.healthz, name="healthz"),
     # RFC 8058 one-click unsubscribe, linked from every distributed mail (List-Unsubscribe).

@@ -42,6 +42,17 @@ def negotiate(
 
 TEXTS: Final[dict[str, dict[str, str]]] = {
     "nl": {
+        "login_name": "E-mailadres",
+        "password": "Wachtwoord",
+        "code": "Code uit uw authenticator-app",
+        "code_help": "Zes cijfers; leeg laten als uw account er geen heeft.",
+        "login_failed": "Aanmelden mislukt: controleer e-mailadres, wachtwoord en code. Na enkele pogingen "
+        "moet u even wachten.",
+        "logged_in_as": "Aangemeld als",
+        "logout": "Afmelden",
+        "role_moderator": "moderator",
+        "role_coordinator": "coördinator",
+        "role_admin": "beheerder",
         "skip": "Naar de inhoud",
         "nav": "Hoofdmenu",
         "soon": "binnenkort",
@@ -64,6 +75,17 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "home": "Naar de startpagina",
     },
     "fr": {
+        "login_name": "Adresse e-mail",
+        "password": "Mot de passe",
+        "code": "Code de votre application d'authentification",
+        "code_help": "Six chiffres ; laissez vide si votre compte n'en a pas.",
+        "login_failed": "Connexion refusée : vérifiez l'adresse, le mot de passe et le code. Après quelques "
+        "essais, il faut attendre un moment.",
+        "logged_in_as": "Connecté en tant que",
+        "logout": "Se déconnecter",
+        "role_moderator": "modérateur",
+        "role_coordinator": "coordinateur",
+        "role_admin": "administrateur",
         "skip": "Aller au contenu",
         "nav": "Menu principal",
         "soon": "bientôt",
@@ -87,6 +109,17 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "home": "Vers la page d'accueil",
     },
     "en": {
+        "login_name": "Mail address",
+        "password": "Password",
+        "code": "Code from your authenticator app",
+        "code_help": "Six digits; leave it empty if your account has none.",
+        "login_failed": "Login failed: check the address, the password and the code. After a few tries "
+        "you have to wait a while.",
+        "logged_in_as": "Logged in as",
+        "logout": "Log out",
+        "role_moderator": "moderator",
+        "role_coordinator": "coordinator",
+        "role_admin": "administrator",
         "skip": "Skip to content",
         "nav": "Main menu",
         "soon": "soon",
