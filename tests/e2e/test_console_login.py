@@ -24,15 +24,15 @@ PASSWORD = "correct horse battery"
 
 
 async def add_account(
-    relay: Relay, login: str, role: AccountRole, totp: bool, language: str = "nl"
+    relay: Relay, login: str, role: AccountRole, totp: bool, language: str = "nl", network: str = "industrie"
 ) -> str | None:
-    """Create an account in the relay's network; its TOTP secret."""
+    """Create an account in one of the relay's networks; its TOTP secret."""
     assert relay.ctx is not None
     secret = new_totp_secret() if totp else None
     async with session_factory(relay.engine)() as session, session.begin():
         await accounts.add(
             session,
-            network_id=relay.ctx.networks["industrie"].id,
+            network_id=relay.ctx.networks[network].id,
             login=login,
             name="",
             role=role,
@@ -57,10 +57,12 @@ async def login_form(client: httpx.AsyncClient) -> str:
     return found.group(1)
 
 
-async def log_in(client: httpx.AsyncClient, code: str, password: str = PASSWORD) -> httpx.Response:
+async def log_in(
+    client: httpx.AsyncClient, code: str, password: str = PASSWORD, login: str = LOGIN
+) -> httpx.Response:
     csrf = await login_form(client)
     return await client.post(
-        "/login", data={"csrf": csrf, "login": LOGIN, "password": password, "code": code}
+        "/login", data={"csrf": csrf, "login": login, "password": password, "code": code}
     )
 
 

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from save_relay.core.settings import HttpSettings
-from save_relay.web import auth, oneclick, pages
+from save_relay.web import auth, oneclick, pages, reports
 from save_relay.web.deps import Deps
 from save_relay.web.errors import client_gone, http_error, server_error
 from save_relay.web.limits import RequestLimits
@@ -31,6 +31,9 @@ ROUTES: list[BaseRoute] = [
     Route("/login", auth.login, methods=["POST"], name="login"),
     Route("/logout", auth.logout, methods=["POST"], name="logout"),
     Route("/console", auth.console, name="console"),
+    Route("/reports", reports.queue, name="queue"),
+    Route("/reports/{reference}", reports.report, methods=["GET"], name="report"),
+    Route("/reports/{reference}", reports.decide_report, methods=["POST"]),
     # Operations: liveness now; readiness (/readyz: the database answers) and /metrics slot in here.
     Route("/healthz", pages.healthz, name="healthz"),
     # RFC 8058 one-click unsubscribe, linked from every distributed mail (List-Unsubscribe).
