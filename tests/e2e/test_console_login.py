@@ -3,6 +3,7 @@ session in the database, CSRF (403 without it), logout, disabled accounts, and t
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 
@@ -13,6 +14,7 @@ import pytest
 from save_relay.app import Relay
 from save_relay.core.clock import utcnow
 from save_relay.core.passwords import hash_password, new_totp_secret
+from save_relay.core.settings import Settings
 from save_relay.core.states import AccountRole
 from save_relay.store import accounts
 from save_relay.store.audit import entries_about
@@ -116,3 +118,31 @@ async def test_disabled_account_loses_its_session(relay: Relay, client: httpx.As
         await accounts.set_active(session, LOGIN, False, utcnow())
     assert (await client.get("/console")).headers["location"] == "/"
     assert (await log_in(client, "")).status_code == 401
+
+
+async def test_start_up_warns_when_public_url_is_not_https(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = Relay(settings)
+    with caplog.at_level(logging.WARNING, logger="save_relay.app"):
+        await server.start(migrate=False)
+    await server.stop()
+    assert any(getattr(r, "action", None) == "public_url_not_https" for r in caplog.records)
+    https = settings.model_copy(
+        update={"http": settings.http.model_copy(update={"public_url": "https://relay.example.be"})}
+    )
+    caplog.clear()
+    server = Relay(https)
+    with caplog.at_level(logging.WARNING, logger="save_relay.app"):
+        await server.start(migrate=False)
+    await server.stop()
+    assert not any(getattr(r, "action", None) == "public_url_not_https" for r in caplog.records)
+
+
+async def test_console_speaks_german_to_a_german_account(relay: Relay, client: httpx.AsyncClient) -> None:
+    await add_account(relay, LOGIN, AccountRole.COORDINATOR, totp=False, language="de")
+    assert (await log_in(client, "")).status_code == 303
+    page = await client.get("/console")
+    assert page.headers["content-language"] == "de" and "Angemeldet als" in page.text
+    assert "Koordinator" in page.text and "Abmelden" in page.text
+    assert "Warteschlange" in (await client.get("/reports")).text

@@ -1,4 +1,5 @@
-"""The console's languages: Dutch first, French and English by the browser's ``Accept-Language``.
+"""The console's languages: Dutch first, French and English by the browser's ``Accept-Language``;
+logged-in pages speak the account's language (nl, fr, en or de).
 
 Texts are plain dicts per language (as in ``oneclick.TEXTS``), handed to the templates as ``t``; a key
 missing in fr or en falls back to nl (``texts``), so a page never shows a bare key.
@@ -86,8 +87,6 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "login": "Inloggen",
         "console": "Console",
         "login_intro": "Deze console is voor de moderatoren en coördinatoren van {name}.",
-        "login_soon": "Inloggen op de console komt binnenkort. Tot dan beoordeelt u meldingen door op de "
-        "mail van het netwerk te antwoorden, en beheert u abonnees met de opdrachtregel (save-relay).",
         "emergency": "Dit netwerk is niet voor noodgevallen: bel 112 bij nood, 101 voor de politie.",
         "error": "Fout",
         "error_404": "Deze pagina bestaat niet.",
@@ -142,8 +141,6 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "login": "Se connecter",
         "console": "Console",
         "login_intro": "Cette console est destinée aux modérateurs et coordinateurs de {name}.",
-        "login_soon": "La connexion à la console arrive bientôt. D'ici là, vous jugez les signalements en "
-        "répondant aux mails du réseau et gérez les abonnés avec la ligne de commande (save-relay).",
         "emergency": "Ce réseau n'est pas fait pour les urgences : appelez le 112 en cas d'urgence, le 101 "
         "pour la police.",
         "error": "Erreur",
@@ -199,8 +196,6 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "login": "Log in",
         "console": "Console",
         "login_intro": "This console is for the moderators and coordinators of {name}.",
-        "login_soon": "Logging in to the console is coming soon. Until then, you judge reports by replying "
-        "to the network's mail and manage subscribers with the command line (save-relay).",
         "emergency": "This network is not for emergencies: call 112 in an emergency, 101 for the police.",
         "error": "Error",
         "error_404": "This page does not exist.",
@@ -209,6 +204,61 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "error_413": "The request is too large.",
         "error_other": "The request could not be handled.",
         "home": "To the home page",
+    },
+    "de": {
+        "queue": "Warteschlange",
+        "status": "Status",
+        "show": "Anzeigen",
+        "reference": "Referenz",
+        "received": "Eingegangen",
+        "subject": "Betreff",
+        "sender": "Absender",
+        "none": "Keine Meldungen.",
+        "preview": "Was die Abonnenten erhalten",
+        "details": "Angaben",
+        "history": "Verlauf",
+        "approve": "Freigeben und versenden",
+        "reject": "Ablehnen",
+        "reason": "Grund",
+        "decided_by": "Entschieden von",
+        "refused": "Nicht ausgeführt",
+        "choose_zones": "Zonen",
+        "st_pending": "zu prüfen",
+        "st_approved": "freigegeben",
+        "st_rejected": "abgelehnt",
+        "st_expired": "abgelaufen",
+        "st_shunted": "zurückgestellt",
+        "st_discarded": "verworfen",
+        "login_name": "E-Mail-Adresse",
+        "password": "Passwort",
+        "code": "Code aus Ihrer Authenticator-App",
+        "code_help": "Sechs Ziffern; leer lassen, wenn Ihr Konto keinen hat.",
+        "login_failed": "Anmeldung fehlgeschlagen: prüfen Sie Adresse, Passwort und Code. Nach einigen "
+        "Versuchen müssen Sie eine Weile warten.",
+        "logged_in_as": "Angemeldet als",
+        "logout": "Abmelden",
+        "role_moderator": "Moderator",
+        "role_coordinator": "Koordinator",
+        "role_admin": "Administrator",
+        "skip": "Zum Inhalt",
+        "nav": "Hauptmenü",
+        "soon": "bald",
+        "reports": "Meldungen",
+        "subscribers": "Abonnenten",
+        "zones": "Zonen",
+        "canvasses": "Nachbarschaftsbefragungen",
+        "login": "Anmelden",
+        "console": "Konsole",
+        "login_intro": "Diese Konsole ist für die Moderatoren und Koordinatoren von {name}.",
+        "emergency": "Dieses Netzwerk ist nicht für Notfälle: rufen Sie im Notfall 112 an, die Polizei "
+        "unter 101.",
+        "error": "Fehler",
+        "error_404": "Diese Seite gibt es nicht.",
+        "error_405": "Diese Seite kann das nicht.",
+        "error_408": "Die Anfrage hat zu lange gedauert.",
+        "error_413": "Die Anfrage ist zu groß.",
+        "error_other": "Die Anfrage konnte nicht bearbeitet werden.",
+        "home": "Zur Startseite",
     },
 }
 
