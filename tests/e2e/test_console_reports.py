@@ -117,6 +117,7 @@ async def test_another_networks_account_gets_403(relay: Relay, client: httpx.Asy
     await moderator(relay, client, login=OTHER, network="mol")
     assert reference not in (await client.get("/reports")).text
     assert (await client.get(f"/reports/{reference}")).status_code == 403
+    assert (await client.get(f"/reports/{reference}/raw")).status_code == 403
     csrf = csrf_of((await client.get("/console")).text)
     posted = await client.post(
         f"/reports/{reference}", data={"csrf": csrf, "action": "reject", "reason": "x"}
@@ -161,3 +162,13 @@ async def test_console_and_mail_reply_race_one_distribution(
         )
     async with relay.sessions() as session:
         assert len(await distribution_ids(session, report.id)) == 1
+
+
+async def test_download_the_raw_mail_is_audited(relay: Relay, client: httpx.AsyncClient) -> None:
+    reference = await post_report(relay)
+    await moderator(relay, client)
+    raw = await client.get(f"/reports/{reference}/raw")
+    assert raw.status_code == 200 and raw.headers["content-type"] == "message/rfc822"
+    assert f'filename="{reference}.eml"' in raw.headers["content-disposition"]
+    assert b"witte bestelwagen" in raw.content and b"Jan Vos" in raw.content  # the evidence, whole
+    assert "console.raw_download by " + MODERATOR in (await client.get(f"/reports/{reference}")).text

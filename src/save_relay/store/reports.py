@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.clock import as_utc
 from save_relay.core.errors import NotFound
 from save_relay.core.states import ReportStatus
-from save_relay.store.tables import Distribution, Report, ReportAttachment
+from save_relay.store.tables import Distribution, InboundMessage, Report, ReportAttachment
 
 HOUSEKEEPING_BATCH = 50  # reports per transaction; the scheduler drains the rest at once
 
@@ -58,6 +58,12 @@ async def by_reference(session: AsyncSession, reference: str) -> Report:
     if report is None:
         raise NotFound(f"no report {reference}")
     return report
+
+
+async def raw_of(session: AsyncSession, report: Report) -> bytes:
+    """The report's mail as received (the evidence: never altered)."""
+    raw = await session.scalar(select(InboundMessage.raw).where(InboundMessage.id == report.inbound_id))
+    return raw or b""
 
 
 async def distribution_ids(session: AsyncSession, report_id: int) -> list[int]:

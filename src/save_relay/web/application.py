@@ -34,6 +34,7 @@ ROUTES: list[BaseRoute] = [
     Route("/reports", reports.queue, name="queue"),
     Route("/reports/{reference}", reports.report, methods=["GET"], name="report"),
     Route("/reports/{reference}", reports.decide_report, methods=["POST"]),
+    Route("/reports/{reference}/raw", reports.raw, name="report_raw"),
     # Operations: liveness now; readiness (/readyz: the database answers) and /metrics slot in here.
     Route("/healthz", pages.healthz, name="healthz"),
     # RFC 8058 one-click unsubscribe, linked from every distributed mail (List-Unsubscribe).

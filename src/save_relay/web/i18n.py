@@ -43,6 +43,7 @@ def negotiate(
 
 TEXTS: Final[dict[str, dict[str, str]]] = {
     "nl": {
+        "download_raw": "Originele mail downloaden (wordt gelogd)",
         "queue": "Wachtrij",
         "status": "Status",
         "show": "Tonen",
@@ -97,6 +98,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "home": "Naar de startpagina",
     },
     "fr": {
+        "download_raw": "Télécharger le mail original (journalisé)",
         "queue": "File d'attente",
         "status": "Statut",
         "show": "Afficher",
@@ -152,6 +154,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "home": "Vers la page d'accueil",
     },
     "en": {
+        "download_raw": "Download the original mail (logged)",
         "queue": "Queue",
         "status": "Status",
         "show": "Show",
@@ -206,6 +209,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "home": "To the home page",
     },
     "de": {
+        "download_raw": "Originalmail herunterladen (wird protokolliert)",
         "queue": "Warteschlange",
         "status": "Status",
         "show": "Anzeigen",

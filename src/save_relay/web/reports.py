@@ -74,6 +74,33 @@ async def report(request: Request) -> Response:
     return await _report_page(request, who, request.path_params["reference"])
 
 
+async def raw(request: Request) -> Response:
+    """``/reports/REF/raw``: the mail as received, for police eyes (its own network); audited."""
+    who = await visitor(request)
+    if who is None:
+        return RedirectResponse("/", status_code=303)
+    async with deps(request).sessions() as session, session.begin():
+        try:
+            found = await report_store.by_reference(session, request.path_params["reference"])
+        except NotFound:
+            raise HTTPException(404) from None
+        if found.network_id != who.account.network_id:
+            raise HTTPException(403)
+        data = await report_store.raw_of(session, found)
+        audit(
+            session,
+            request,
+            "console.raw_download",
+            who.account.login,
+            found.network_id,
+            object_ref=found.reference,
+        )
+    name = f"{found.reference}.eml"
+    return Response(
+        data, media_type="message/rfc822", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
 def _decision(form: FormData) -> Decision:
     action = form.get("action")
     if action == "approve":
