@@ -144,6 +144,16 @@ class Relay:
             else f"via {outbound.smarthost_host}:{outbound.smarthost_port}",
             extra={"action": "started"},
         )
+        if unsubscribe_url is not None and not unsubscribe_url.startswith("https://"):
+            # Mail programs offer one-click unsubscribes over https only, and the console's cookie is
+            # only marked Secure under https: say so once, once the daemon runs.
+            log.warning(
+                "http.public_url is not https (%s): one-click unsubscribe links are mailed without TLS "
+                "and the console's session cookie is not Secure; put a TLS proxy in front and set "
+                "public_url to its https:// address",
+                unsubscribe_url.removesuffix("/unsubscribe"),
+                extra={"action": "public_url_not_https"},
+            )
 
     async def _fill_local_times(self, networks: dict[str, NetworkRef]) -> None:
         """Reports' weekday and hour on each network's clock: missing ones (from before migration 0008)
@@ -184,7 +194,8 @@ class Relay:
         self.http = HttpServer(app, timeout=conf.timeout, max_bytes=conf.max_request_bytes)
         await self.http.start(conf.host, conf.port)
         host = f"[{conf.host}]" if ":" in conf.host else conf.host
-        return f"{conf.public_url or f'http://{host}:{self.http.port}'}/unsubscribe"
+        base = conf.public_url or f"http://{host}:{self.http.port}"
+        return f"{base}/unsubscribe"
 
     async def _start_lmtp_and_imap(self, intake: Intake) -> None:
         """The LMTP listener and one IMAP poller per network with an enabled ``[networks.X.imap]``."""

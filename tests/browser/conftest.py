@@ -111,6 +111,10 @@ class Browser:
     async def click(self, css: str) -> None:
         await self.call(lambda: self.driver.find_element(By.CSS_SELECTOR, css).click())
 
+    async def type(self, css: str, text: str) -> None:
+        """Type into a field as a person does (key events, not a value set by script)."""
+        await self.call(lambda: self.driver.find_element(By.CSS_SELECTOR, css).send_keys(text))
+
     async def wait_for(self, script: str, timeout: float = 10.0) -> Any:
         """Poll a JavaScript expression until truthy."""
         loop = asyncio.get_running_loop()

@@ -111,13 +111,14 @@ def run_cli(
     exe: Path = SAVE_RELAY,
     env: Mapping[str, str] | None = None,
     timeout: float = 60,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     command = [str(exe)] + (["--config", str(config)] if config is not None else []) + list(args)
     return subprocess.run(
         command,
         cwd=cwd,
         env=dict(env) if env is not None else clean_env(),
-        stdin=subprocess.DEVNULL,
+        **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}),
         capture_output=True,
         text=True,
         timeout=timeout,

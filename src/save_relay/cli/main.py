@@ -18,6 +18,7 @@ from save_relay.cli.members import privacy_app, subscribers_app, zones_app
 from save_relay.cli.queue import queue_app
 from save_relay.cli.stats import stats
 from save_relay.cli.status import status
+from save_relay.cli.users import users_app
 from save_relay.core import logs
 from save_relay.core.errors import SaveRelayError
 from save_relay.store.db import create_engine, describe_url
@@ -37,6 +38,7 @@ app.add_typer(privacy_app, name="privacy")
 app.add_typer(canvass_app, name="canvass")
 app.add_typer(audit_app, name="audit")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(users_app, name="users")
 app.command()(status)
 app.command()(stats)
 

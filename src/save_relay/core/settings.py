@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from save_relay.core.addresses import normalize_address
 from save_relay.core.categories import DEFAULT_CATEGORIES, OTHER, Category
 from save_relay.core.errors import ConfigError
+from save_relay.core.states import AccountRole
 
 ENV_PREFIX = "SAVE_RELAY_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
@@ -187,6 +188,10 @@ class NetworkSettings(_Section):
     language: Literal["nl", "en", "fr", "de"] = "nl"
     timezone: str = "Europe/Brussels"
     moderators: list[str] = Field(min_length=1, description="police addresses allowed to moderate")
+    totp_roles: list[AccountRole] = Field(
+        default_factory=lambda: [AccountRole.MODERATOR, AccountRole.ADMIN],
+        description="console roles that must log in with a TOTP code besides the password",
+    )
     default_groups: list[str] = Field(default_factory=list, description="groups that get every report")
     confirm_ttl_hours: float = Field(7 * 24.0, gt=0, description="lifetime of a reply-to-approve token")
     send_acknowledgements: bool = True
@@ -321,6 +326,15 @@ class MetricsSettings(_Section):
     )
 
 
+class ConsoleSettings(_Section):
+    """The web console's accounts and sessions (``save-relay users``)."""
+
+    session_idle_minutes: float = Field(30.0, gt=0, description="a session unused this long ends")
+    session_absolute_hours: float = Field(12.0, gt=0, description="a session ends this long after login")
+    login_failures: int = Field(5, ge=1, description="failed logins in a row before the account waits")
+    lockout_seconds: float = Field(300.0, ge=0, description="how long it waits then")
+
+
 class BounceSettings(_Section):
     """Bounce scores (as Mailman keeps them): past the threshold an address is disabled."""
 
@@ -411,6 +425,7 @@ class Settings(BaseSettings):
     networks: dict[str, NetworkSettings] = Field(default_factory=dict)
     http: HttpSettings = HttpSettings()
     metrics: MetricsSettings = MetricsSettings()
+    console: ConsoleSettings = ConsoleSettings()
     bounces: BounceSettings = BounceSettings()
     retention: RetentionSettings = RetentionSettings()
     privacy: PrivacySettings = PrivacySettings()

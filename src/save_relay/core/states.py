@@ -80,3 +80,12 @@ class TokenPurpose(enum.StrEnum):
     LEAVE = "leave"
     SUBSCRIPTION = "subscription"
     CANVASS_CANCEL = "canvass-cancel"
+
+
+class AccountRole(enum.StrEnum):
+    """A console account's role in its network: moderators decide on reports, coordinators run
+    canvasses, subscribers and zones (no approval), admins also manage accounts and settings."""
+
+    MODERATOR = "moderator"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"

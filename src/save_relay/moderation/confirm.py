@@ -58,10 +58,13 @@ async def _check(
     def refused(code: Reason, about: str | None = None, **params: ParamValue) -> Refused:
         return Refused(reason_text(Refusal.of(code, **params), lang), about)
 
-    token = await token_store.find(session, inbound.token or "", "confirm", network.id)
+    # Locks in one order everywhere, the report before its tokens (a console decision, ``queue
+    # approve`` and the housekeeping do the same): the other order deadlocks a reply racing them.
+    token = await token_store.find(session, inbound.token or "", "confirm", network.id, lock=False)
     if token is None or token.report_id is None:
         raise refused(Reason.UNKNOWN_TOKEN)
     report = await session.get(Report, token.report_id, with_for_update=True)
+    await session.refresh(token, with_for_update=True)  # used_at as it is now, behind the lock
     reference = report.reference if report else None
     sender = parsed.sender.address.lower() if parsed.sender else None
     if sender != token.address:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc
@@ -27,16 +27,28 @@ class ReportRow:
     zones: list[str]
 
 
-async def list_reports(session: AsyncSession, status: str | None, limit: int = 200) -> list[ReportRow]:
+async def list_reports(
+    session: AsyncSession, status: str | None, limit: int = 200, network_id: int | None = None
+) -> list[ReportRow]:
     query = select(Report).order_by(Report.id.desc()).limit(limit)
     if status:
         query = query.where(Report.status == status)
+    if network_id is not None:
+        query = query.where(Report.network_id == network_id)
     return [
         ReportRow(
             r.reference or "", r.status, as_utc(r.received_at), r.sender or "", r.subject, list(r.zones)
         )
         for r in await session.scalars(query)
     ]
+
+
+async def status_counts(session: AsyncSession, network_id: int) -> dict[str, int]:
+    """Reports of one network per status (the console queue's counts; ``ix_reports_status``)."""
+    rows = await session.execute(
+        select(Report.status, func.count()).where(Report.network_id == network_id).group_by(Report.status)
+    )
+    return {status: int(count) for status, count in rows.all()}
 
 
 async def by_reference(session: AsyncSession, reference: str) -> Report:
@@ -46,6 +58,12 @@ async def by_reference(session: AsyncSession, reference: str) -> Report:
     if report is None:
         raise NotFound(f"no report {reference}")
     return report
+
+
+async def raw_of(session: AsyncSession, report: Report) -> bytes:
+    """The report's mail as received (the evidence: never altered)."""
+    raw = await session.scalar(select(InboundMessage.raw).where(InboundMessage.id == report.inbound_id))
+    return raw or b""
 
 
 async def distribution_ids(session: AsyncSession, report_id: int) -> list[int]:

@@ -59,20 +59,27 @@ async def issue_many(
     return tokens
 
 
-async def find(session: AsyncSession, token: str, purpose: str, network_id: int) -> Token | None:
-    """The token row for ``token`` if it has this purpose and network (locked for update on PostgreSQL)."""
-    return await session.scalar(
-        select(Token)
-        .where(Token.hash == token_hash(token), Token.purpose == purpose, Token.network_id == network_id)
-        .with_for_update()
+async def find(
+    session: AsyncSession, token: str, purpose: str, network_id: int, *, lock: bool = True
+) -> Token | None:
+    """The token row for ``token`` if it has this purpose and network (locked for update on PostgreSQL,
+    unless ``lock`` is false: a caller that must lock another row first locks the token after it)."""
+    query = select(Token).where(
+        Token.hash == token_hash(token), Token.purpose == purpose, Token.network_id == network_id
     )
+    return await session.scalar(query.with_for_update() if lock else query)
 
 
 async def find_any(session: AsyncSession, token: str, network_id: int) -> Token | None:
-    """The token row for ``token`` in this network, whatever its purpose (locked for update)."""
-    return await session.scalar(
-        select(Token).where(Token.hash == token_hash(token), Token.network_id == network_id).with_for_update()
+    """The token row for ``token`` in this network, whatever its purpose. Locked for update, except
+    a report's token: whoever decides on a report locks the report first and its tokens after it
+    (``moderation/confirm.py``), or a reply racing a console decision would deadlock."""
+    row = await session.scalar(
+        select(Token).where(Token.hash == token_hash(token), Token.network_id == network_id)
     )
+    if row is not None and row.report_id is None:
+        await session.refresh(row, with_for_update=True)
+    return row
 
 
 async def use_all_for_report(session: AsyncSession, report_id: int, purpose: str) -> None:

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from save_relay.core.settings import HttpSettings, MetricsSettings
-from save_relay.web import oneclick, ops, pages
+from save_relay.web import auth, oneclick, ops, pages, reports
 from save_relay.web.deps import Deps
 from save_relay.web.errors import client_gone, http_error, server_error
 from save_relay.web.limits import RequestLimits
@@ -26,7 +26,15 @@ from save_relay.web.static import CachedStaticFiles
 from save_relay.web.templating import STATIC_DIR, STATIC_PREFIX
 
 ROUTES: list[BaseRoute] = [
-    Route("/", pages.home, name="home"),
+    Route("/", auth.home, name="home"),
+    # The console: login (password, TOTP), logout, and the pages of a logged-in account.
+    Route("/login", auth.login, methods=["POST"], name="login"),
+    Route("/logout", auth.logout, methods=["POST"], name="logout"),
+    Route("/console", auth.console, name="console"),
+    Route("/reports", reports.queue, name="queue"),
+    Route("/reports/{reference}", reports.report, methods=["GET"], name="report"),
+    Route("/reports/{reference}", reports.decide_report, methods=["POST"]),
+    Route("/reports/{reference}/raw", reports.raw, name="report_raw"),
     # Operations: liveness (the process answers) and readiness (it can do its work: web/ops.py).
     Route("/healthz", pages.healthz, name="healthz"),
     Route("/readyz", ops.readyz, name="readyz"),

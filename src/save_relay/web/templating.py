@@ -20,7 +20,7 @@ STATIC_PREFIX = "/static"
 
 #: The console's sections, shown in the header's menu; ``None``: not there yet (shown, not linked).
 NAV: tuple[tuple[str, str | None], ...] = (
-    ("reports", None),
+    ("reports", "/reports"),
     ("subscribers", None),
     ("zones", None),
     ("canvasses", None),

@@ -5,6 +5,7 @@ Only ``store/`` builds queries on them; the rest of the code reads rows as objec
 
 from __future__ import annotations
 
+from save_relay.store.tables.accounts import Account, ConsoleSession
 from save_relay.store.tables.canvass import Canvass, CanvassAnswer, CanvassRecipient, CanvassToken
 from save_relay.store.tables.imap import ImapMailbox
 from save_relay.store.tables.membership import (
@@ -39,6 +40,7 @@ from save_relay.store.tables.relay import (
 from save_relay.store.tables.scheduler import JobSlot
 
 __all__ = [
+    "Account",
     "AuditChainHead",
     "AuditEntry",
     "Base",
@@ -47,6 +49,7 @@ __all__ = [
     "CanvassAnswer",
     "CanvassRecipient",
     "CanvassToken",
+    "ConsoleSession",
     "Delivery",
     "Distribution",
     "EvidenceHold",

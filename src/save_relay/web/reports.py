@@ -1,0 +1,144 @@
+"""The moderation pages: the queue and one report, with approve and reject.
+
+A decision goes through ``moderation.decide`` like a mail reply or ``queue approve`` does: the report
+row is locked (``FOR UPDATE`` on PostgreSQL; SQLite has one writer), so when a console decision and a
+mail reply race, one wins and the other is refused with who decided and when. Only moderators and
+admins decide; an account sees only its own network's reports (403 otherwise).
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from save_relay.core.errors import CommandRefused, NotFound
+from save_relay.core.states import AccountRole, ReportStatus
+from save_relay.moderation.decide import Decision, decide
+from save_relay.moderation.queue import describe
+from save_relay.processing.gate import Actor
+from save_relay.store import recipients
+from save_relay.store import reports as report_store
+from save_relay.web.auth import Visitor, audit, checked_form, visitor
+from save_relay.web.deps import deps
+from save_relay.web.templating import render
+
+DECIDERS = frozenset({AccountRole.MODERATOR, AccountRole.ADMIN})
+
+
+async def queue(request: Request) -> Response:
+    """``/reports?status=pending``: the network's reports of one status (pending first), with counts."""
+    who = await visitor(request)
+    if who is None:
+        return RedirectResponse("/", status_code=303)
+    wanted = request.query_params.get("status", ReportStatus.PENDING)
+    status = wanted if wanted in set(ReportStatus) else ReportStatus.PENDING
+    async with deps(request).sessions() as session:
+        rows = await report_store.list_reports(session, status, network_id=who.account.network_id)
+        counts = await report_store.status_counts(session, who.account.network_id)
+    context = {"who": who, "rows": rows, "counts": counts, "status": status, "statuses": list(ReportStatus)}
+    return render(request, "queue.html", context, language=who.account.language)
+
+
+async def _report_page(
+    request: Request, who: Visitor, reference: str, message: str = "", code: int = 200
+) -> Response:
+    async with deps(request).sessions() as session:
+        try:
+            report = await report_store.by_reference(session, reference)
+        except NotFound:
+            raise HTTPException(404) from None
+        if report.network_id != who.account.network_id:
+            raise HTTPException(403)
+        info = await describe(session, reference)
+        zones = await recipients.zone_slugs(session, report.network_id)
+    context = {
+        "who": who,
+        "info": info,
+        "preview": report.preview_text or info["text"],
+        "zones": zones,
+        "chosen": set(report.zones),
+        "pending": report.status == ReportStatus.PENDING,
+        "may_decide": who.account.role in DECIDERS,
+        "message": message,
+    }
+    return render(request, "report.html", context, language=who.account.language, status=code)
+
+
+async def report(request: Request) -> Response:
+    """``/reports/REF``: the preview subscribers will get, the details, the history, the decision forms."""
+    who = await visitor(request)
+    if who is None:
+        return RedirectResponse("/", status_code=303)
+    return await _report_page(request, who, request.path_params["reference"])
+
+
+async def raw(request: Request) -> Response:
+    """``/reports/REF/raw``: the mail as received, for police eyes (its own network); audited."""
+    who = await visitor(request)
+    if who is None:
+        return RedirectResponse("/", status_code=303)
+    async with deps(request).sessions() as session, session.begin():
+        try:
+            found = await report_store.by_reference(session, request.path_params["reference"])
+        except NotFound:
+            raise HTTPException(404) from None
+        if found.network_id != who.account.network_id:
+            raise HTTPException(403)
+        data = await report_store.raw_of(session, found)
+        audit(
+            session,
+            request,
+            "console.raw_download",
+            who.account.login,
+            found.network_id,
+            object_ref=found.reference,
+        )
+    name = f"{found.reference}.eml"
+    return Response(
+        data, media_type="message/rfc822", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+def _decision(form: FormData) -> Decision:
+    action = form.get("action")
+    if action == "approve":
+        return Decision(action="approve", zones=[str(z) for z in form.getlist("zones")])
+    if action == "reject":
+        return Decision(action="reject", reason=str(form.get("reason", "")).strip() or None)
+    raise HTTPException(400)
+
+
+async def decide_report(request: Request) -> Response:
+    """``POST /reports/REF``: approve (with the zones ticked) or reject (with a reason)."""
+    who = await visitor(request)
+    if who is None:
+        return RedirectResponse("/", status_code=303)
+    form = await checked_form(request, who)
+    if who.account.role not in DECIDERS:
+        raise HTTPException(403)
+    reference = request.path_params["reference"]
+    decision = _decision(form)
+    web = deps(request)
+    try:
+        async with web.sessions() as session, session.begin():
+            found = await report_store.by_reference(session, reference)
+            if found.network_id != who.account.network_id:
+                raise HTTPException(403)
+            actor = Actor(name=who.account.login, via="web")
+            applied = await decide(session, web.ctx, found, decision, actor)
+            audit(
+                session,
+                request,
+                f"console.{applied.action}",
+                who.account.login,
+                found.network_id,
+                object_ref=applied.reference,
+            )
+    except NotFound:
+        raise HTTPException(404) from None
+    except CommandRefused as refused:
+        return await _report_page(request, who, reference, message=str(refused), code=409)
+    web.on_change()
+    return RedirectResponse(f"/reports/{applied.reference}", status_code=303)
