@@ -6,6 +6,7 @@ Only ``store/`` builds queries on them; the rest of the code reads rows as objec
 from __future__ import annotations
 
 from save_relay.store.tables.canvass import Canvass, CanvassAnswer, CanvassRecipient, CanvassToken
+from save_relay.store.tables.counters import ReferenceCounter
 from save_relay.store.tables.imap import ImapMailbox
 from save_relay.store.tables.membership import (
     BounceEvent,
@@ -57,6 +58,7 @@ __all__ = [
     "Moderator",
     "Network",
     "Node",
+    "ReferenceCounter",
     "Report",
     "ReportAttachment",
     "Subscriber",
