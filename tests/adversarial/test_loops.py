@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from save_relay.app import Relay
 from save_relay.store.tables import Delivery, Report
 from tests.adversarial.support import (
     NETWORK,
@@ -19,7 +20,7 @@ from tests.adversarial.support import (
 )
 from tests.conftest import MODERATORS
 from tests.e2e.test_report_flow import distributed, notification_for, post_report, reply
-from tests.helpers import Received, Sink, smtp_send, wait_for
+from tests.helpers import Received, Sink, report_message, smtp_send, wait_for
 
 SUBSCRIBER = "security@metaalwerken-vos.example"
 
@@ -89,26 +90,50 @@ async def test_distribution_coming_back_is_a_loop_and_nothing_is_sent(
         assert {e.object_ref for e in await audited(relay, "report_discarded")} == set(references.values())
 
 
-async def test_acknowledgements_are_rate_limited_per_sender(db_url: str, sink: Sink, tmp_path: Path) -> None:
+STRANGER = "iemand@elders.example"
+
+
+async def post_from_stranger(relay: Relay, subject: str) -> str:
+    message = report_message(sender=f"Iemand <{STRANGER}>", subject=subject)
+    code, text = await smtp_send(relay.smtp_port, STRANGER, [NETWORK], message)
+    assert code == 250, text
+    return reference_of(text)
+
+
+async def test_a_subscriber_always_gets_a_reference(db_url: str, sink: Sink, tmp_path: Path) -> None:
     networks = {"industrie": {"ack_per_sender_per_hour": 3}}
     async with running_relay(db_url, sink, tmp_path, networks=_with(networks)) as relay:
         references = [await post_report(relay, subject=f"Melding {n}") for n in range(5)]
+        await wait_for(lambda: all_processed(relay))
+        await wait_for(lambda: all_sent(relay))
+        acks = [m for m in sink.to(REPORTER) if str(m.message["Subject"]).startswith("Ontvangen")]
+        assert len(acks) == 5
+        assert all(any(r in str(m.message["Subject"]) for m in acks) for r in references)
+        assert not await audited(relay, "ack_rate_limited")
+
+
+async def test_acknowledgements_are_rate_limited_per_unknown_sender(
+    db_url: str, sink: Sink, tmp_path: Path
+) -> None:
+    networks = {"industrie": {"ack_per_sender_per_hour": 3}}
+    async with running_relay(db_url, sink, tmp_path, networks=_with(networks)) as relay:
+        references = [await post_from_stranger(relay, f"Melding {n}") for n in range(5)]
         for reference in references:  # every report still reaches the moderators
             await notification_for(sink, MODERATORS[0], reference)
         await wait_for(lambda: all_processed(relay))
         await wait_for(lambda: all_sent(relay))
-        acks = [m for m in sink.to(REPORTER) if str(m.message["Subject"]).startswith("Ontvangen")]
+        acks = [m for m in sink.to(STRANGER) if str(m.message["Subject"]).startswith("Ontvangen")]
         assert len(acks) == 3
         limited = await audited(relay, "ack_rate_limited")
         assert sorted(e.object_ref or "" for e in limited) == sorted(references[3:])
-        assert all(e.detail["recipient"] == REPORTER for e in limited)
+        assert all(e.detail["recipient"] == STRANGER for e in limited)
 
     # The count is in the database: a restarted relay still sends no fourth acknowledgement this hour.
     async with running_relay(db_url, sink, tmp_path, networks=_with(networks)) as relay:
-        reference = await post_report(relay, subject="Na de herstart")
+        reference = await post_from_stranger(relay, "Na de herstart")
         await notification_for(sink, MODERATORS[0], reference)
         await wait_for(lambda: all_sent(relay))
-        assert len([m for m in sink.to(REPORTER) if str(m.message["Subject"]).startswith("Ontvangen")]) == 3
+        assert len([m for m in sink.to(STRANGER) if str(m.message["Subject"]).startswith("Ontvangen")]) == 3
         assert reference in {e.object_ref for e in await audited(relay, "ack_rate_limited")}
 
 

@@ -348,8 +348,11 @@ def test_serve_report_approve_by_cli_and_sigterm(
     recipients = int(match.group(1))
     assert recipients > 0
 
-    everything = wait_for_outbox(maildir, len(announced) + recipients)
-    distributed = everything[len(announced) :]
+    told = len(moderators) + 1  # each moderator's decision notice (a CLI decision), the reporter's outcome
+    everything = wait_for_outbox(maildir, len(announced) + recipients + told)
+    distributed = [m for m in everything[len(announced) :] if m["List-Id"]]
+    outcomes = [m for m in everything[len(announced) :] if not m["List-Id"]]
+    assert sorted(delivered_to(m) for m in outcomes) == sorted({REPORTER, *moderators})
     assert len(distributed) == recipients
     addresses = [delivered_to(m) for m in distributed]
     assert len(set(addresses)) == recipients, addresses
@@ -380,7 +383,7 @@ def test_serve_report_approve_by_cli_and_sigterm(
     assert again["status"] == "approved"
     assert again["reason"] is None
 
-    assert len(outbox(maildir)) == len(announced) + recipients  # nothing sent twice
+    assert len(outbox(maildir)) == len(announced) + recipients + told  # nothing sent twice
     listed = ok(run_cli(initialised, "queue", "list", cwd=workdir))
     assert listed == "pending reports: none (1 approved; --all lists every report)\n"
     assert daemon.terminate() == 0
@@ -423,8 +426,11 @@ def test_reject_a_second_pending_report(
     assert missing.returncode == 1
     assert "no report SAVE-1999-999999" in one_line(missing.stderr)
 
+    told = len(network["moderators"]) + 1  # the decision notices and the reporter's outcome
+    after = wait_for_outbox(maildir, len(announced) + told)
     time.sleep(0.5)  # > idle_poll_seconds: a rejected report must not be sent anywhere
-    assert len(outbox(maildir)) == len(announced)
+    assert len(outbox(maildir)) == len(announced) + told
+    assert not any(m["List-Id"] for m in after)
     assert daemon.terminate() == 0
 
 

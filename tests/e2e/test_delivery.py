@@ -234,7 +234,8 @@ async def test_smarthost_down_keeps_mail_queued_until_it_is_back(db_url: str, tm
             return rows if rows and all(row.attempts >= 2 for row in rows) else None
 
         down = await wait_for(all_retried, timeout=15)
-        assert len(down) == recipients + 1 + len(MODERATORS)  # distribution, ack, notifications
+        # distribution, ack, notifications, each moderator's decision notice (a CLI approval), the outcome
+        assert len(down) == recipients + 1 + 2 * len(MODERATORS) + 1
         assert {row.status for row in down} == {"queued"}  # not sent, not failed
         assert all(row.last_error and row.last_error.startswith("421 ") for row in down), down[0]
         assert all("unreachable" in (row.last_error or "") for row in down)

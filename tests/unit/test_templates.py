@@ -130,6 +130,7 @@ def context(**overrides: Any) -> dict[str, Any]:
         "remind": "25/11/2026 09:00",
         "close": "27/11/2026 09:00",
         "by": "jan.peeters@politie.lommel.be",
+        "at": "2026-11-24 09:12",
         "answers": [ANSWER, {**ANSWER, "id": 8, "late": False, "distance_m": None, "text": ""}],
         "attached": ["cam2.jpg"],
         "rate": "33%",

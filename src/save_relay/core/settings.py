@@ -196,7 +196,7 @@ class NetworkSettings(_Section):
     confirm_ttl_hours: float = Field(7 * 24.0, gt=0, description="lifetime of a reply-to-approve token")
     send_acknowledgements: bool = True
     ack_per_sender_per_hour: int = Field(
-        5, ge=0, description="acknowledgements per address per hour (all networks); more: none, audited"
+        5, ge=0, description="acks per unknown address per hour (all networks; subscribers: always)"
     )
     require_dkim: bool = Field(
         False, description="moderator replies need an aligned DKIM pass or a trusted Authentication-Results"

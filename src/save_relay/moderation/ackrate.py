@@ -1,6 +1,7 @@
 """Acknowledgements are rate-limited per address (docs/design.md invariant 5: no backscatter).
 
-At most ``ack_per_sender_per_hour`` acknowledgements go to one address in any hour, over all networks.
+At most ``ack_per_sender_per_hour`` acknowledgements go to one unknown address in any hour, over all
+networks; a subscriber's address is not limited (``announce._acknowledge``).
 The count comes from the ``deliveries`` table (kind ``ack``, recipient, created_at), so it holds across
 restarts and across nodes sharing the database (two nodes deciding at the same instant may each send
 one more: the bound is loose by the number of nodes, never unbounded).

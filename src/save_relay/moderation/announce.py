@@ -133,10 +133,15 @@ async def _acknowledge(
     context: dict[str, Any],
     in_reply_to: str | None,
 ) -> None:
-    """Queue the reporter's acknowledgement, unless the address had its hourly share (then audited)."""
+    """Queue the reporter's acknowledgement, unless an unknown address had its hourly share (then audited).
+
+    A subscriber always gets one, so a busy company always has its reference number; the limit is there
+    against floods and loops from addresses the network does not know (automatic mail is never answered).
+    """
     assert report.sender is not None
     limit = network.settings.ack_per_sender_per_hour
-    if not await ack_allowed(session, report.sender, limit):
+    known = report.subscriber_id is not None
+    if not known and not await ack_allowed(session, report.sender, limit):
         log.info(
             "no acknowledgement to %s: rate limit",
             report.sender,

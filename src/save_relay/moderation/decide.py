@@ -15,6 +15,7 @@ from save_relay.core.states import ReportStatus
 from save_relay.mail.i18n import Reason, Refusal
 from save_relay.mail.parse import parse_message
 from save_relay.moderation.distribution import distribute
+from save_relay.moderation.outcome import tell_everyone
 from save_relay.processing.gate import Actor
 from save_relay.store import audit, recipients
 from save_relay.store import tokens as token_store
@@ -90,16 +91,20 @@ async def decide(
     report.decided_at, report.decided_by = utcnow(), actor.name
     await token_store.use_all_for_report(session, report.id, "confirm")
     applied = Applied(report.reference or "", decision.action, tuple(zones), tuple(groups))
+    inbound = await session.get(InboundMessage, report.inbound_id)
+    assert inbound is not None
+    parsed = parse_message(inbound.raw)
     if decision.action == "reject":
         report.status, report.reason = ReportStatus.REJECTED, decision.reason
     else:
         report.status, report.zones, report.groups = ReportStatus.APPROVED, zones, groups
         report.credit = decision.credit
         report.edited_text = decision.edit_text
-        inbound = await session.get(InboundMessage, report.inbound_id)
-        assert inbound is not None
-        fanout = await distribute(session, network, report, parse_message(inbound.raw), inbound.raw)
+        fanout = await distribute(session, network, report, parsed, inbound.raw)
         applied = Applied(applied.reference, "approve", applied.zones, applied.groups, fanout.recipients)
+    moderators_told, reporter_told = tell_everyone(
+        session, network, report, parsed, actor, action=applied.action, recipients=applied.recipients
+    )
     audit.record(
         session,
         action=f"report_{report.status}",
@@ -114,6 +119,8 @@ async def decide(
         edited=decision.edit_text is not None,
         credit=decision.credit,
         reason=decision.reason,
+        moderators_told=moderators_told,
+        reporter_told=reporter_told,
     )
     _count(session, ctx, report)
     log.info(

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.clock import as_utc
 from save_relay.core.context import Context
 from save_relay.core.states import ReportStatus
-from save_relay.delivery.notices import notify_moderators, queue_notice
+from save_relay.delivery.notices import notify_moderators
 from save_relay.mail.i18n import reply_marker
 from save_relay.mail.parse import parse_message
-from save_relay.processing.gate import is_auto_generated
+from save_relay.moderation.outcome import tell_reporter
 from save_relay.store import audit, deliveries
 from save_relay.store import reports as reports_store
 from save_relay.store import tokens as token_store
@@ -100,17 +100,15 @@ async def expire_reports(session: AsyncSession, ctx: Context, now: datetime) -> 
         await token_store.use_all_for_report(session, report.id, "confirm")
         inbound = await session.get(InboundMessage, report.inbound_id)
         parsed = parse_message(inbound.raw if inbound else b"")
-        told = bool(report.sender) and not is_auto_generated(parsed)
-        if told and report.sender:
-            queue_notice(
-                session,
-                network,
-                kind="expired",
-                template="report_expired",
-                to=report.sender,
-                context={"reference": report.reference, "subject": report.subject or "-", "days": days},
-                in_reply_to=parsed.message_id,
-            )
+        told = tell_reporter(
+            session,
+            network,
+            report,
+            parsed,
+            kind="expired",
+            template="report_expired",
+            context={"reference": report.reference, "subject": report.subject or "-", "days": days},
+        )
         audit.record(
             session,
             action="report_expired",

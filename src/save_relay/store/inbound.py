@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import utcnow
 from save_relay.core.states import AddressStatus, InboundStatus, ReportStatus
+from save_relay.store.references import reference_for, take_numbers
 from save_relay.store.tables import InboundMessage, Report, SubscriberAddress
 
 
@@ -22,10 +23,6 @@ class Envelope:
     rcpt_to: str
     peer: str = ""
     via: str = "smtp"
-
-
-def reference_for(prefix: str, year: int, report_id: int) -> str:
-    return f"{prefix}-{year}-{report_id:06d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +43,7 @@ async def store_messages(
     """Add the raw messages and the reports of the posts; returns (inbound id, reference) for each.
 
     Three statements for the lot, whatever its size (Core executemany with RETURNING, no ORM objects):
-    the messages, the reports, then the references, which are made of the report ids.
+    the messages, the reports, then the references (plus one counter upsert per prefix in the lot).
     """
     if not messages:
         return []
@@ -88,12 +85,22 @@ async def store_messages(
                 for i, m in posts
             ],
         )
+        numbers = await _numbers(session, [m.reference_prefix or "" for _, m in posts], now.year)
         rows = []
         for report_id, (inbound_id, m) in zip(report_ids, posts, strict=True):
-            references[inbound_id] = reference_for(m.reference_prefix or "", now.year, report_id)
+            prefix = m.reference_prefix or ""
+            references[inbound_id] = reference_for(prefix, now.year, numbers[prefix].pop(0))
             rows.append({"id": report_id, "reference": references[inbound_id]})
         await session.execute(update(Report), rows)  # executemany by primary key
     return [(i, references.get(i)) for i in ids]
+
+
+async def _numbers(session: AsyncSession, prefixes: Sequence[str], year: int) -> dict[str, list[int]]:
+    """The reference numbers for a lot's posts, taken from each prefix's counter in one step."""
+    wanted: dict[str, int] = {}
+    for prefix in prefixes:
+        wanted[prefix] = wanted.get(prefix, 0) + 1
+    return {p: list(await take_numbers(session, p, year, n)) for p, n in sorted(wanted.items())}
 
 
 #: a message's place in the processor's queue (lower first): the fair order of ``claim_new``

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from save_relay.store.tables.accounts import Account, ConsoleSession
 from save_relay.store.tables.canvass import Canvass, CanvassAnswer, CanvassRecipient, CanvassToken
+from save_relay.store.tables.counters import ReferenceCounter
 from save_relay.store.tables.imap import ImapMailbox
 from save_relay.store.tables.membership import (
     BounceEvent,
@@ -63,6 +64,7 @@ __all__ = [
     "Moderator",
     "Network",
     "Node",
+    "ReferenceCounter",
     "Report",
     "ReportAttachment",
     "Subscriber",
