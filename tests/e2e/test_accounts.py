@@ -26,7 +26,8 @@ from save_relay.store.tables import Base, ConsoleSession
 from tests.conftest import make_settings
 from tests.e2e.test_migration_lat_cell import _migrate, _run
 
-THROTTLE = accounts.Throttle(failures=3, lockout=timedelta(seconds=0.6))
+# The lockout must outlast the next attempt even on a loaded machine (argon2 and commits take time).
+THROTTLE = accounts.Throttle(failures=3, lockout=timedelta(seconds=3))
 PASSWORD = "correct horse battery"
 
 
