@@ -15,13 +15,17 @@ from starlette.responses import RedirectResponse, Response
 
 from save_relay.core.errors import CommandRefused, NotFound
 from save_relay.core.states import AccountRole, ReportStatus
+from save_relay.mail.attachments import extract
 from save_relay.moderation.decide import Decision, decide
 from save_relay.moderation.queue import describe
 from save_relay.processing.gate import Actor
 from save_relay.store import recipients
 from save_relay.store import reports as report_store
+from save_relay.web.access import own_report
 from save_relay.web.auth import Visitor, audit, checked_form, visitor
 from save_relay.web.deps import deps
+from save_relay.web.originals import is_inline
+from save_relay.web.security import with_images_from
 from save_relay.web.templating import render
 
 DECIDERS = frozenset({AccountRole.MODERATOR, AccountRole.ADMIN})
@@ -45,25 +49,33 @@ async def _report_page(
     request: Request, who: Visitor, reference: str, message: str = "", code: int = 200
 ) -> Response:
     async with deps(request).sessions() as session:
-        try:
-            report = await report_store.by_reference(session, reference)
-        except NotFound:
-            raise HTTPException(404) from None
-        if report.network_id != who.account.network_id:
-            raise HTTPException(403)
+        report = await own_report(session, who, reference)
         info = await describe(session, reference)
         zones = await recipients.zone_slugs(session, report.network_id)
+        groups = await recipients.group_slugs(session, report.network_id)
+        count = await recipients.recipient_count(session, report.network_id, report.zones, report.groups)
+        originals = extract(await report_store.raw_of(session, report), {"reference": report.reference})
+    conf = deps(request).ctx.settings.console
     context = {
         "who": who,
         "info": info,
         "preview": report.preview_text or info["text"],
         "zones": zones,
+        "groups": groups,
         "chosen": set(report.zones),
+        "chosen_groups": set(report.groups),
+        "count": count,
+        "originals": [(n, item, is_inline(item)) for n, item in enumerate(originals, 1)],
+        "tiles": conf.map_tiles,
+        "attribution": conf.map_attribution,
         "pending": report.status == ReportStatus.PENDING,
         "may_decide": who.account.role in DECIDERS,
         "message": message,
     }
-    return render(request, "report.html", context, language=who.account.language, status=code)
+    response = render(request, "report.html", context, language=who.account.language, status=code)
+    if conf.map_tiles:
+        response.headers["Content-Security-Policy"] = with_images_from(conf.map_tiles)
+    return response
 
 
 async def report(request: Request) -> Response:
@@ -80,12 +92,7 @@ async def raw(request: Request) -> Response:
     if who is None:
         return RedirectResponse("/", status_code=303)
     async with deps(request).sessions() as session, session.begin():
-        try:
-            found = await report_store.by_reference(session, request.path_params["reference"])
-        except NotFound:
-            raise HTTPException(404) from None
-        if found.network_id != who.account.network_id:
-            raise HTTPException(403)
+        found = await own_report(session, who, request.path_params["reference"])
         data = await report_store.raw_of(session, found)
         audit(
             session,
@@ -104,7 +111,8 @@ async def raw(request: Request) -> Response:
 def _decision(form: FormData) -> Decision:
     action = form.get("action")
     if action == "approve":
-        return Decision(action="approve", zones=[str(z) for z in form.getlist("zones")])
+        zones, groups = form.getlist("zones"), form.getlist("groups")
+        return Decision(action="approve", zones=[str(z) for z in zones], groups=[str(g) for g in groups])
     if action == "reject":
         return Decision(action="reject", reason=str(form.get("reason", "")).strip() or None)
     raise HTTPException(400)
