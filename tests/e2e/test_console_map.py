@@ -12,6 +12,8 @@ from tests.e2e.test_console_reports import OTHER, client, moderator, settings  #
 from tests.e2e.test_report_flow import post_report
 from tests.helpers import camera_jpeg
 
+ALWAYS = ["politie-ploegen"]  # the test network's default_groups
+
 
 async def selected(relay: Relay, zones: list[str], groups: list[str]) -> int:
     network_id = relay.ctx.networks["industrie"].id
@@ -37,11 +39,13 @@ async def test_zones_as_geojson_and_the_live_count(relay: Relay, client: httpx.A
         return int(answer.text)
 
     whole, one = await count(zones=["lommel"]), await count(zones=["maatheide"])
-    assert whole == await selected(relay, ["lommel"], []) and whole > one > 0
-    assert one == await selected(relay, ["maatheide"], [])
+    assert whole == await selected(relay, ["lommel"], ALWAYS) and whole > one > 0
+    assert one == await selected(relay, ["maatheide"], ALWAYS)
     both = await count(zones=["maatheide"], groups=["transport"])
-    assert both == await selected(relay, ["maatheide"], ["transport"]) and both > one
-    assert await count() == 0
+    assert both == await selected(relay, ["maatheide"], ["transport", *ALWAYS]) and both > one
+    # the network's default group always counts (a distribution always goes to it)
+    assert await count() == await selected(relay, [], ALWAYS) > 0
+    assert 'value="politie-ploegen" checked disabled' in (await client.get(f"/reports/{reference}")).text
     page = await client.get(f"/reports/{reference}")
     assert 'id="zone-map"' in page.text and 'hx-get="/reports/' in page.text
     assert 'data-tiles=""' in page.text and "img-src" not in page.headers["content-security-policy"]

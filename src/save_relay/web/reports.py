@@ -36,12 +36,14 @@ DECIDERS = frozenset({AccountRole.MODERATOR, AccountRole.ADMIN})
 async def _report_page(
     request: Request, who: Visitor, reference: str, message: str = "", code: int = 200
 ) -> Response:
+    always = deps(request).ctx.by_id[who.account.network_id].settings.default_groups
     async with deps(request).sessions() as session:
         report = await own_report(session, who, reference)
         info = await describe(session, reference)
         zones = await recipients.zone_slugs(session, report.network_id)
         groups = await recipients.group_slugs(session, report.network_id)
-        count = await recipients.recipient_count(session, report.network_id, report.zones, report.groups)
+        targets = list(dict.fromkeys([*always, *report.groups]))
+        count = await recipients.recipient_count(session, report.network_id, report.zones, targets)
         originals = extract(await report_store.raw_of(session, report), {"reference": report.reference})
     conf = deps(request).ctx.settings.console
     context = {
@@ -51,7 +53,8 @@ async def _report_page(
         "zones": zones,
         "groups": groups,
         "chosen": set(report.zones),
-        "chosen_groups": set(report.groups),
+        "chosen_groups": set(report.groups) | set(always),
+        "always": set(always),
         "count": count,
         "originals": [(n, item, is_inline(item)) for n, item in enumerate(originals, 1)],
         "tiles": conf.map_tiles,

@@ -24,16 +24,15 @@ async def zones_geojson(request: Request) -> Response:
 
 
 async def count(request: Request) -> Response:
-    """``/reports/REF/count?zones=a&zones=b&groups=g``: the number of recipients, as a bare fragment."""
+    """``/reports/REF/count?zones=a&zones=b&groups=g``: the number of recipients, as a bare fragment.
+    The network's ``default_groups`` always count: ``moderation.decide`` always sends to them."""
     who = await visitor(request)
     if who is None:
         return RedirectResponse("/", status_code=303)
     async with deps(request).sessions() as session:
         report = await own_report(session, who, request.path_params["reference"])
-        number = await recipients.recipient_count(
-            session,
-            report.network_id,
-            request.query_params.getlist("zones"),
-            request.query_params.getlist("groups"),
-        )
+        always = deps(request).ctx.by_id[report.network_id].settings.default_groups
+        groups = list(dict.fromkeys([*always, *request.query_params.getlist("groups")]))
+        zones = request.query_params.getlist("zones")
+        number = await recipients.recipient_count(session, report.network_id, zones, groups)
     return HTMLResponse(str(number))
