@@ -21,16 +21,21 @@ from tests.web_support import base_url
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
-@sqlite_only
-async def test_approve_with_a_changed_zone_by_clicking(
-    relay: Relay, sink: Sink, browser: Browser, tmp_path: Path
-) -> None:
-    reference = await post_report(relay)
+async def moderator_logged_in(relay: Relay, browser: Browser) -> None:
+    """A moderator account with TOTP, logged in through the form: the browser is on /console."""
     secret = await add_account(relay, LOGIN, AccountRole.MODERATOR, totp=True)
     assert secret is not None
     await browser.open(f"{base_url(relay)}/")
     await fill_login(browser, pyotp.TOTP(secret).now())
     await browser.wait_for("location.pathname === '/console'")
+
+
+@sqlite_only
+async def test_approve_with_a_changed_zone_by_clicking(
+    relay: Relay, sink: Sink, browser: Browser, tmp_path: Path
+) -> None:
+    reference = await post_report(relay)
+    await moderator_logged_in(relay, browser)
 
     await browser.open(f"{base_url(relay)}/reports")
     assert await browser.title() == "Wachtrij · SaVE Lommel"

@@ -333,6 +333,12 @@ class ConsoleSettings(_Section):
     session_absolute_hours: float = Field(12.0, gt=0, description="a session ends this long after login")
     login_failures: int = Field(5, ge=1, description="failed logins in a row before the account waits")
     lockout_seconds: float = Field(300.0, ge=0, description="how long it waits then")
+    map_tiles: str = Field(
+        "",
+        description="a tile URL template (https://tile.example/{z}/{x}/{y}.png) drawn under the zones on a "
+        "report's map; empty: the zones alone, and the browser asks no other server",
+    )
+    map_attribution: str = Field("", description="the tiles' attribution, shown on the map")
 
 
 class BounceSettings(_Section):

@@ -136,6 +136,14 @@ def recipients_query(network_id: int, zones: Sequence[str], groups: Sequence[str
     )
 
 
+async def recipient_count(
+    session: AsyncSession, network_id: int, zones: Sequence[str], groups: Sequence[str]
+) -> int:
+    """How many addresses a distribution to ``zones`` and ``groups`` would reach (the console's count)."""
+    chosen = recipients_query(network_id, zones, groups).subquery()
+    return int(await session.scalar(select(func.count()).select_from(chosen)) or 0)
+
+
 @dataclass(frozen=True, slots=True)
 class SenderDetails:
     """What the network holds about a reporting subscriber: what the preview must not pass on."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc
@@ -27,20 +27,52 @@ class ReportRow:
     zones: list[str]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportFilter:
+    """What the console's queue narrows to besides the status: a zone the report is for, a category,
+    and a period of reception (``since`` included, ``until`` excluded)."""
+
+    zone: str | None = None
+    category: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 async def list_reports(
-    session: AsyncSession, status: str | None, limit: int = 200, network_id: int | None = None
+    session: AsyncSession,
+    status: str | None,
+    limit: int = 200,
+    network_id: int | None = None,
+    narrow: ReportFilter | None = None,
 ) -> list[ReportRow]:
     query = select(Report).order_by(Report.id.desc()).limit(limit)
     if status:
         query = query.where(Report.status == status)
     if network_id is not None:
         query = query.where(Report.network_id == network_id)
+    if narrow is not None:
+        query = _narrowed(query, narrow)
     return [
         ReportRow(
             r.reference or "", r.status, as_utc(r.received_at), r.sender or "", r.subject, list(r.zones)
         )
         for r in await session.scalars(query)
     ]
+
+
+def _narrowed(query: Select[Report], narrow: ReportFilter) -> Select[Report]:
+    if narrow.zone:
+        # ``zones`` is a JSON list on both databases: its text holds the slug in quotes (slugs are
+        # plain [a-z0-9-], and LIKE's own wildcards are escaped), which needs no JSON functions
+        # that differ between SQLite and PostgreSQL.
+        query = query.where(cast(Report.zones, String).contains(f'"{narrow.zone}"', autoescape=True))
+    if narrow.category:
+        query = query.where(Report.category == narrow.category)
+    if narrow.since is not None:
+        query = query.where(Report.received_at >= narrow.since)
+    if narrow.until is not None:
+        query = query.where(Report.received_at < narrow.until)
+    return query
 
 
 async def status_counts(session: AsyncSession, network_id: int) -> dict[str, int]:

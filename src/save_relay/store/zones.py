@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shapely.geometry import shape
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +28,22 @@ async def shapes(session: AsyncSession, network_id: int) -> list[ZoneShape]:
     """The stored zones as shapes (validated when they were imported), in slug order."""
     rows = await session.scalars(select(Zone).where(Zone.network_id == network_id).order_by(Zone.slug))
     return [as_shape(zone) for zone in rows]
+
+
+async def feature_collection(session: AsyncSession, network_id: int) -> dict[str, Any]:
+    """The network's zones as one GeoJSON FeatureCollection, the largest first: a map draws a
+    municipality under its sectors, so a click lands on the smallest zone under the pointer."""
+    found = await shapes(session, network_id)
+    found.sort(key=lambda zone: zone.geometry.area, reverse=True)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"slug": zone.slug, "name": zone.name, "kind": zone.kind},
+            "geometry": zone.geojson,
+        }
+        for zone in found
+    ]
+    return {"type": "FeatureCollection", "features": features}
 
 
 async def add(session: AsyncSession, network_id: int, zone: ZoneShape) -> Zone:

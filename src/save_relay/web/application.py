@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from save_relay.core.settings import HttpSettings, MetricsSettings
-from save_relay.web import auth, oneclick, ops, pages, reports
+from save_relay.web import auth, oneclick, ops, originals, pages, queue, reports, zonemap
 from save_relay.web.deps import Deps
 from save_relay.web.errors import client_gone, http_error, server_error
 from save_relay.web.limits import RequestLimits
@@ -31,10 +31,14 @@ ROUTES: list[BaseRoute] = [
     Route("/login", auth.login, methods=["POST"], name="login"),
     Route("/logout", auth.logout, methods=["POST"], name="logout"),
     Route("/console", auth.console, name="console"),
-    Route("/reports", reports.queue, name="queue"),
+    Route("/reports", queue.queue, name="queue"),
+    Route("/reports/reject", queue.bulk_reject, methods=["POST"], name="bulk_reject"),  # before REF
     Route("/reports/{reference}", reports.report, methods=["GET"], name="report"),
     Route("/reports/{reference}", reports.decide_report, methods=["POST"]),
     Route("/reports/{reference}/raw", reports.raw, name="report_raw"),
+    Route("/reports/{reference}/count", zonemap.count, name="report_count"),
+    Route("/reports/{reference}/attachments/{number:int}", originals.attachment, name="report_attachment"),
+    Route("/zones.geojson", zonemap.zones_geojson, name="zones_geojson"),
     # Operations: liveness (the process answers) and readiness (it can do its work: web/ops.py).
     Route("/healthz", pages.healthz, name="healthz"),
     Route("/readyz", ops.readyz, name="readyz"),

@@ -1,4 +1,4 @@
-"""The moderation pages: the queue and one report, with approve and reject.
+"""The moderation page of one report, with approve and reject (the queue: ``web/queue.py``).
 
 A decision goes through ``moderation.decide`` like a mail reply or ``queue approve`` does: the report
 row is locked (``FOR UPDATE`` on PostgreSQL; SQLite has one writer), so when a console decision and a
@@ -8,62 +8,65 @@ admins decide; an account sees only its own network's reports (403 otherwise).
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from save_relay.core.errors import CommandRefused, NotFound
+from save_relay.core.errors import CommandRefused
 from save_relay.core.states import AccountRole, ReportStatus
-from save_relay.moderation.decide import Decision, decide
+from save_relay.mail.attachments import extract
+from save_relay.moderation.decide import Applied, Decision, decide
 from save_relay.moderation.queue import describe
 from save_relay.processing.gate import Actor
 from save_relay.store import recipients
 from save_relay.store import reports as report_store
+from save_relay.web.access import own_report
 from save_relay.web.auth import Visitor, audit, checked_form, visitor
 from save_relay.web.deps import deps
+from save_relay.web.originals import is_inline
+from save_relay.web.security import with_images_from
 from save_relay.web.templating import render
 
 DECIDERS = frozenset({AccountRole.MODERATOR, AccountRole.ADMIN})
 
 
-async def queue(request: Request) -> Response:
-    """``/reports?status=pending``: the network's reports of one status (pending first), with counts."""
-    who = await visitor(request)
-    if who is None:
-        return RedirectResponse("/", status_code=303)
-    wanted = request.query_params.get("status", ReportStatus.PENDING)
-    status = wanted if wanted in set(ReportStatus) else ReportStatus.PENDING
-    async with deps(request).sessions() as session:
-        rows = await report_store.list_reports(session, status, network_id=who.account.network_id)
-        counts = await report_store.status_counts(session, who.account.network_id)
-    context = {"who": who, "rows": rows, "counts": counts, "status": status, "statuses": list(ReportStatus)}
-    return render(request, "queue.html", context, language=who.account.language)
-
-
 async def _report_page(
     request: Request, who: Visitor, reference: str, message: str = "", code: int = 200
 ) -> Response:
+    always = deps(request).ctx.by_id[who.account.network_id].settings.default_groups
     async with deps(request).sessions() as session:
-        try:
-            report = await report_store.by_reference(session, reference)
-        except NotFound:
-            raise HTTPException(404) from None
-        if report.network_id != who.account.network_id:
-            raise HTTPException(403)
+        report = await own_report(session, who, reference)
         info = await describe(session, reference)
         zones = await recipients.zone_slugs(session, report.network_id)
+        groups = await recipients.group_slugs(session, report.network_id)
+        targets = list(dict.fromkeys([*always, *report.groups]))
+        count = await recipients.recipient_count(session, report.network_id, report.zones, targets)
+        originals = extract(await report_store.raw_of(session, report), {"reference": report.reference})
+    conf = deps(request).ctx.settings.console
     context = {
         "who": who,
         "info": info,
         "preview": report.preview_text or info["text"],
         "zones": zones,
+        "groups": groups,
         "chosen": set(report.zones),
+        "chosen_groups": set(report.groups) | set(always),
+        "always": set(always),
+        "count": count,
+        "originals": [(n, item, is_inline(item)) for n, item in enumerate(originals, 1)],
+        "tiles": conf.map_tiles,
+        "attribution": conf.map_attribution,
         "pending": report.status == ReportStatus.PENDING,
         "may_decide": who.account.role in DECIDERS,
         "message": message,
     }
-    return render(request, "report.html", context, language=who.account.language, status=code)
+    response = render(request, "report.html", context, language=who.account.language, status=code)
+    if conf.map_tiles:
+        response.headers["Content-Security-Policy"] = with_images_from(conf.map_tiles)
+    return response
 
 
 async def report(request: Request) -> Response:
@@ -80,12 +83,7 @@ async def raw(request: Request) -> Response:
     if who is None:
         return RedirectResponse("/", status_code=303)
     async with deps(request).sessions() as session, session.begin():
-        try:
-            found = await report_store.by_reference(session, request.path_params["reference"])
-        except NotFound:
-            raise HTTPException(404) from None
-        if found.network_id != who.account.network_id:
-            raise HTTPException(403)
+        found = await own_report(session, who, request.path_params["reference"])
         data = await report_store.raw_of(session, found)
         audit(
             session,
@@ -104,41 +102,57 @@ async def raw(request: Request) -> Response:
 def _decision(form: FormData) -> Decision:
     action = form.get("action")
     if action == "approve":
-        return Decision(action="approve", zones=[str(z) for z in form.getlist("zones")])
+        zones, groups = form.getlist("zones"), form.getlist("groups")
+        return Decision(action="approve", zones=[str(z) for z in zones], groups=[str(g) for g in groups])
     if action == "reject":
         return Decision(action="reject", reason=str(form.get("reason", "")).strip() or None)
     raise HTTPException(400)
 
 
-async def decide_report(request: Request) -> Response:
-    """``POST /reports/REF``: approve (with the zones ticked) or reject (with a reason)."""
+async def decider_form(request: Request) -> tuple[Visitor, FormData] | None:
+    """The visitor and its CSRF-checked form for a decision (None: not logged in; 403: not a decider)."""
     who = await visitor(request)
     if who is None:
-        return RedirectResponse("/", status_code=303)
+        return None
     form = await checked_form(request, who)
     if who.account.role not in DECIDERS:
         raise HTTPException(403)
+    return who, form
+
+
+async def decide_as(
+    request: Request, who: Visitor, reference: str, decision: Decision, **detail: Any
+) -> Applied:
+    """Apply ``decision`` to the report in its own transaction, as ``who``, audited (``console.<action>``
+    with ``detail``); HTTP 403/404 for another network's or no report, ``CommandRefused`` if decided."""
+    web = deps(request)
+    async with web.sessions() as session, session.begin():
+        found = await own_report(session, who, reference)
+        actor = Actor(name=who.account.login, via="web")
+        applied = await decide(session, web.ctx, found, decision, actor)
+        audit(
+            session,
+            request,
+            f"console.{applied.action}",
+            who.account.login,
+            found.network_id,
+            object_ref=applied.reference,
+            **detail,
+        )
+    return applied
+
+
+async def decide_report(request: Request) -> Response:
+    """``POST /reports/REF``: approve (with the zones ticked) or reject (with a reason)."""
+    asked = await decider_form(request)
+    if asked is None:
+        return RedirectResponse("/", status_code=303)
+    who, form = asked
     reference = request.path_params["reference"]
     decision = _decision(form)
-    web = deps(request)
     try:
-        async with web.sessions() as session, session.begin():
-            found = await report_store.by_reference(session, reference)
-            if found.network_id != who.account.network_id:
-                raise HTTPException(403)
-            actor = Actor(name=who.account.login, via="web")
-            applied = await decide(session, web.ctx, found, decision, actor)
-            audit(
-                session,
-                request,
-                f"console.{applied.action}",
-                who.account.login,
-                found.network_id,
-                object_ref=applied.reference,
-            )
-    except NotFound:
-        raise HTTPException(404) from None
+        applied = await decide_as(request, who, reference, decision)
     except CommandRefused as refused:
         return await _report_page(request, who, reference, message=str(refused), code=409)
-    web.on_change()
+    deps(request).on_change()
     return RedirectResponse(f"/reports/{applied.reference}", status_code=303)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,8 +26,9 @@ DEFAULT_CACHE_CONTROL = "no-store"
 
 class SecurityHeaders:
     """Pure ASGI middleware: adds ``SECURITY_HEADERS`` (and ``Cache-Control: no-store`` where none is set)
-    to every response. ``application.ConsoleApp`` puts it outside Starlette's own error handling, so the
-    500 page and the 413 of the body limit get them too."""
+    to every response; a response that sets its own ``Content-Security-Policy`` (a map with tiles from
+    another server: ``with_images_from``) keeps it. ``application.ConsoleApp`` puts it outside
+    Starlette's own error handling, so the 500 page and the 413 of the body limit get them too."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -39,9 +42,17 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
+                    if name != "Content-Security-Policy" or name not in headers:
+                        headers[name] = value
                 if "cache-control" not in headers:
                     headers["Cache-Control"] = DEFAULT_CACHE_CONTROL
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def with_images_from(url: str) -> str:
+    """``CONTENT_SECURITY_POLICY`` that also lets images come from ``url``'s origin (map tiles)."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}".replace("{s}", "*")
+    return f"{CONTENT_SECURITY_POLICY}; img-src 'self' {origin}"
