@@ -106,6 +106,10 @@ def intake_benchmarks(drain: bool) -> dict[str, Callable[[CountingSink, Reports]
     return out
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{1000 * value:.0f} ms"
+
+
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} s"
 
@@ -123,7 +127,8 @@ async def run_intake(sink: CountingSink, runs: int, n: int, drain: bool) -> dict
             print(
                 f"  run {i + 1}/{runs} {name:<17} {run.per_second:6.0f} msg/s, time to 250 "
                 f"p50 {run.quantile_ms(0.5):.0f} ms p99 {run.quantile_ms(0.99):.0f} ms, "
-                f"drained {_seconds(run.drain_seconds)} later",
+                f"drained {_seconds(run.drain_seconds)} later; backlog {run.backlog}, "
+                f"known sender's report announced in {_ms(run.known_seconds)}",
                 flush=True,
             )
     return results
@@ -258,6 +263,12 @@ def intake_summary(results: dict[str, list[IntakeRun]]) -> dict[str, Any]:
             "median_p99_ms": statistics.median(r.quantile_ms(0.99) for r in runs),
             "pooled_p99_ms": pooled.quantile_ms(0.99),
             "median_drain_seconds": _median_or_none([r.drain_seconds for r in runs]),
+            "median_backlog": _median_or_none(
+                [None if r.backlog is None else float(r.backlog) for r in runs]
+            ),
+            "median_known_ms": _median_or_none(
+                [None if r.known_seconds is None else 1000 * r.known_seconds for r in runs]
+            ),
             "mean_message_bytes": statistics.mean(r.mean_message_bytes for r in runs),
             "paired_ratios": [round(r.per_second / b.per_second, 3) for r, b in zip(runs, base, strict=True)],
             "runs": [
@@ -269,11 +280,17 @@ def intake_summary(results: dict[str, list[IntakeRun]]) -> dict[str, Any]:
                     "p99_ms": round(r.quantile_ms(0.99), 1),
                     "max_ms": round(1000 * max(r.latencies), 1),
                     "drain_seconds": None if r.drain_seconds is None else round(r.drain_seconds, 2),
+                    "backlog": r.backlog,
+                    "known_ms": None if r.known_seconds is None else round(1000 * r.known_seconds, 1),
                 }
                 for r in runs
             ],
         }
     return out
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
 
 
 def _median_or_none(values: list[float | None]) -> float | None:
@@ -284,7 +301,7 @@ def _median_or_none(values: list[float | None]) -> float | None:
 def intake_table(summaries: dict[str, Any], n: int) -> str:
     lines = [
         f"{'benchmark':<17} {'reports':>7} {'median/s':>9} {'min–max/s':>11} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'ratio':>6} {'paired':>17}"
+        f"{'ratio':>6} {'paired':>17} {'backlog':>7} {'known ms':>8}"
     ]
     base = summaries["intake-baseline"]["median_per_second"]
     for name, s in summaries.items():
@@ -293,7 +310,8 @@ def intake_table(summaries: dict[str, Any], n: int) -> str:
             f"{name:<17} {n:>7} {s['median_per_second']:>9.0f} "
             f"{s['min_per_second']:>5.0f}–{s['max_per_second']:<5.0f} {s['median_p50_ms']:>7.0f} "
             f"{s['median_p99_ms']:>7.0f} {s['median_per_second'] / base:>5.2f}x "
-            f"{min(paired):>7.2f}–{max(paired):.2f}x"
+            f"{min(paired):>7.2f}–{max(paired):.2f}x {_figure(s['median_backlog']):>7} "
+            f"{_figure(s['median_known_ms']):>8}"
         )
     return "\n".join(lines)
 
