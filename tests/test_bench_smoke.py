@@ -28,6 +28,7 @@ def test_generated_config_is_toml() -> None:
         "node_name": "w",
         "smtp": {"enabled": False, "port": 0},
         "networks": {"x": {"moderators": ["a@b"]}},
+        "categories": [{"slug": "fire", "names": {"nl": "brand"}, "keywords": {}}],  # a list of tables
     }
     assert tomllib.loads(toml_text(data)) == data
 
