@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Subquery, case, exists, func, insert, select, update
+from sqlalchemy import Subquery, case, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import utcnow
@@ -154,7 +154,11 @@ async def claim_new(session: AsyncSession, limit: int, per_sender: int | None = 
     ``limit``), locked for this transaction; rows another transaction holds are skipped (PostgreSQL:
     only the messages' rows are locked, ``OF``, as a window function cannot be), so two processors never
     take the same message. SQLite ignores the lock: there the transaction holds the one write lock
-    (``BEGIN IMMEDIATE``)."""
+    (``BEGIN IMMEDIATE``). PostgreSQL compiles no JIT code for this transaction: the planner's cost for
+    the fair order over a long queue is far above ``jit_above_cost``, and with 30,000 queued the
+    compilation took ~1 s of a 1.2 s claim that runs in 0.2-0.3 s without it."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL jit = off"))
     order = _fair_order(per_sender or limit)
     query = (
         select(InboundMessage, order.c.place)
