@@ -58,7 +58,11 @@ async def run_once(sink: CountingSink, templates: Templates, n: int) -> KillRun:
         first, second = (  # one config twice, each start with its own log
             Daemon(
                 write_config(
-                    settings, workdir / name, outbound={"idle_poll_seconds": IDLE_POLL}, node_name="daemon"
+                    settings,
+                    workdir / name,
+                    outbound={"idle_poll_seconds": IDLE_POLL},
+                    metrics={"port": 0},  # a free port: another daemon on this machine may hold the default
+                    node_name="daemon",
                 )
             )
             for name in ("daemon.toml", "daemon-again.toml")
