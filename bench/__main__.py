@@ -18,7 +18,18 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import approval, baseline, canvass_suite, fanout, fanout100k, intake, radius, scale_suite, scaleout
+from bench import (
+    approval,
+    baseline,
+    canvass_suite,
+    fanout,
+    fanout100k,
+    fanoutkill,
+    intake,
+    radius,
+    scale_suite,
+    scaleout,
+)
 from bench.approval import ApprovalRun
 from bench.fanout import Run
 from bench.intake import IntakeRun
@@ -35,6 +46,7 @@ SELECTION = "radius-1m"  # and the zone recompute on the same 1,000,000 subscrib
 INTAKE = "intake"  # --only intake: its baseline, SQLite and (when configured) PostgreSQL
 FANOUT = "fanout"  # --only fanout: fanout-10k and its baseline in paired rounds, nothing else
 FANOUT_100K = "fanout-100k"  # and the 10,000 it is compared with, both by a daemon in a child process
+FANOUT_KILL = "fanout-kill"  # SIGKILL mid fan-out and restart: duplicates per kill
 SCALE_OUT = "scale-out"  # one vs two worker processes on PostgreSQL (skipped without it)
 CANVASS = "canvass"  # SQLite, (when configured) PostgreSQL and a bare aiosmtpd+fsync baseline
 Bench = Callable[[CountingSink, int], Awaitable[Run]]
@@ -106,6 +118,10 @@ def intake_benchmarks(drain: bool) -> dict[str, Callable[[CountingSink, Reports]
     return out
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{1000 * value:.0f} ms"
+
+
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} s"
 
@@ -123,7 +139,8 @@ async def run_intake(sink: CountingSink, runs: int, n: int, drain: bool) -> dict
             print(
                 f"  run {i + 1}/{runs} {name:<17} {run.per_second:6.0f} msg/s, time to 250 "
                 f"p50 {run.quantile_ms(0.5):.0f} ms p99 {run.quantile_ms(0.99):.0f} ms, "
-                f"drained {_seconds(run.drain_seconds)} later",
+                f"drained {_seconds(run.drain_seconds)} later; backlog {run.backlog}, "
+                f"known sender's report announced in {_ms(run.known_seconds)}",
                 flush=True,
             )
     return results
@@ -258,6 +275,12 @@ def intake_summary(results: dict[str, list[IntakeRun]]) -> dict[str, Any]:
             "median_p99_ms": statistics.median(r.quantile_ms(0.99) for r in runs),
             "pooled_p99_ms": pooled.quantile_ms(0.99),
             "median_drain_seconds": _median_or_none([r.drain_seconds for r in runs]),
+            "median_backlog": _median_or_none(
+                [None if r.backlog is None else float(r.backlog) for r in runs]
+            ),
+            "median_known_ms": _median_or_none(
+                [None if r.known_seconds is None else 1000 * r.known_seconds for r in runs]
+            ),
             "mean_message_bytes": statistics.mean(r.mean_message_bytes for r in runs),
             "paired_ratios": [round(r.per_second / b.per_second, 3) for r, b in zip(runs, base, strict=True)],
             "runs": [
@@ -269,11 +292,17 @@ def intake_summary(results: dict[str, list[IntakeRun]]) -> dict[str, Any]:
                     "p99_ms": round(r.quantile_ms(0.99), 1),
                     "max_ms": round(1000 * max(r.latencies), 1),
                     "drain_seconds": None if r.drain_seconds is None else round(r.drain_seconds, 2),
+                    "backlog": r.backlog,
+                    "known_ms": None if r.known_seconds is None else round(1000 * r.known_seconds, 1),
                 }
                 for r in runs
             ],
         }
     return out
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
 
 
 def _median_or_none(values: list[float | None]) -> float | None:
@@ -284,7 +313,7 @@ def _median_or_none(values: list[float | None]) -> float | None:
 def intake_table(summaries: dict[str, Any], n: int) -> str:
     lines = [
         f"{'benchmark':<17} {'reports':>7} {'median/s':>9} {'min–max/s':>11} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'ratio':>6} {'paired':>17}"
+        f"{'ratio':>6} {'paired':>17} {'backlog':>7} {'known ms':>8}"
     ]
     base = summaries["intake-baseline"]["median_per_second"]
     for name, s in summaries.items():
@@ -293,7 +322,8 @@ def intake_table(summaries: dict[str, Any], n: int) -> str:
             f"{name:<17} {n:>7} {s['median_per_second']:>9.0f} "
             f"{s['min_per_second']:>5.0f}–{s['max_per_second']:<5.0f} {s['median_p50_ms']:>7.0f} "
             f"{s['median_p99_ms']:>7.0f} {s['median_per_second'] / base:>5.2f}x "
-            f"{min(paired):>7.2f}–{max(paired):.2f}x"
+            f"{min(paired):>7.2f}–{max(paired):.2f}x {_figure(s['median_backlog']):>7} "
+            f"{_figure(s['median_known_ms']):>8}"
         )
     return "\n".join(lines)
 
@@ -363,7 +393,9 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=sorted([*BENCHMARKS, FANOUT, INTAKE, APPROVAL, SELECTION, FANOUT_100K, SCALE_OUT, CANVASS]),
+        choices=sorted(
+            [*BENCHMARKS, FANOUT, INTAKE, APPROVAL, SELECTION, FANOUT_100K, FANOUT_KILL, SCALE_OUT, CANVASS]
+        ),
         help="run one benchmark",
     )
     parser.add_argument(
@@ -378,9 +410,34 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         default=scaleout.RECIPIENTS,
         help=f"recipients per scale-out run (default {scaleout.RECIPIENTS})",
     )
+    parser.add_argument(
+        "--kill-recipients",
+        type=int,
+        default=fanoutkill.RECIPIENTS,
+        help=f"fanout-kill's recipients per run (default {fanoutkill.RECIPIENTS})",
+    )
     parser.add_argument("--canvass-recipients", type=int, default=5_000, help="canvass recipients (5000)")
     parser.add_argument("--canvass-answers", type=int, default=2_000, help="canvass answers (2000)")
     return parser.parse_args(argv)
+
+
+def scale_sizes(args: argparse.Namespace) -> tuple[int, int]:
+    return (args.scale_recipients // 10, args.scale_recipients)
+
+
+async def run_daemons(sink: CountingSink, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The rows whose daemons run in child processes: fanout-100k, fanout-kill, scale-out."""
+    out: dict[str, dict[str, Any]] = {}
+    if args.only in (None, FANOUT_100K):
+        with timed(FANOUT_100K):
+            out[FANOUT_100K] = await scale_suite.run_fanout_100k(sink, args.runs, scale_sizes(args))
+    if args.only in (None, FANOUT_KILL):
+        with timed(FANOUT_KILL):
+            out[FANOUT_KILL] = await fanoutkill.run(sink, args.runs, args.kill_recipients)
+    if args.only in (None, SCALE_OUT):
+        with timed(SCALE_OUT):
+            out[SCALE_OUT] = await scale_suite.run_scale_out(sink, args.runs, args.scale_out_recipients)
+    return out
 
 
 def fanout_names(only: str | None) -> list[str]:
@@ -396,9 +453,6 @@ def main(argv: list[str] | None = None) -> int:
     with_intake = args.only in (None, INTAKE)
     with_approval = args.only in (None, APPROVAL)
     with_selection = args.only in (None, SELECTION)
-    with_fanout_100k = args.only in (None, FANOUT_100K)
-    with_scale_out = args.only in (None, SCALE_OUT)
-    sizes = (args.scale_recipients // 10, args.scale_recipients)
     with_canvass = args.only in (None, CANVASS)
     info = machine()
     print(
@@ -419,14 +473,7 @@ def main(argv: list[str] | None = None) -> int:
                 intakes = (
                     await run_intake(sink, args.runs, args.reports, args.intake_drain) if with_intake else {}
                 )
-            if with_fanout_100k:
-                with timed(FANOUT_100K):
-                    scale[FANOUT_100K] = await scale_suite.run_fanout_100k(sink, args.runs, sizes)
-            if with_scale_out:
-                with timed(SCALE_OUT):
-                    scale[SCALE_OUT] = await scale_suite.run_scale_out(
-                        sink, args.runs, args.scale_out_recipients
-                    )
+            scale.update(await run_daemons(sink, args))
         finally:
             sink.stop()
         with timed(APPROVAL):
@@ -460,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         print(approval_table(approvals))
     if scale:
         print(scale_suite.tables(scale.get(FANOUT_100K, {}), scale.get(SCALE_OUT, {})))
+        print(fanoutkill.table(scale.get(FANOUT_KILL, {})))
     if canvass:
         print(canvass_suite.table(canvass))
     print_selection(selection)
@@ -482,8 +530,9 @@ def main(argv: list[str] | None = None) -> int:
             "intake_senders": intake.SENDERS,
             "report_bytes": intake.REPORT_BYTES,
             "approvals": APPROVALS,
-            "fanout_100k_sizes": list(sizes),
+            "fanout_100k_sizes": list(scale_sizes(args)),
             "scale_out_recipients": args.scale_out_recipients,
+            "fanout_kill_recipients": args.kill_recipients,
             "scale_out_workers": list(scaleout.WORKERS),
         },
         "wall_clock_seconds": phases,
@@ -495,6 +544,7 @@ def main(argv: list[str] | None = None) -> int:
         "selection": selection,
         "fanout_100k": scale.get(FANOUT_100K, {}),
         "scale_out": scale.get(SCALE_OUT, {}),
+        "fanout_kill": scale.get(FANOUT_KILL, {}),
         "canvass": canvass,
     }
     if BASELINE in summaries:

@@ -24,14 +24,23 @@ from save_relay.core.settings import ENV_PREFIX, Settings
 READY = "save-relay started:"
 
 
+def _value(value: Any) -> str:
+    """A TOML value: JSON's literals are TOML's; a dict inside a list is an inline table."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
 def toml_text(data: dict[str, Any], table: str = "") -> str:
-    """TOML for nested dicts of strings, numbers, booleans and lists (JSON's literals are TOML's)."""
-    lines = [f"{key} = {json.dumps(value)}" for key, value in data.items() if not isinstance(value, dict)]
+    """TOML for nested dicts of strings, numbers, booleans and lists (of these or of dicts)."""
+    tables = {key: value for key, value in data.items() if isinstance(value, dict) and value}
+    lines = [f"{key} = {_value(value)}" for key, value in data.items() if key not in tables]
     if table and lines:
         lines.insert(0, f"[{table}]")
-    for key, value in data.items():
-        if isinstance(value, dict):
-            lines.append(toml_text(value, f"{table}.{key}" if table else key))
+    for key, value in tables.items():
+        lines.append(toml_text(value, f"{table}.{key}" if table else key))
     return "\n".join(lines) + "\n"
 
 
@@ -100,6 +109,12 @@ class Daemon:
 
     def cpu_seconds(self) -> float:
         return procstat.cpu_seconds(self.pid)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no shutdown at all; waits until the process is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def terminate(self) -> None:
         """SIGTERM, as an operator stops it, once: a second one during its exit would kill it."""

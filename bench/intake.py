@@ -6,6 +6,11 @@ notifications (one per moderator) go to the counting sink. Measured: from the fi
 last 250, and per message the time from MAIL FROM to the 250 after DATA, in the sender. Afterwards the
 run waits until every acknowledgement and notification has reached the sink (exactly once).
 
+Fairness (issue 16): halfway through, a second sender, a known subscriber of the network, posts one
+report on a connection of its own; measured are the time from its 250 to its announcement
+(``Report.notified_at``, set when the moderators' notifications are queued) and the announcement
+backlog when the senders stop (reports accepted but not yet announced).
+
 The baseline is a bare aiosmtpd server in this same process that appends each message to one file and
 fsyncs it (in a thread) before answering 250.
 """
@@ -23,6 +28,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -35,13 +41,15 @@ from bench import generate
 from bench.fanout import MODERATORS, NETWORK, PUBLIC_URL, check_exactly_once
 from bench.sink import CountingSink
 from save_relay.app import Relay
+from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.settings import Settings, load_settings
-from save_relay.store.tables import Delivery, Report
+from save_relay.store.tables import Delivery, InboundMessage, Report, Subscriber, SubscriberAddress
 
 SENDERS = 20
 REPORT_BYTES = 20 * 1024
 REFERENCE = re.compile(r"[A-Z]+-\d{4}-\d{6}")  # in the 250: "Ok: queued as SAVE-2026-000123"
 PG_ENV = ("SAVE_RELAY_BENCH_DATABASE_URL", "SAVE_RELAY_TEST_DATABASE_URL")
+KNOWN_SENDER = "user-wachtdienst@bewaking.example"  # the second sender, a subscriber (the sink's prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +59,8 @@ class IntakeRun:
     latencies: list[float]  # per message, MAIL FROM to the 250 after DATA, seconds
     drain_seconds: float | None = None  # last 250 until every ack and notification is at the sink
     mean_message_bytes: float = 0.0
+    backlog: int | None = None  # reports accepted but not yet announced when the senders stopped
+    known_seconds: float | None = None  # the known sender's report: its 250 to its announcement
 
     @property
     def per_second(self) -> float:
@@ -210,6 +220,56 @@ async def wait_drained(relay: Relay, sink: CountingSink, n: int, timeout: float)
         await asyncio.sleep(0.1)
 
 
+async def add_known_sender(relay: Relay) -> None:
+    """``KNOWN_SENDER`` becomes an active address of a subscriber of the network."""
+    assert relay.ctx is not None
+    async with relay.sessions() as session, session.begin():
+        subscriber = Subscriber(network_id=relay.ctx.networks["industrie"].id, company="Bewaking NV")
+        session.add(subscriber)
+        await session.flush()
+        session.add(SubscriberAddress(subscriber_id=subscriber.id, address=KNOWN_SENDER))
+
+
+async def post_known_midway(port: int, replies: list[str], n: int) -> tuple[str, datetime]:
+    """When half of the ``n`` flood messages have their 250, ``KNOWN_SENDER`` posts one report on its
+    own connection; (its 250's text, when the 250 came)."""
+    while len(replies) < n // 2:
+        await asyncio.sleep(0.01)
+    _sender_address, data = report(n, run_id="known")
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=120, start_tls=False)
+    await client.connect()
+    try:
+        errors, reply = await client.sendmail(KNOWN_SENDER, [NETWORK], data)
+    finally:
+        await client.quit()
+    if errors:
+        raise RuntimeError(f"refused: {errors}")
+    return reply, utcnow()
+
+
+async def unannounced(relay: Relay) -> int:
+    """Messages accepted that no announcement has gone out for yet (processed or not)."""
+    async with relay.sessions() as session:
+        accepted = await session.scalar(select(func.count()).select_from(InboundMessage))
+        announced = await session.scalar(
+            select(func.count()).select_from(Report).where(Report.notified_at.is_not(None))
+        )
+    return int(accepted or 0) - int(announced or 0)
+
+
+async def announced_after(relay: Relay, reference: str, since: datetime, timeout: float) -> float:
+    """Seconds from ``since`` to the announcement of ``reference``, waiting for it up to ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        async with relay.sessions() as session:
+            at = await session.scalar(select(Report.notified_at).where(Report.reference == reference))
+        if at is not None:
+            return (as_utc(at) - since).total_seconds()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{reference} not announced {timeout} s after the flood")
+        await asyncio.sleep(0.05)
+
+
 def reports(n: int) -> list[tuple[str, bytes]]:
     """The ``n`` reports (``report(i)``) every intake run sends: made once per size, reused by all runs.
 
@@ -234,27 +294,36 @@ async def run_once(
             relay = Relay(relay_settings(db_url, Path(tmp), sink.port))
             await relay.start()
             try:
+                await add_known_sender(relay)
                 sink.reset()
                 replies: list[str] = []
+                known = asyncio.create_task(post_known_midway(relay.smtp_port, replies, n))
                 seconds, latencies = await send_all(relay.smtp_port, messages, replies)
                 done = time.monotonic()
+                backlog = await unannounced(relay)
+                known_reply, known_at = await known
+                match = REFERENCE.search(known_reply)
+                if match is None:
+                    raise AssertionError(f"no reference in the known sender's 250: {known_reply}")
+                known_seconds = await announced_after(relay, match.group(0), known_at, timeout)
                 drained = None
                 if drain:
-                    await wait_drained(relay, sink, n, timeout)
+                    await wait_drained(relay, sink, n + 1, timeout)
                     drained = time.monotonic() - done
-                    check_exactly_once(sink.dump(), frozenset(generate.reporter(i) for i in range(n)))
+                    reporters = frozenset([KNOWN_SENDER, *(generate.reporter(i) for i in range(n))])
+                    check_exactly_once(sink.dump(), reporters)
                 async with relay.sessions() as session:
                     stored = set(await session.scalars(select(Report.reference)))
-                answered = {m.group(0) for r in replies if (m := REFERENCE.search(r))}
-                if len(stored) != n or answered != stored or len(latencies) != n:
+                answered = {m.group(0) for r in replies if (m := REFERENCE.search(r))} | {match.group(0)}
+                if len(stored) != n + 1 or answered != stored or len(latencies) != n:
                     raise AssertionError(
                         f"{len(stored)} reports stored, {len(answered)} references answered "
-                        f"({len(answered - stored)} not stored), {len(latencies)} answered, expected {n}"
+                        f"({len(answered - stored)} not stored), {len(latencies)} answered, expected {n} + 1"
                     )
             finally:
                 await relay.stop()
     mean = statistics.mean(len(m[1]) for m in messages)
-    return IntakeRun(n, seconds, latencies, drained, mean)
+    return IntakeRun(n, seconds, latencies, drained, mean, backlog, known_seconds)
 
 
 class _FileHandler:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from bench import intake, scale_suite
+from bench import fanoutkill, intake, scale_suite
 from bench.daemon import toml_text
 from bench.postfix_sink import SMTP_SINK, PostfixSink
 from bench.sink import CountingSink, Sink
@@ -28,6 +28,7 @@ def test_generated_config_is_toml() -> None:
         "node_name": "w",
         "smtp": {"enabled": False, "port": 0},
         "networks": {"x": {"moderators": ["a@b"]}},
+        "categories": [{"slug": "fire", "names": {"nl": "brand"}, "keywords": {}}],  # a list of tables
     }
     assert tomllib.loads(toml_text(data)) == data
 
@@ -48,3 +49,10 @@ async def test_scale_out_at_a_tiny_size(bench_sink: CountingSink) -> None:
     assert one["runs"][0]["sent_by"] == [200]
     assert sum(two["runs"][0]["sent_by"]) == 200 and len(two["runs"][0]["sent_by"]) == 2
     assert summary["two_over_one"]["median"] > 0
+
+
+async def test_fanout_kill_at_a_tiny_size(bench_sink: CountingSink) -> None:
+    summary = await fanoutkill.run(bench_sink, 1, 200)
+    sqlite = summary["sqlite"]
+    assert sqlite["recipients"] == 200 and sqlite["bound_met"]
+    assert 0 < sqlite["runs"][0]["at_kill"] < 200

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import column
@@ -152,7 +153,11 @@ class InboundMessage(Base):
     """A message as received, whole: the evidence. ``status``: new, done, shunted."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (Index("ix_inbound_status", "status", "id"), Index("ix_inbound_sha256", "sha256"))
+    __table_args__ = (
+        Index("ix_inbound_status", "status", "id"),
+        Index("ix_inbound_sha256", "sha256"),
+        Index("ix_inbound_fair", "status", text("lower(mail_from)"), "id"),  # store/inbound._fair_order
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
     purpose: Mapped[str] = mapped_column(String(16))
