@@ -6,7 +6,7 @@ PostgreSQL: an index scan under the WindowAgg) instead of sorting all of them. W
 claim took 114-166 ms without it and 63-90 ms with it on SQLite (load ~6 on 2 cores; at load 10 the
 runs did not separate); on PostgreSQL the plan changes but JIT dominated (bench/RESULTS.md).
 
-Revision ID: 0019
+Revision ID: 0017
 Revises: 0016
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019"
+revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
