@@ -75,6 +75,7 @@ def settings_for(workdir: Path, sink_port: int) -> Settings:
         database={"url": f"sqlite+aiosqlite:///{workdir / 'relay.sqlite3'}"},
         smtp={"host": "127.0.0.1", "port": 0, "hostname": "relay.bench"},
         http={"host": "127.0.0.1", "port": 0, "public_url": PUBLIC_URL},  # one-click unsubscribe URLs
+        metrics={"host": "127.0.0.1", "port": 0},  # a free port: a running daemon may hold 9925
         outbound={
             "mode": "smtp",
             "smarthost_host": "127.0.0.1",

@@ -61,7 +61,6 @@ async def run_once(sink: CountingSink, templates: Templates, n: int) -> KillRun:
                     settings,
                     workdir / name,
                     outbound={"idle_poll_seconds": IDLE_POLL},
-                    metrics={"port": 0},  # a free port: another daemon on this machine may hold the default
                     node_name="daemon",
                 )
             )

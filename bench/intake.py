@@ -129,6 +129,7 @@ def relay_settings(db_url: str, workdir: Path, sink_port: int, **network: Any) -
         database={"url": db_url},
         smtp={"host": "127.0.0.1", "port": 0, "hostname": "relay.bench"},  # 127.0.0.1 is rate-limit exempt
         http={"host": "127.0.0.1", "port": 0, "public_url": PUBLIC_URL},
+        metrics={"host": "127.0.0.1", "port": 0},  # a free port: a running daemon may hold 9925
         outbound={
             "mode": "smtp",
             "smarthost_host": "127.0.0.1",
