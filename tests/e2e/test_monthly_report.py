@@ -39,13 +39,21 @@ async def add_last_months_reports(relay: Relay) -> str:
     return month.key
 
 
-async def monthly_deliveries(relay: Relay) -> int:
+async def monthly_deliveries(relay: Relay, status: str | None = None) -> int:
+    query = select(func.count()).where(Delivery.kind == "monthly")
+    if status is not None:
+        query = query.where(Delivery.status == status)
     async with relay.sessions() as session:
-        return int(await session.scalar(select(func.count()).where(Delivery.kind == "monthly")) or 0)
+        return int(await session.scalar(query) or 0)
 
 
 def monthly_mails(sink: Sink) -> list[Received]:
     return [m for m in sink.messages if "Maandoverzicht" in str(m.message["Subject"])]
+
+
+async def _all_sent(relay: Relay, sink: Sink) -> bool:
+    queued = await monthly_deliveries(relay, "queued")
+    return queued == 0 and len(monthly_mails(sink)) >= await monthly_deliveries(relay, "sent")
 
 
 @pytest.mark.parametrize("audience", ["moderators", "subscribers"])
@@ -74,7 +82,9 @@ async def test_two_daemons_send_the_monthly_report_once(
         second = Relay(settings.model_copy(update={"node_name": "node-b"}))
         await asyncio.gather(first.start(migrate=False), second.start(migrate=False))
         moderators = await wait_for(lambda: [m for m in monthly_mails(sink) if m.rcpt_tos[0] in MODERATORS])
-        await asyncio.sleep(2.0)  # ten more ticks of each scheduler: nothing more may come
+        # every monthly mail the job queued has reached the sink (a loaded machine sends them slowly) ...
+        await wait_for(lambda: _all_sent(first, sink), timeout=60)
+        await asyncio.sleep(2.0)  # ... and ten more ticks of each scheduler: nothing more may come
         mails = monthly_mails(sink)
         to_moderators = [m for m in mails if m.rcpt_tos[0] in MODERATORS]
         assert sorted(m.rcpt_tos[0] for m in to_moderators) == sorted(MODERATORS)  # once each

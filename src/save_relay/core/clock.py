@@ -14,9 +14,9 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def local_parts(value: datetime, zone: tzinfo) -> tuple[int, int, str]:
-    """(weekday with Monday 0, hour, "YYYY-MM") of ``value`` on the clock of ``zone``: kept with a
-    report so that statistics by weekday and hour are right across daylight saving changes on any
-    database (SQLite has no time zones)."""
+def local_parts(value: datetime, zone: tzinfo) -> tuple[int, int, str, int]:
+    """(weekday with Monday 0, hour, "YYYY-MM", day of the month) of ``value`` on the clock of
+    ``zone``: kept with a report so that statistics by weekday and hour are right across daylight
+    saving changes on any database (SQLite has no time zones), and can be kept per day."""
     local = as_utc(value).astimezone(zone)
-    return local.weekday(), local.hour, f"{local.year:04d}-{local.month:02d}"
+    return local.weekday(), local.hour, f"{local.year:04d}-{local.month:02d}", local.day

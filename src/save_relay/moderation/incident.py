@@ -55,8 +55,9 @@ def set_incident_time(report: Report, at: datetime, source: str, conf: NetworkSe
     """Store the time in UTC (SQLite keeps no offset: a local time would be read back as UTC)."""
     report.incident_at = as_utc(at).astimezone(UTC)
     report.incident_source = source
-    weekday, hour, month = local_parts(at, ZoneInfo(conf.timezone))
+    weekday, hour, month, day = local_parts(at, ZoneInfo(conf.timezone))
     report.incident_weekday, report.incident_hour, report.incident_month = weekday, hour, month
+    report.incident_day = day
 
 
 def set_place(report: Report, latitude: float, longitude: float, label: str, source: str) -> None:

@@ -1,7 +1,8 @@
 """A network's incident statistics for a period: every breakdown the police plan patrols with.
 
-``collect`` asks ``store.stats`` for each breakdown (one GROUP BY each) and returns plain values that
-the CLI prints as text, CSV or JSON, the charts draw, and the monthly mail sends.
+``collect`` sums every breakdown from the period's figures (``store.stats_cache``: whole months kept,
+the rest counted directly) and returns plain values that the CLI prints as text, CSV or JSON, the
+charts draw, and the monthly mail sends.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.context import NetworkRef
-from save_relay.store import stats
+from save_relay.store import stats, stats_cache, stats_figures
 from save_relay.store.stats import StatsFilter
+from save_relay.store.stats_figures import Figures
 
 WEEKDAYS = {
     "nl": ("ma", "di", "wo", "do", "vr", "za", "zo"),
@@ -99,6 +101,20 @@ def _percentile(histogram: dict[int, int], fraction: float) -> float | None:
     return float(max(histogram) + 1)
 
 
+async def _companies(session: AsyncSession, found: Figures, limit: int = 50) -> list[tuple[str, int]]:
+    """Reports per reporting company (per site), most first: subscribers summed by their company's
+    name as it is now."""
+    per_subscriber: dict[int, int] = {}
+    for (_, subscriber), count in found.subscribers.items():
+        per_subscriber[subscriber] = per_subscriber.get(subscriber, 0) + count
+    names = await stats_figures.company_names(session, list(per_subscriber))
+    counts: dict[str, int] = {}
+    for subscriber, count in per_subscriber.items():
+        if subscriber in names:
+            counts[names[subscriber]] = counts.get(names[subscriber], 0) + count
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
 async def collect(
     session: AsyncSession,
     network: NetworkRef,
@@ -118,23 +134,30 @@ async def collect(
         zone=zone,
         category=category,
     )
+    found = await stats_cache.period_figures(session, filt, network.settings.timezone)
     categories: dict[str, int] = {}
     months: dict[tuple[str, str], int] = {}
-    for category, month, day, hour, count in await stats.cube(session, filt):
+    for (slug, month, day, hour), count in found.cells.items():
         result.total += count
-        categories[category] = categories.get(category, 0) + count
-        months[(month, category)] = months.get((month, category), 0) + count
+        categories[slug] = categories.get(slug, 0) + count
+        months[(month, slug)] = months.get((month, slug), 0) + count
         result.weekday_hour[day][hour] += count
     result.categories = sorted(categories.items(), key=lambda item: (-item[1], item[0]))
-    result.months = [(month, category, n) for (month, category), n in sorted(months.items())]
-    result.zones = await stats.by_zone(session, filt)
+    result.months = [(month, slug, n) for (month, slug), n in sorted(months.items())]
+    zones: dict[str, int] = {}
+    for (_, slug), count in found.zones.items():
+        zones[slug] = zones.get(slug, 0) + count
+    result.zones = sorted(zones.items(), key=lambda item: (-item[1], item[0]))
     if companies:
-        result.companies = await stats.by_company(session, filt)
-    histogram = await stats.decision_hours(session, filt)
+        result.companies = await _companies(session, found)
+    histogram: dict[int, int] = {}
+    for (_, hours), count in found.decisions.items():
+        histogram[hours] = histogram.get(hours, 0) + count
     result.decided = sum(histogram.values())
     result.decision_hours_p50 = _percentile(histogram, 0.5)
     result.decision_hours_p90 = _percentile(histogram, 0.9)
-    result.distributions, result.recipients = await stats.distributions(session, filt)
+    result.distributions = sum(count for count, _ in found.distributions.values())
+    result.recipients = sum(recipients for _, recipients in found.distributions.values())
     result.canvasses = [
         CanvassRate(*row) for row in await stats.canvass_responses(session, network.id, start, end)
     ]

@@ -1,31 +1,29 @@
-"""Statistics queries: reports counted by category, zone, weekday and hour, month and company.
+"""Statistics queries: which reports count (``where``), a few direct breakdowns, local times.
 
-Each breakdown is one ``GROUP BY`` in the database over the reports a filter selects (never a row loop
-in Python): the incident's weekday, hour and month on the network's clock are columns of the report
-(written with the incident time, see ``core.clock.local_parts``), so the counts are the same on SQLite
-(no time zones) and PostgreSQL, and right across daylight saving changes. Exercises are left out, and
-so are reports that were no incident (discarded automatic mail, shunted, rejected, withdrawn).
+Each breakdown is a ``GROUP BY`` in the database over the reports a filter selects (never a row loop
+in Python; ``stats_figures`` computes them all at once, ``stats_cache`` keeps them per month). The
+incident's weekday, hour and month on the network's clock are columns of the report (written with the
+incident time, see ``core.clock.local_parts``), so the counts are the same on SQLite (no time zones)
+and PostgreSQL, and right across daylight saving changes. Exercises are left out, and so are reports
+that were no incident (discarded automatic mail, shunted, rejected, withdrawn).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
-    Text,
     and_,
-    cast,
+    delete,
     exists,
     func,
     literal_column,
+    or_,
     select,
     update,
 )
@@ -34,7 +32,7 @@ from sqlalchemy.sql.selectable import TableValuedAlias
 
 from save_relay.core.clock import as_utc, local_parts
 from save_relay.core.states import ReportStatus
-from save_relay.store.tables import Canvass, CanvassRecipient, Distribution, Report, Subscriber
+from save_relay.store.tables import Canvass, CanvassRecipient, Report, StatsPeriod
 
 COUNTED = (ReportStatus.PENDING, ReportStatus.APPROVED, ReportStatus.EXPIRED)
 
@@ -62,7 +60,7 @@ def _zones_of(dialect: str) -> TableValuedAlias:
     return func.json_each(Report.zones).table_valued("value").alias("z")
 
 
-def _where(filt: StatsFilter, dialect: str, statuses: Sequence[str] = COUNTED) -> list[ColumnElement[bool]]:
+def where(filt: StatsFilter, dialect: str, statuses: Sequence[str] = COUNTED) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         Report.network_id == filt.network_id,
         Report.status.in_(list(statuses)),
@@ -90,56 +88,21 @@ async def _pairs(session: AsyncSession, query: Select[str, int]) -> list[tuple[s
     return [(str(key), int(count)) for key, count in (await session.execute(query)).all()]
 
 
-async def total(session: AsyncSession, filt: StatsFilter) -> int:
-    query = select(func.count()).select_from(Report).where(*_where(filt, _dialect(session)))
-    return int(await session.scalar(query) or 0)
-
-
 async def by_category(session: AsyncSession, filt: StatsFilter) -> list[tuple[str, int]]:
     query = (
         select(Report.category, func.count())
-        .where(*_where(filt, _dialect(session)))
+        .where(*where(filt, _dialect(session)))
         .group_by(Report.category)
         .order_by(func.count().desc(), Report.category)
     )
     return await _pairs(session, query)
 
 
-async def by_zone(session: AsyncSession, filt: StatsFilter) -> list[tuple[str, int]]:
-    """Reports per zone, most first. Grouped by the zone list as text, then split here: a few
-    thousand distinct lists instead of a JSON table function on every row (3x faster on SQLite)."""
-    zones_text = cast(Report.zones, Text)
-    query = select(zones_text, func.count()).where(*_where(filt, _dialect(session))).group_by(zones_text)
-    counts: dict[str, int] = {}
-    for text, count in (await session.execute(query)).all():
-        for slug in json.loads(text or "[]"):
-            counts[str(slug)] = counts.get(str(slug), 0) + int(count)
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-
-
-async def cube(session: AsyncSession, filt: StatsFilter) -> list[tuple[str, str, int, int, int]]:
-    """(category, month, weekday, hour, reports): one scan from which the total and the breakdowns by
-    category, weekday x hour and month are summed (``stats.collect``) instead of a scan each."""
-    query = (
-        select(
-            Report.category,
-            Report.incident_month,
-            Report.incident_weekday,
-            Report.incident_hour,
-            func.count(),
-        )
-        .where(*_where(filt, _dialect(session)), Report.incident_weekday.is_not(None))
-        .group_by(Report.category, Report.incident_month, Report.incident_weekday, Report.incident_hour)
-    )
-    rows = (await session.execute(query)).all()
-    return [(str(c), str(m), int(d or 0), int(h or 0), int(n)) for c, m, d, h, n in rows]
-
-
 async def by_weekday_hour(session: AsyncSession, filt: StatsFilter) -> dict[tuple[int, int], int]:
     """(weekday with Monday 0, hour) -> reports, on the network's clock."""
     query = (
         select(Report.incident_weekday, Report.incident_hour, func.count())
-        .where(*_where(filt, _dialect(session)), Report.incident_weekday.is_not(None))
+        .where(*where(filt, _dialect(session)), Report.incident_weekday.is_not(None))
         .group_by(Report.incident_weekday, Report.incident_hour)
     )
     rows = (await session.execute(query)).all()
@@ -150,54 +113,11 @@ async def by_month(session: AsyncSession, filt: StatsFilter) -> list[tuple[str, 
     """(month "YYYY-MM", category, reports), months in order: the trend per category."""
     query = (
         select(Report.incident_month, Report.category, func.count())
-        .where(*_where(filt, _dialect(session)), Report.incident_month.is_not(None))
+        .where(*where(filt, _dialect(session)), Report.incident_month.is_not(None))
         .group_by(Report.incident_month, Report.category)
         .order_by(Report.incident_month, Report.category)
     )
     return [(str(m), str(c), int(n)) for m, c, n in (await session.execute(query)).all()]
-
-
-async def by_company(session: AsyncSession, filt: StatsFilter, limit: int = 50) -> list[tuple[str, int]]:
-    """Reports per reporting company (per site), most first."""
-    query = (
-        select(Subscriber.company, func.count())
-        .select_from(Report)
-        .join(Subscriber, Subscriber.id == Report.subscriber_id)
-        .where(*_where(filt, _dialect(session)))
-        .group_by(Subscriber.company)
-        .order_by(func.count().desc(), Subscriber.company)
-        .limit(limit)
-    )
-    return await _pairs(session, query)
-
-
-async def decision_hours(session: AsyncSession, filt: StatsFilter) -> dict[int, int]:
-    """Decided reports by whole hours from received to decided (a histogram: percentiles from it)."""
-    dialect = _dialect(session)
-    hours: ColumnElement[Any]
-    if dialect == "postgresql":
-        hours = func.floor(func.extract("epoch", Report.decided_at - Report.received_at) / 3600)
-    else:
-        hours = (func.julianday(Report.decided_at) - func.julianday(Report.received_at)) * 24
-    bucket = cast(hours, Integer)
-    decided = (ReportStatus.APPROVED, ReportStatus.REJECTED)
-    query = (
-        select(bucket, func.count())
-        .where(*_where(filt, dialect, decided), Report.decided_at.is_not(None))
-        .group_by(bucket)
-    )
-    return {int(h or 0): int(n) for h, n in (await session.execute(query)).all()}
-
-
-async def distributions(session: AsyncSession, filt: StatsFilter) -> tuple[int, int]:
-    """(distributions, recipients) of the selected reports."""
-    query = (
-        select(func.count(Distribution.id), func.coalesce(func.sum(Distribution.recipients), 0))
-        .join(Report, Report.id == Distribution.report_id)
-        .where(*_where(filt, _dialect(session)))
-    )
-    count, recipients = (await session.execute(query)).one()
-    return int(count), int(recipients)
 
 
 async def canvass_responses(
@@ -240,6 +160,7 @@ async def _rewrite_local_times(
                     Report.incident_weekday,
                     Report.incident_hour,
                     Report.incident_month,
+                    Report.incident_day,
                 )
                 .where(condition, Report.id > last)
                 .order_by(Report.id)
@@ -252,7 +173,7 @@ async def _rewrite_local_times(
         for report_id, incident_at, received_at, *stored in rows:
             parts = local_parts(incident_at or received_at, zone)
             if tuple(stored) != parts:
-                weekday, hour, month = parts
+                weekday, hour, month, day = parts
                 changes.append(
                     {
                         "id": report_id,
@@ -260,6 +181,7 @@ async def _rewrite_local_times(
                         "incident_weekday": weekday,
                         "incident_hour": hour,
                         "incident_month": month,
+                        "incident_day": day,
                     }
                 )
         if changes:
@@ -275,23 +197,34 @@ async def local_times_stale(
     zone was changed in the settings (a zone with the same offsets changes nothing, and needs nothing)."""
     rows = (
         await session.execute(
-            select(Report.incident_at, Report.incident_weekday, Report.incident_hour, Report.incident_month)
+            select(
+                Report.incident_at,
+                Report.incident_weekday,
+                Report.incident_hour,
+                Report.incident_month,
+                Report.incident_day,
+            )
             .where(Report.network_id == network_id, Report.incident_weekday.is_not(None))
             .order_by(Report.id.desc())
             .limit(sample)
         )
     ).all()
-    return any(at is not None and local_parts(at, zone) != (d, h, m) for at, d, h, m in rows)
+    return any(at is not None and local_parts(at, zone)[:3] != (d, h, m) for at, d, h, m, _ in rows)
 
 
 async def fill_local_times(session: AsyncSession, network_id: int, timezone: str, batch: int = 5000) -> int:
-    """Write the local weekday, hour and month where they are missing (reports from before migration
-    0008), or of every report when the time zone changed (``local_times_stale``); returns how many.
-    Cheap when there is nothing to do: one indexed probe and a sample of the newest reports."""
+    """Write the local weekday, hour, month and day where they are missing (reports from before
+    migrations 0008 and 0018), or of every report when the time zone changed (``local_times_stale``);
+    returns how many. Cheap when there is nothing to do: one probe and a sample of the newest reports."""
     zone = ZoneInfo(timezone)
     if await local_times_stale(session, network_id, zone):
-        return await _rewrite_local_times(session, Report.network_id == network_id, zone, batch)
-    missing = and_(Report.network_id == network_id, Report.incident_weekday.is_(None))
-    if await session.scalar(select(Report.id).where(missing).limit(1)) is None:
-        return 0
-    return await _rewrite_local_times(session, missing, zone, batch)
+        condition = Report.network_id == network_id
+    else:
+        missing = or_(Report.incident_weekday.is_(None), Report.incident_day.is_(None))
+        condition = and_(Report.network_id == network_id, missing)
+        if await session.scalar(select(Report.id).where(condition).limit(1)) is None:
+            return 0
+    done = await _rewrite_local_times(session, condition, zone, batch)
+    if done:  # reports moved between months: the kept figures of every month go
+        await session.execute(delete(StatsPeriod).where(StatsPeriod.network_id == network_id))
+    return done

@@ -39,6 +39,7 @@ from save_relay.store.tables.relay import (
     ZoneMembership,
 )
 from save_relay.store.tables.scheduler import JobSlot
+from save_relay.store.tables.stats import StatsPeriod
 
 __all__ = [
     "Account",
@@ -67,6 +68,7 @@ __all__ = [
     "ReferenceCounter",
     "Report",
     "ReportAttachment",
+    "StatsPeriod",
     "Subscriber",
     "SubscriberAddress",
     "SubscriptionRequest",

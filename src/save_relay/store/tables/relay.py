@@ -183,6 +183,8 @@ class Report(Base):
     __table_args__ = (
         Index("ix_reports_status", "network_id", "status"),
         Index("ix_reports_incident", "network_id", "incident_at"),
+        # statistics: which of a month's reports changed since its figures were kept? (store/stats_cache.py)
+        Index("ix_reports_month_changed", "network_id", "incident_month", "changed_at"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
@@ -212,12 +214,16 @@ class Report(Base):
     # The incident time on the network's clock, kept with it (SQLite has no time zones): Monday = 0.
     incident_weekday: Mapped[int | None] = mapped_column(SmallInteger)
     incident_hour: Mapped[int | None] = mapped_column(SmallInteger)
-    incident_month: Mapped[str | None] = mapped_column(String(7))  # "2026-11"
+    incident_month: Mapped[str | None] = mapped_column(String(7), active_history=True)  # "2026-11"
+    incident_day: Mapped[int | None] = mapped_column(SmallInteger)  # of the month: 1 to 31
     place_lat: Mapped[float | None] = mapped_column(Float)
     place_lon: Mapped[float | None] = mapped_column(Float)
     place_label: Mapped[str] = mapped_column(String(300), default="")
     place_source: Mapped[str] = mapped_column(String(16), default="none")
     exercise: Mapped[bool] = mapped_column(Boolean, default=False)  # left out of statistics
+    # Set on every insert and update, by the ORM and by Core UPDATEs alike (``onupdate``): the month's
+    # statistics are computed again when one of its reports changed (store/stats_cache.py).
+    changed_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
     # The preview: the text a distribution sends (the reporter's signature and identifying details
     # out), decided when the report is announced and shown to the moderators as it is (invariant 7).
     preview_text: Mapped[str | None] = mapped_column(Text)
