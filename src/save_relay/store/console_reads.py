@@ -81,17 +81,12 @@ async def search_subscribers(
             | Subscriber.id.in_(with_address)
         )
     found = list(await session.scalars(query.order_by(Subscriber.company).limit(limit)))
-    counts = dict(
-        (
-            await session.execute(
-                select(SubscriberAddress.subscriber_id, func.count())
-                .where(SubscriberAddress.subscriber_id.in_([s.id for s in found]))
-                .group_by(SubscriberAddress.subscriber_id)
-            )
-        )
-        .tuples()
-        .all()
+    rows = await session.execute(
+        select(SubscriberAddress.subscriber_id, func.count())
+        .where(SubscriberAddress.subscriber_id.in_([s.id for s in found]))
+        .group_by(SubscriberAddress.subscriber_id)
     )
+    counts = {subscriber_id: number for subscriber_id, number in rows.all()}
     return [(subscriber, int(counts.get(subscriber.id, 0))) for subscriber in found]
 
 
@@ -118,7 +113,7 @@ async def memberships_of(session: AsyncSession, subscriber_id: int) -> tuple[lis
         .where(ZoneMembership.subscriber_id == subscriber_id)
         .order_by(Zone.slug)
     )
-    for slug, source in rows.tuples():
+    for slug, source in rows.all():
         (manual if source == MANUAL else computed).append(slug)
     groups = await session.scalars(
         select(Group.slug)
