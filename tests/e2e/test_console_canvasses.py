@@ -108,8 +108,9 @@ async def test_count_create_results_and_csv(relay: Relay, sink: Sink, client: ht
 
 
 async def test_problems_are_listed_and_a_scheduled_one_cancelled(
-    relay: Relay, client: httpx.AsyncClient
-) -> None:  # noqa: F811
+    relay: Relay,
+    client: httpx.AsyncClient,  # noqa: F811
+) -> None:
     await moderator(relay, client)
     csrf = csrf_of((await client.get("/canvasses/new")).text)
     bad = await client.post("/canvasses", data=form(csrf, question=" ", close="soon", radius="0"))

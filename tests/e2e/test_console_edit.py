@@ -51,8 +51,10 @@ async def test_the_edit_is_what_goes_out(relay: Relay, sink: Sink, client: httpx
 
 
 async def test_an_untouched_text_sends_the_preview(
-    relay: Relay, sink: Sink, client: httpx.AsyncClient
-) -> None:  # noqa: F811
+    relay: Relay,
+    sink: Sink,
+    client: httpx.AsyncClient,  # noqa: F811
+) -> None:
     reference = await post_report(relay)
     await moderator(relay, client)
     page = await client.get(f"/reports/{reference}")
