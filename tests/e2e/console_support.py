@@ -1,11 +1,12 @@
-"""Helpers of the console page tests (tests/e2e/test_console_*.py, tests/browser/): two networks whose
-scheduler ticks fast, an account of a role logged in over httpx, and the audit entries of an action."""
+"""Helpers of the console page tests (tests/e2e/test_console_*.py, tests/browser/): two networks, an
+account of a role logged in over httpx, and the audit entries of an action."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import httpx
+import pyotp
 from sqlalchemy import select
 
 from save_relay.app import Relay
@@ -13,14 +14,16 @@ from save_relay.core.settings import Settings
 from save_relay.core.states import AccountRole
 from save_relay.store.tables import AuditEntry
 from tests.conftest import make_settings
-from tests.e2e.test_console_reports import OTHER, moderator
+from tests.e2e.test_console_login import add_account, log_in
 from tests.helpers import Sink
 
 COORDINATOR = "coordinator@politie.lommel.be"
+OTHER = "agent@politie.mol.be"
 
 
-def two_networks(db_url: str, sink: Sink, tmp_path: Path) -> Settings:
-    """The demo network and a second (``mol``, moderator ``OTHER``); the scheduler ticks every 0.2 s."""
+def two_networks(db_url: str, sink: Sink, tmp_path: Path, **overrides: object) -> Settings:
+    """The demo network and a second (``mol``, moderator ``OTHER``) whose accounts must not see the
+    first's reports, subscribers, canvasses or audit entries."""
     base = make_settings(db_url, sink.port, tmp_path)
     networks = {key: n.model_dump() for key, n in base.networks.items()}
     networks["mol"] = {
@@ -31,13 +34,20 @@ def two_networks(db_url: str, sink: Sink, tmp_path: Path) -> Settings:
         "moderators": [OTHER],
         "default_groups": [],
     }
-    return make_settings(db_url, sink.port, tmp_path, networks=networks, scheduler={"tick_seconds": 0.2})
+    return make_settings(db_url, sink.port, tmp_path, networks=networks, **overrides)
 
 
 async def log_in_as(
-    relay: Relay, client: httpx.AsyncClient, role: AccountRole, login: str = COORDINATOR
+    relay: Relay,
+    client: httpx.AsyncClient,
+    role: AccountRole,
+    login: str = COORDINATOR,
+    network: str = "industrie",
 ) -> None:
-    await moderator(relay, client, login=login, role=role)
+    """An account of ``role`` with TOTP, logged in: the client holds its session cookie."""
+    secret = await add_account(relay, login, role, totp=True, network=network)
+    assert secret is not None
+    assert (await log_in(client, pyotp.TOTP(secret).now(), login=login)).status_code == 303
 
 
 async def entries(relay: Relay, action: str) -> list[AuditEntry]:

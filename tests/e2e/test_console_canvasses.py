@@ -28,7 +28,7 @@ RADIUS = 600.0
 
 @pytest.fixture
 def settings(db_url: str, sink: Sink, tmp_path: Path) -> Settings:
-    return two_networks(db_url, sink, tmp_path)
+    return two_networks(db_url, sink, tmp_path, scheduler={"tick_seconds": 0.2})
 
 
 def form(csrf: str, **changes: str) -> dict[str, str]:

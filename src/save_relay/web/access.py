@@ -4,6 +4,7 @@ that change subscribers, zones and canvasses, and the CSRF-checked form of a cha
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
@@ -20,16 +21,33 @@ from save_relay.web.auth import Visitor, checked_form, visitor
 from save_relay.web.deps import deps
 
 
+class Owned(Protocol):
+    """A record of one network (a report, a subscriber, a canvass)."""
+
+    @property
+    def network_id(self) -> int: ...
+
+
+T = TypeVar("T", bound=Owned)
+
+
+def own(found: T | None, who: Visitor) -> T:
+    """``found`` if it belongs to ``who``'s network: 404 if there is none, 403 if another network's
+    (its existence is no secret between police zones; its content is)."""
+    if found is None:
+        raise HTTPException(404)
+    if found.network_id != who.account.network_id:
+        raise HTTPException(403)
+    return found
+
+
 async def own_report(session: AsyncSession, who: Visitor, reference: str) -> Report:
-    """The report ``reference`` if it belongs to ``who``'s network: 404 if there is none, 403 if
-    another network's (its existence is no secret between police zones; its content is)."""
+    """The report ``reference`` of ``who``'s network (``own``)."""
     try:
         found = await report_store.by_reference(session, reference)
     except NotFound:
         raise HTTPException(404) from None
-    if found.network_id != who.account.network_id:
-        raise HTTPException(403)
-    return found
+    return own(found, who)
 
 
 #: Who changes subscribers and zones (issue 18: coordinators run them; moderators decide on reports and

@@ -38,8 +38,8 @@ from save_relay.web.errors import client_gone, http_error, server_error
 from save_relay.web.limits import RequestLimits
 from save_relay.web.security import SecurityHeaders
 from save_relay.web.static import CachedStaticFiles
-from save_relay.web.subscriber_import import UPLOAD_BYTES as UPLOAD
 from save_relay.web.templating import STATIC_DIR, STATIC_PREFIX
+from save_relay.web.uploads import UPLOAD_BYTES as UPLOAD
 
 ROUTES: list[BaseRoute] = [
     Route("/", auth.home, name="home"),

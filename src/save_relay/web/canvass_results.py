@@ -20,21 +20,19 @@ from save_relay.core.errors import CommandRefused, NotFound
 from save_relay.processing.gate import Actor
 from save_relay.store import canvass as canvass_store
 from save_relay.store.tables import Canvass
-from save_relay.web.access import CANVASSERS, form_of, network_of, to_login
+from save_relay.web.access import CANVASSERS, form_of, network_of, own, to_login
 from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
 from save_relay.web.templating import render
 
 
 async def own_canvass(session: AsyncSession, who: Visitor, canvass_id: int, *, lock: bool = False) -> Canvass:
-    """The canvass if it is of ``who``'s network: 404 if there is none, 403 if another network's."""
+    """The canvass if it is of ``who``'s network (``access.own``)."""
     try:
         found = await canvass_store.get(session, canvass_id, lock=lock)
     except NotFound:
         raise HTTPException(404) from None
-    if found.network_id != who.account.network_id:
-        raise HTTPException(403)
-    return found
+    return own(found, who)
 
 
 async def canvass(request: Request) -> Response:

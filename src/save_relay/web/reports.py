@@ -24,8 +24,8 @@ from save_relay.processing.gate import Actor
 from save_relay.store import recipients
 from save_relay.store import reports as report_store
 from save_relay.store.tables import Report
-from save_relay.web.access import own_report
-from save_relay.web.auth import Visitor, audit, checked_form, visitor
+from save_relay.web.access import form_of, own_report
+from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
 from save_relay.web.originals import is_inline
 from save_relay.web.security import with_images_from
@@ -139,13 +139,7 @@ def _decision(form: FormData) -> Decision:
 
 async def decider_form(request: Request) -> tuple[Visitor, FormData] | None:
     """The visitor and its CSRF-checked form for a decision (None: not logged in; 403: not a decider)."""
-    who = await visitor(request)
-    if who is None:
-        return None
-    form = await checked_form(request, who)
-    if who.account.role not in DECIDERS:
-        raise HTTPException(403)
-    return who, form
+    return await form_of(request, DECIDERS)
 
 
 async def decide_as(

@@ -5,40 +5,21 @@ The confirm form carries the CSV text back, so nothing is kept between the steps
 validates it again (a zone removed meanwhile refuses its lines then, it is never half-applied). The
 import is ``membership/subscribers.import_csv``, as ``save-relay subscribers import`` runs it: the
 network's default groups may be created, other unknown groups refuse their line, erased addresses are
-refused. Coordinators and admins import; the upload may be larger than other requests (``UPLOAD_BYTES``).
+refused. Coordinators and admins import; the upload may be larger than other requests (``web/uploads.py``).
 """
 
 from __future__ import annotations
 
-from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
 from save_relay.membership.subscribers import SubscriberImport, import_csv
 from save_relay.membership.suppress import key_of
-from save_relay.web.access import EDITORS, form_of, network_of, to_login
+from save_relay.web.access import EDITORS, network_of, to_login
 from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
 from save_relay.web.templating import render
-
-UPLOAD_BYTES = 8 * 1024 * 1024
-
-
-async def upload_form(request: Request) -> tuple[Visitor, FormData] | None:
-    """``form_of`` for an upload: the form read once with room for a file or a pasted text."""
-    await request.form(max_files=1, max_fields=16, max_part_size=UPLOAD_BYTES)
-    return await form_of(request, EDITORS)
-
-
-async def uploaded_text(form: FormData) -> str | None:
-    """The file's text (UTF-8, a BOM allowed) or else the pasted text; None when not UTF-8."""
-    given = form.get("file")
-    if isinstance(given, UploadFile) and given.filename:
-        try:
-            return (await given.read()).decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return None
-    return str(form.get("text", ""))
+from save_relay.web.uploads import uploaded
 
 
 async def import_page(request: Request) -> Response:
@@ -107,26 +88,21 @@ async def _run(request: Request, who: Visitor, text: str, *, apply: bool) -> Sub
 
 async def preview(request: Request) -> Response:
     """``POST /subscribers/import``: what the file would change, and every line it refuses."""
-    asked = await upload_form(request)
-    if asked is None:
+    posted = await uploaded(request)
+    if posted is None:
         return to_login()
-    who, form = asked
-    text = await uploaded_text(form)
-    if text is None or not text.strip():
-        problem = "import_not_text" if text is None else "import_empty"
-        return _page(request, who, text="", result=None, applied=False, problem=problem)
-    result = await _run(request, who, text, apply=False)
-    return _page(request, who, text=text, result=result, applied=False)
+    if posted.problem:
+        return _page(request, posted.who, text="", result=None, applied=False, problem=posted.problem)
+    result = await _run(request, posted.who, posted.text, apply=False)
+    return _page(request, posted.who, text=posted.text, result=result, applied=False)
 
 
 async def confirm(request: Request) -> Response:
     """``POST /subscribers/import/confirm``: apply the previewed text's good lines."""
-    asked = await upload_form(request)
-    if asked is None:
+    posted = await uploaded(request)
+    if posted is None:
         return to_login()
-    who, form = asked
-    text = str(form.get("text", ""))
-    if not text.strip():
-        return _page(request, who, text="", result=None, applied=False, problem="import_empty")
-    result = await _run(request, who, text, apply=True)
-    return _page(request, who, text="", result=result, applied=True)
+    if posted.problem:
+        return _page(request, posted.who, text="", result=None, applied=False, problem=posted.problem)
+    result = await _run(request, posted.who, posted.text, apply=True)
+    return _page(request, posted.who, text="", result=result, applied=True)

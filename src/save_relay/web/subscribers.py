@@ -24,7 +24,7 @@ from save_relay.membership.suppress import key_of
 from save_relay.store import console_reads, recipients
 from save_relay.store.subscribers import find_subscribers
 from save_relay.store.tables import Subscriber
-from save_relay.web.access import EDITORS, form_of, to_login
+from save_relay.web.access import EDITORS, form_of, own, to_login
 from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
 from save_relay.web.templating import render
@@ -34,13 +34,8 @@ FIELDS = ("company", "contact", "street", "latitude", "longitude")
 
 
 async def own_subscriber(session: AsyncSession, who: Visitor, subscriber_id: int) -> Subscriber:
-    """The subscriber if it is of ``who``'s network: 404 if there is none, 403 if another network's."""
-    found = await console_reads.subscriber(session, subscriber_id)
-    if found is None:
-        raise HTTPException(404)
-    if found.network_id != who.account.network_id:
-        raise HTTPException(403)
-    return found
+    """The subscriber if it is of ``who``'s network (``access.own``)."""
+    return own(await console_reads.subscriber(session, subscriber_id), who)
 
 
 async def subscribers(request: Request) -> Response:

@@ -19,8 +19,8 @@ from save_relay.store.subscribers import zone_counts
 from save_relay.web.access import EDITORS, network_of, to_login
 from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
-from save_relay.web.subscriber_import import upload_form, uploaded_text
 from save_relay.web.templating import render
+from save_relay.web.uploads import uploaded
 
 
 async def _page(
@@ -57,13 +57,12 @@ async def zones(request: Request) -> Response:
 
 async def upload(request: Request) -> Response:
     """``POST /zones``: load a GeoJSON FeatureCollection (a file or pasted text)."""
-    asked = await upload_form(request)
-    if asked is None:
+    posted = await uploaded(request)
+    if posted is None:
         return to_login()
-    who, form = asked
-    text = await uploaded_text(form)
-    if text is None or not text.strip():
-        return await _page(request, who, problem="import_not_text" if text is None else "import_empty")
+    who, text = posted.who, posted.text
+    if posted.problem:
+        return await _page(request, who, problem=posted.problem)
     network = network_of(request, who)
     try:
         async with deps(request).sessions() as session, session.begin():
