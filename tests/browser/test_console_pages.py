@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyotp
 import pytest
 
 from save_relay.app import Relay
@@ -15,10 +14,9 @@ from save_relay.core.settings import Settings
 from save_relay.core.states import AccountRole
 from tests.browser.conftest import PHONE, Browser
 from tests.browser.test_console import assert_clean, keep
-from tests.browser.test_console_login import fill_login
+from tests.browser.test_console_reports import moderator_logged_in
 from tests.conftest import make_settings
 from tests.e2e.canvass_support import answer, expected_near, questions
-from tests.e2e.test_console_login import LOGIN, add_account
 from tests.e2e.test_console_subscribers import subscriber
 from tests.helpers import Sink, wait_for
 from tests.web_support import base_url
@@ -33,11 +31,7 @@ def settings(db_url: str, sink: Sink, tmp_path: Path) -> Settings:
 
 
 async def coordinator_logged_in(relay: Relay, browser: Browser) -> None:
-    secret = await add_account(relay, LOGIN, AccountRole.COORDINATOR, totp=True)
-    assert secret is not None
-    await browser.open(f"{base_url(relay)}/")
-    await fill_login(browser, pyotp.TOTP(secret).now())
-    await browser.wait_for("location.pathname === '/console'")
+    await moderator_logged_in(relay, browser, AccountRole.COORDINATOR)
 
 
 @sqlite_only
