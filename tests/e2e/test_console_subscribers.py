@@ -179,3 +179,17 @@ async def test_import_previews_every_bad_line_then_applies(relay: Relay, client:
     assert (await client.post("/subscribers/import", data={"csrf": csrf}, files=latin)).status_code == 400
     empty = await client.post("/subscribers/import/confirm", data={"csrf": csrf, "text": " "})
     assert empty.status_code == 400 and "niets opgeladen" in empty.text
+
+
+async def test_an_upload_may_be_larger_than_other_requests(relay: Relay, client: httpx.AsyncClient) -> None:  # noqa: F811
+    """``max_request_bytes`` (8 KiB here) bounds other requests; the import's route takes 8 MiB."""
+    await log_in_as(relay, client, AccountRole.COORDINATOR)
+    csrf = csrf_of((await client.get("/subscribers/import")).text)
+    lines = [f"Bedrijf {n:04d},info{n}@bedrijf{n}.example,51.23,5.31" for n in range(400)]
+    text = "company,addresses,latitude,longitude\n" + "\n".join(lines) + "\n"
+    assert len(text.encode()) > 2 * relay.settings.http.max_request_bytes
+    files = {"file": ("groot.csv", text.encode(), "text/csv")}
+    preview = await client.post("/subscribers/import", data={"csrf": csrf}, files=files)
+    assert preview.status_code == 200 and "400 new" in preview.text
+    other = await client.post("/subscribers/new", data={"csrf": csrf, "company": "X", "street": text})
+    assert other.status_code == 413
