@@ -21,9 +21,12 @@ from tests.web_support import base_url
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
-async def moderator_logged_in(relay: Relay, browser: Browser) -> None:
-    """A moderator account with TOTP, logged in through the form: the browser is on /console."""
-    secret = await add_account(relay, LOGIN, AccountRole.MODERATOR, totp=True)
+async def moderator_logged_in(
+    relay: Relay, browser: Browser, role: AccountRole = AccountRole.MODERATOR
+) -> None:
+    """A moderator's (or ``role``'s) account with TOTP, logged in through the form: the browser is on
+    /console."""
+    secret = await add_account(relay, LOGIN, role, totp=True)
     assert secret is not None
     await browser.open(f"{base_url(relay)}/")
     await fill_login(browser, pyotp.TOTP(secret).now())

@@ -10,38 +10,26 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pyotp
 import pytest
 
 from save_relay.app import Relay
 from save_relay.core.settings import Settings
 from save_relay.core.states import AccountRole
 from save_relay.store.reports import by_reference, distribution_ids
-from tests.conftest import MODERATORS, make_settings
-from tests.e2e.test_console_login import add_account, log_in
+from tests.conftest import MODERATORS
+from tests.e2e.console_support import OTHER, log_in_as, two_networks
 from tests.e2e.test_one_click import quiet
 from tests.e2e.test_report_flow import _distribution_count, distributed, notification_for, post_report, reply
 from tests.helpers import Sink, wait_for
 from tests.web_support import base_url
 
 MODERATOR = MODERATORS[0]
-OTHER = "agent@politie.mol.be"
 
 
 @pytest.fixture
 def settings(db_url: str, sink: Sink, tmp_path: Path) -> Settings:
     """Two networks: the demo one and a second whose accounts must not see the first's reports."""
-    base = make_settings(db_url, sink.port, tmp_path)
-    networks = {key: n.model_dump() for key, n in base.networks.items()}
-    networks["mol"] = {
-        **networks["industrie"],
-        "address": "industrie@politie.mol.be",
-        "name": "SaVE Mol",
-        "reference_prefix": "MOL",
-        "moderators": [OTHER],
-        "default_groups": [],
-    }
-    return make_settings(db_url, sink.port, tmp_path, networks=networks)
+    return two_networks(db_url, sink, tmp_path)
 
 
 @pytest.fixture
@@ -57,9 +45,7 @@ async def moderator(
     network: str = "industrie",
     role: AccountRole = AccountRole.MODERATOR,
 ) -> None:
-    secret = await add_account(relay, login, role, totp=True, network=network)
-    assert secret is not None
-    assert (await log_in(client, pyotp.TOTP(secret).now(), login=login)).status_code == 303
+    await log_in_as(relay, client, role, login, network)
 
 
 def csrf_of(page: str) -> str:

@@ -70,9 +70,14 @@ async def add(
     *,
     actor: str,
     suppression_key: bytes | None = None,
+    via: str = "cli",
+    replace: bool = False,
 ) -> SubscriberImport:
     """Add (or extend) one subscriber from CSV-like cells, with the import's validation (and its
-    refusal of erased addresses, given the suppression key)."""
+    refusal of erased addresses, given the suppression key).
+
+    The cells left empty are left alone, unless ``replace`` (the console's edit form, which shows every
+    field): then an empty street, location, zone or group list clears it."""
     zones = await store.zone_ids(session, network_id)
     groups = await store.group_ids(session, network_id)
     row = validate_row(0, cells, zones, groups)
@@ -81,13 +86,13 @@ async def add(
     _, refused = await without_suppressed(session, suppression_key, [row])
     if refused:
         raise SaveRelayError(refused[0].reason)
-    columns = {name for name, value in cells.items() if value}
+    columns = set(cells) if replace else {name for name, value in cells.items() if value}
     result = await apply_rows(session, network_id, [row], columns=columns | {"company", "addresses"})
     audit.record(
         session,
         action="subscriber_added",
         actor=actor,
-        via="cli",
+        via=via,
         network_id=network_id,
         object_ref=row.company[:64],
         addresses=list(row.addresses),
@@ -125,7 +130,7 @@ async def remove(session: AsyncSession, network_id: int, target: str, *, actor: 
 
 
 async def set_enabled(
-    session: AsyncSession, network_id: int, target: str, enabled: bool, *, actor: str
+    session: AsyncSession, network_id: int, target: str, enabled: bool, *, actor: str, via: str = "cli"
 ) -> list[str]:
     """Disable or enable an address (enabling clears its bounce score) or a whole company.
 
@@ -142,7 +147,7 @@ async def set_enabled(
         )
         changed = await store.set_address_status(session, network_id, target, status, only_from=only_from)
         if changed:
-            events.record(session, network_id=network_id, address=target, event=word, via="cli")
+            events.record(session, network_id=network_id, address=target, event=word, via=via)
             lines = [f"{target.lower()}: {word}"]
         else:
             statuses = {row.status for row in await store.addresses_in_network(session, network_id, target)}
@@ -156,7 +161,7 @@ async def set_enabled(
         session,
         action=f"subscriber_{word}",
         actor=actor,
-        via="cli",
+        via=via,
         network_id=network_id,
         object_ref=target[:64],
     )

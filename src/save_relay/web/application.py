@@ -17,13 +17,29 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from save_relay.core.settings import HttpSettings, MetricsSettings
-from save_relay.web import auth, oneclick, ops, originals, pages, queue, reports, zonemap
+from save_relay.web import (
+    audit_page,
+    auth,
+    canvass_results,
+    canvasses,
+    oneclick,
+    ops,
+    originals,
+    pages,
+    queue,
+    reports,
+    subscriber_import,
+    subscribers,
+    zonemap,
+    zones_page,
+)
 from save_relay.web.deps import Deps
 from save_relay.web.errors import client_gone, http_error, server_error
 from save_relay.web.limits import RequestLimits
 from save_relay.web.security import SecurityHeaders
 from save_relay.web.static import CachedStaticFiles
 from save_relay.web.templating import STATIC_DIR, STATIC_PREFIX
+from save_relay.web.uploads import UPLOAD_BYTES as UPLOAD
 
 ROUTES: list[BaseRoute] = [
     Route("/", auth.home, name="home"),
@@ -39,6 +55,26 @@ ROUTES: list[BaseRoute] = [
     Route("/reports/{reference}/count", zonemap.count, name="report_count"),
     Route("/reports/{reference}/attachments/{number:int}", originals.attachment, name="report_attachment"),
     Route("/zones.geojson", zonemap.zones_geojson, name="zones_geojson"),
+    # The coordinators' pages: subscribers, zones, canvasses; and the audit log for every role.
+    Route("/subscribers", subscribers.subscribers, name="subscribers"),
+    Route("/subscribers/new", subscribers.new_form, methods=["GET"], name="subscriber_new"),
+    Route("/subscribers/new", subscribers.create, methods=["POST"]),
+    Route("/subscribers/import", subscriber_import.import_page, methods=["GET"], name="subscriber_import"),
+    Route("/subscribers/import", subscriber_import.preview, methods=["POST"], max_body_size=UPLOAD),
+    Route("/subscribers/import/confirm", subscriber_import.confirm, methods=["POST"], max_body_size=UPLOAD),
+    Route("/subscribers/{subscriber_id:int}", subscribers.company, methods=["GET"], name="subscriber"),
+    Route("/subscribers/{subscriber_id:int}", subscribers.edit, methods=["POST"]),
+    Route("/subscribers/{subscriber_id:int}/enabled", subscribers.switch, methods=["POST"]),
+    Route("/zones", zones_page.zones, methods=["GET"], name="zones"),
+    Route("/zones", zones_page.upload, methods=["POST"], max_body_size=UPLOAD),
+    Route("/canvasses", canvasses.canvasses, methods=["GET"], name="canvasses"),
+    Route("/canvasses", canvasses.create_canvass, methods=["POST"]),
+    Route("/canvasses/new", canvasses.new_form, name="canvass_new"),
+    Route("/canvasses/count", canvasses.count, name="canvass_count"),
+    Route("/canvasses/{canvass_id:int}", canvass_results.canvass, name="canvass"),
+    Route("/canvasses/{canvass_id:int}/results.csv", canvass_results.results_csv, name="canvass_csv"),
+    Route("/canvasses/{canvass_id:int}/cancel", canvass_results.cancel_canvass, methods=["POST"]),
+    Route("/audit", audit_page.audit_log, name="audit"),
     # Operations: liveness (the process answers) and readiness (it can do its work: web/ops.py).
     Route("/healthz", pages.healthz, name="healthz"),
     Route("/readyz", ops.readyz, name="readyz"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from save_relay.web.texts_pages import PAGE_TEXTS
+
 LANGUAGES: Final = ("nl", "fr", "en")
 DEFAULT: Final = "nl"
 
@@ -317,4 +319,9 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
 
 def texts(language: str) -> dict[str, str]:
     """The texts of ``language``, with the Dutch ones for any key it lacks."""
-    return {**TEXTS[DEFAULT], **TEXTS.get(language, {})}
+    return {
+        **TEXTS[DEFAULT],
+        **PAGE_TEXTS[DEFAULT],
+        **TEXTS.get(language, {}),
+        **PAGE_TEXTS.get(language, {}),
+    }

@@ -1,17 +1,15 @@
 """The moderation queue: the network's reports by status, narrowed by zone, category and period, and
 a bulk rejection with one reason.
 
-The period is in days on the network's clock (its ``timezone``): "from 3 to 5 December" means what a
-moderator in Lommel means by it. A bulk rejection decides each report on its own, through
-``moderation.decide`` as a single one does, in its own transaction: a report decided meanwhile (by a
-mail reply, or another moderator) is listed as refused and does not undo the others.
+The period is in days on the network's clock (``web/period.py``). A bulk rejection decides each report
+on its own, through ``moderation.decide`` as a single one does, in its own transaction: a report
+decided meanwhile (by a mail reply, or another moderator) is listed as refused and does not undo the
+others.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -25,6 +23,7 @@ from save_relay.store import recipients
 from save_relay.store import reports as report_store
 from save_relay.web.auth import Visitor, visitor
 from save_relay.web.deps import deps
+from save_relay.web.period import period
 from save_relay.web.reports import DECIDERS, decide_as, decider_form
 from save_relay.web.templating import render
 
@@ -39,17 +38,6 @@ class Outcome:
     refused: list[tuple[str, str]]
 
 
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None  # a hand-made URL with a bad date: the filter is left out, as the form shows
-
-
-def _start(day: date | None, zone: ZoneInfo) -> datetime | None:
-    return datetime.combine(day, time(), zone) if day else None
-
-
 def _network(request: Request, who: Visitor) -> NetworkRef:
     return deps(request).ctx.by_id[who.account.network_id]
 
@@ -62,19 +50,15 @@ def _narrow(request: Request, network: NetworkRef) -> tuple[str, report_store.Re
     category = params.get("category") or None
     if network.settings.category(category or "") is None:
         category = None
-    since, until = _day(params.get("from")), _day(params.get("to"))
-    clock = ZoneInfo(network.settings.timezone)
+    days = period(params, network.settings.timezone)
     narrow = report_store.ReportFilter(
-        zone=params.get("zone") or None,
-        category=category,
-        since=_start(since, clock),
-        until=_start(until + timedelta(days=1), clock) if until else None,
+        zone=params.get("zone") or None, category=category, since=days.since, until=days.until
     )
     shown = {
         "zone": narrow.zone or "",
         "category": category or "",
-        "from": since.isoformat() if since else "",
-        "to": until.isoformat() if until else "",
+        "from": days.shown_from,
+        "to": days.shown_to,
     }
     return status, narrow, shown
 

@@ -23,8 +23,9 @@ from save_relay.moderation.queue import describe
 from save_relay.processing.gate import Actor
 from save_relay.store import recipients
 from save_relay.store import reports as report_store
-from save_relay.web.access import own_report
-from save_relay.web.auth import Visitor, audit, checked_form, visitor
+from save_relay.store.tables import Report
+from save_relay.web.access import form_of, own_report
+from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
 from save_relay.web.originals import is_inline
 from save_relay.web.security import with_images_from
@@ -49,7 +50,7 @@ async def _report_page(
     context = {
         "who": who,
         "info": info,
-        "preview": report.preview_text or info["text"],
+        "preview": shown_text(report, str(info["text"])),
         "zones": zones,
         "groups": groups,
         "chosen": set(report.zones),
@@ -99,11 +100,38 @@ async def raw(request: Request) -> Response:
     )
 
 
+def shown_text(report: Report, parsed_text: str) -> str:
+    """What subscribers get: the moderator's edit once there is one, else the preview."""
+    if report.edited_text is not None:
+        return report.edited_text
+    return report.preview_text or parsed_text
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _edit(form: FormData) -> str | None:
+    """The text typed in the approve form when it differs from the preview shown with it (browsers
+    send a textarea with CRLF line ends); None: not edited, the preview goes out."""
+    text, shown = form.get("text"), form.get("shown")
+    if not isinstance(text, str) or not isinstance(shown, str) or _lines(text) == _lines(shown):
+        return None
+    if not _lines(text):
+        raise HTTPException(400)
+    return _lines(text) + "\n"
+
+
 def _decision(form: FormData) -> Decision:
     action = form.get("action")
     if action == "approve":
         zones, groups = form.getlist("zones"), form.getlist("groups")
-        return Decision(action="approve", zones=[str(z) for z in zones], groups=[str(g) for g in groups])
+        return Decision(
+            action="approve",
+            zones=[str(z) for z in zones],
+            groups=[str(g) for g in groups],
+            edit_text=_edit(form),
+        )
     if action == "reject":
         return Decision(action="reject", reason=str(form.get("reason", "")).strip() or None)
     raise HTTPException(400)
@@ -111,13 +139,7 @@ def _decision(form: FormData) -> Decision:
 
 async def decider_form(request: Request) -> tuple[Visitor, FormData] | None:
     """The visitor and its CSRF-checked form for a decision (None: not logged in; 403: not a decider)."""
-    who = await visitor(request)
-    if who is None:
-        return None
-    form = await checked_form(request, who)
-    if who.account.role not in DECIDERS:
-        raise HTTPException(403)
-    return who, form
+    return await form_of(request, DECIDERS)
 
 
 async def decide_as(
@@ -151,7 +173,7 @@ async def decide_report(request: Request) -> Response:
     reference = request.path_params["reference"]
     decision = _decision(form)
     try:
-        applied = await decide_as(request, who, reference, decision)
+        applied = await decide_as(request, who, reference, decision, edited=decision.edit_text is not None)
     except CommandRefused as refused:
         return await _report_page(request, who, reference, message=str(refused), code=409)
     deps(request).on_change()

@@ -21,9 +21,10 @@ STATIC_PREFIX = "/static"
 #: The console's sections, shown in the header's menu; ``None``: not there yet (shown, not linked).
 NAV: tuple[tuple[str, str | None], ...] = (
     ("reports", "/reports"),
-    ("subscribers", None),
-    ("zones", None),
-    ("canvasses", None),
+    ("subscribers", "/subscribers"),
+    ("zones", "/zones"),
+    ("canvasses", "/canvasses"),
+    ("audit", "/audit"),
 )
 
 
