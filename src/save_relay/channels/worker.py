@@ -9,7 +9,6 @@ connection: retried; any other answer (400, 401, 404, a redirect): failed for go
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -19,6 +18,7 @@ import httpx
 from save_relay.channels.signing import headers, message_id
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
+from save_relay.delivery.loop import WorkLoop
 from save_relay.delivery.retry import SendResult, retry_decision
 from save_relay.store import deliveries
 from save_relay.store.db import SessionFactory, WriteGate
@@ -40,26 +40,20 @@ def http_result(status: int, reason: str) -> SendResult:
     return SendResult(554, text)
 
 
-class WebhookWorker:
+class WebhookWorker(WorkLoop):
     """Sends the queue's webhooks until stopped; ``client`` is shared by all requests."""
+
+    error_action = "webhook_error"
 
     def __init__(
         self, ctx: Context, sessions: SessionFactory, *, write_gate: WriteGate | None = None
     ) -> None:
+        super().__init__(ctx.settings.outbound.idle_poll_seconds)
         self.ctx = ctx
         self.sessions = sessions
         self.conf = ctx.settings.outbound
         self.write_gate = write_gate or WriteGate(enabled=False)
         self.client = httpx.AsyncClient(follow_redirects=False, headers={"user-agent": "save-relay"})
-        self._wake = asyncio.Event()
-        self._stopping = False
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
 
     async def _post(self, item: Claimed) -> SendResult:
         endpoint = self.ctx.network(item.network_id).settings.webhook(item.recipient)
@@ -113,18 +107,6 @@ class WebhookWorker:
             )
         slots = asyncio.Semaphore(PARALLEL)
         return len(await asyncio.gather(*(self._send(item, slots) for item in items)))
-
-    async def run(self) -> None:
-        """Send until stopped; sleep until woken or the idle poll interval passed."""
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                if await self.run_once():
-                    continue
-            except Exception:
-                log.exception("webhook round failed", extra={"action": "webhook_error"})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.conf.idle_poll_seconds)
 
     async def close(self) -> None:
         await self.client.aclose()
