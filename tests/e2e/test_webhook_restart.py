@@ -78,3 +78,14 @@ async def test_a_webhook_outlives_a_sigkill(
     # the last 503 may have come while the kill cut its outcome off: that attempt is not counted
     assert status == "sent" and attempts in (refused, refused + 1)
     assert receiver.posted[-1].json()["data"]["reference"] == reference
+
+
+async def test_webhooks_list_shows_endpoints_not_their_secrets(
+    db_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    config = webhook_config(tmp_path, db_url, receiver)
+    ok(await asyncio.to_thread(run_cli, config, "init", cwd=tmp_path))
+    shown = ok(await asyncio.to_thread(run_cli, config, "webhooks", "list", cwd=tmp_path))
+    assert f"industrie/meldkamer  {receiver.url}  secret {receiver.secret[:10]}…" in shown
+    assert "events: all  zones: all  queued 0, sent 0, failed 0" in shown
+    assert receiver.secret not in shown
