@@ -18,6 +18,7 @@ from save_relay.moderation.decide import Decision, decide
 from save_relay.processing.gate import Actor
 from save_relay.store.tables import Delivery, Report
 from tests.conftest import make_settings, seed_demo
+from tests.e2e.canvass_support import answer, post_request, questions, wait_status
 from tests.e2e.test_delivery import announced
 from tests.e2e.test_report_flow import REPORTER, post_report
 from tests.helpers import Sink, camera_jpeg, wait_for
@@ -153,3 +154,37 @@ async def test_a_503_is_retried_and_a_400_is_not(
     assert rows["druk"].attempts == 2 and rows["druk"].last_error == "451 HTTP 503 Service Unavailable"
     assert [p.status for p in other.posted] == [400]  # failed for good: never asked again
     assert rows["kapot"].attempts == 1 and rows["kapot"].last_error == "554 HTTP 400 Bad Request"
+
+
+CANVASS = """near: Metaalwerken Vos NV
+radius: 600 m
+send: now
+close: 6s
+
+Hebben uw camera's vannacht een witte bestelwagen gezien op de Balendijk?
+"""
+
+
+async def test_a_canvass_tells_sent_answer_and_closed_without_who_answered(
+    db_url: str, sink: Sink, tmp_path: Path, receiver: Receiver
+) -> None:
+    hooks = (webhook(receiver), webhook(receiver, "elders", zones=["blauwe-kei"]))
+    relay = await started(webhook_settings(db_url, sink, tmp_path, *hooks))
+    try:
+        await post_request(relay, CANVASS)
+        sent = await wait_for(lambda: len(questions(sink, 1)) >= 7 and questions(sink, 1), timeout=30)
+        vos = next(m for m in sent if m.rcpt_tos[0] == "security@metaalwerken-vos.example")
+        await answer(relay, vos, "Camera 3 zag een witte bestelwagen om 02:41.")
+        await wait_status(relay, "closed", timeout=30)
+        events = await wait_for(lambda: len(receiver.posted) >= 3 and receiver.posted, timeout=20)
+    finally:
+        await relay.stop()
+    assert all(p.verified for p in events)
+    by_type = {p.json()["type"]: p.json()["data"] for p in events}
+    assert list(by_type) == ["canvass.sent", "canvass.answer", "canvass.closed"]
+    assert by_type["canvass.sent"]["question"].startswith("Hebben uw camera's")
+    assert by_type["canvass.sent"]["radius_m"] == 600 and by_type["canvass.sent"]["canvass"] == "canvass-1"
+    assert by_type["canvass.answer"]["answers"] == 1 and by_type["canvass.closed"]["answers"] == 1
+    everything = b"".join(p.body for p in events).decode()
+    assert "02:41" not in everything and "metaalwerken-vos" not in everything  # not who, not what
+    assert len(events) == 3  # the endpoint of another zone got none of it
