@@ -11,6 +11,7 @@ import typer
 from save_relay.app import serve as run_daemon
 from save_relay.cli.audit import audit_app
 from save_relay.cli.canvass import canvass_app
+from save_relay.cli.cap import cap
 from save_relay.cli.common import debugging, explain, fail, opened, print_traceback, run, settings, use_config
 from save_relay.cli.demo import load_demo
 from save_relay.cli.evidence import evidence_app
@@ -43,6 +44,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(webhooks_app, name="webhooks")
 app.command()(status)
 app.command()(stats)
+app.command()(cap)
 
 
 @app.callback()
