@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from save_relay.core.settings import HttpSettings, MetricsSettings
-from save_relay.web import auth, oneclick, ops, originals, pages, queue, reports, zonemap
+from save_relay.web import auth, capfeed, oneclick, ops, originals, pages, queue, reports, zonemap
 from save_relay.web.deps import Deps
 from save_relay.web.errors import client_gone, http_error, server_error
 from save_relay.web.limits import RequestLimits
@@ -39,6 +39,8 @@ ROUTES: list[BaseRoute] = [
     Route("/reports/{reference}/count", zonemap.count, name="report_count"),
     Route("/reports/{reference}/attachments/{number:int}", originals.attachment, name="report_attachment"),
     Route("/zones.geojson", zonemap.zones_geojson, name="zones_geojson"),
+    Route("/cap/{network}.atom", capfeed.feed, name="cap_feed"),
+    Route("/cap/{network}/{reference}.xml", capfeed.alert, name="cap_alert"),
     # Operations: liveness (the process answers) and readiness (it can do its work: web/ops.py).
     Route("/healthz", pages.healthz, name="healthz"),
     Route("/readyz", ops.readyz, name="readyz"),
