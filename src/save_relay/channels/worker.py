@@ -43,8 +43,6 @@ def http_result(status: int, reason: str) -> SendResult:
 class WebhookWorker(WorkLoop):
     """Sends the queue's webhooks until stopped; ``client`` is shared by all requests."""
 
-    error_action = "webhook_error"
-
     def __init__(
         self, ctx: Context, sessions: SessionFactory, *, write_gate: WriteGate | None = None
     ) -> None:
@@ -90,8 +88,12 @@ class WebhookWorker(WorkLoop):
             item.recipient,
             message_id(item.id),
             "sent" if outcome.sent else ("retry" if outcome.retry_at else "failed"),
-            extra={"action": "webhook_outcome", "webhook": item.recipient, "delivery_id": item.id}
-            | ({"error": outcome.error} if outcome.error else {}),
+            extra={
+                "action": "webhook_outcome",
+                "webhook": item.recipient,
+                "delivery_id": item.id,
+                "error": outcome.error,
+            },
         )
         return outcome
 
@@ -107,6 +109,9 @@ class WebhookWorker(WorkLoop):
             )
         slots = asyncio.Semaphore(PARALLEL)
         return len(await asyncio.gather(*(self._send(item, slots) for item in items)))
+
+    def round_failed(self) -> None:
+        log.exception("webhook round failed", extra={"action": "webhook_error"})
 
     async def close(self) -> None:
         await self.client.aclose()

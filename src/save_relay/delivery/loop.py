@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-
-log = logging.getLogger(__name__)
+from abc import ABC, abstractmethod
 
 
-class WorkLoop:
-    """``run`` calls ``run_once`` (how many items it handled) until ``stop``; an error is logged once
-    per round (``error_action``) and the loop goes on: a database that is away comes back."""
-
-    error_action = "worker_error"
+class WorkLoop(ABC):
+    """``run`` calls ``run_once`` (how many items it handled) until ``stop``; a round that fails is
+    reported by ``round_failed`` and the loop goes on: a database that is away comes back."""
 
     def __init__(self, idle_seconds: float) -> None:
         self.idle_seconds = idle_seconds
@@ -28,8 +24,13 @@ class WorkLoop:
         self._stopping = True
         self._wake.set()
 
+    @abstractmethod
     async def run_once(self) -> int:
-        raise NotImplementedError
+        """One round: claim, send, record; returns how many items it handled."""
+
+    @abstractmethod
+    def round_failed(self) -> None:
+        """Log the exception being handled (each worker with its own ``action``)."""
 
     async def run(self) -> None:
         """Work until stopped; sleep until woken, or the idle poll interval passed."""
@@ -39,6 +40,6 @@ class WorkLoop:
                 if await self.run_once():
                     continue
             except Exception:
-                log.exception("%s round failed", type(self).__name__, extra={"action": self.error_action})
+                self.round_failed()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.idle_seconds)

@@ -29,8 +29,6 @@ ROUND_SECONDS = 0.5  # a round starts no new send after this; the rest goes back
 class OutboundWorker(WorkLoop):
     """Sends the queue; ``transports`` are used in parallel, one task each."""
 
-    error_action = "outbound_error"
-
     def __init__(
         self,
         ctx: Context,
@@ -172,6 +170,9 @@ class OutboundWorker(WorkLoop):
             },
         )
         return len(outcomes)
+
+    def round_failed(self) -> None:
+        log.exception("outbound round failed", extra={"action": "outbound_error"})
 
     def _count(self, outcomes: Sequence[Outcome]) -> None:
         """The recorded outcomes in the metrics: sent, deferred (a retry is scheduled) or failed."""
