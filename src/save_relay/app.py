@@ -125,17 +125,19 @@ class Relay:
                 )
             )
         await worker.take_back_own_leases()  # a killed process of this node held them: send them now
-        self.webhooks = webhooks = WebhookWorker(ctx, self.sessions, write_gate=self.write_gate)
         self._tasks = [
             asyncio.create_task(processor.run(), name="processor"),
             asyncio.create_task(worker.run(), name="outbound"),
-            asyncio.create_task(webhooks.run(), name="webhooks"),
         ]
+        if any(n.settings.webhooks for n in networks.values()):  # none configured: no polling for them
+            self.webhooks = WebhookWorker(ctx, self.sessions, write_gate=self.write_gate)
+            self._tasks.append(asyncio.create_task(self.webhooks.run(), name="webhooks"))
         if self.settings.scheduler.enabled:  # canvasses, reminders, expiry, retries: claimed from the db
 
             def wake_workers() -> None:
                 worker.wake()
-                webhooks.wake()
+                if self.webhooks is not None:
+                    self.webhooks.wake()
 
             self.scheduler = Scheduler(
                 ctx, self.sessions, self.settings.scheduler, jobs=routes.JOBS, on_work=wake_workers

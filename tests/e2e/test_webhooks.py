@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from save_relay.app import Relay
+from save_relay.channels.dispatch import dispatch_events, purge_dispatched
 from save_relay.channels.signing import headers as signed_headers
+from save_relay.core.clock import utcnow
 from save_relay.core.settings import Settings
+from save_relay.core.states import ChannelEvent
 from save_relay.core.webhook_settings import WebhookSettings, secret_key
 from save_relay.moderation.decide import Decision, decide
 from save_relay.processing.gate import Actor
+from save_relay.store import channel_events
 from save_relay.store.tables import Delivery, Report
 from tests.conftest import make_settings, seed_demo
 from tests.e2e.canvass_support import answer, post_request, questions, wait_status
@@ -188,3 +193,19 @@ async def test_a_canvass_tells_sent_answer_and_closed_without_who_answered(
     everything = b"".join(p.body for p in events).decode()
     assert "02:41" not in everything and "metaalwerken-vos" not in everything  # not who, not what
     assert len(events) == 3  # the endpoint of another zone got none of it
+
+
+async def test_dispatched_events_are_forgotten_after_a_week(relay: Relay) -> None:
+    assert relay.ctx is not None
+    network_id = relay.ctx.networks["industrie"].id
+    async with relay.sessions() as session, session.begin():
+        channel_events.emit(
+            session, network_id=network_id, event=ChannelEvent.CANVASS_CLOSED, canvass_id=None
+        )
+        channel_events.emit(session, network_id=network_id, event=ChannelEvent.CANVASS_SENT, canvass_id=None)
+    async with relay.sessions() as session, session.begin():
+        await dispatch_events(session, relay.ctx, utcnow())  # marks both dispatched (no webhooks here)
+        assert await channel_events.claim_pending(session, [network_id], 10) == []
+    async with relay.sessions() as session, session.begin():
+        assert await purge_dispatched(session, relay.ctx, utcnow() + timedelta(days=6)) == 0
+        assert await purge_dispatched(session, relay.ctx, utcnow() + timedelta(days=8)) == 2

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.channels.alerttext import exercise_mark, short_text, words
 from save_relay.channels.area import cap_circle, cap_polygons
 from save_relay.channels.cap import Alert, Area, MsgType, cap_time
+from save_relay.channels.eligibility import tlp_of
 from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.context import NetworkRef
 from save_relay.core.errors import NotFound, SaveRelayError
@@ -43,15 +44,6 @@ class Issued:
     msg_type: MsgType
     identifier: str
     sent: datetime
-
-
-def tlp_of(report: Report) -> str | None:
-    """The report's TLP label (``RED``, ``AMBER+STRICT``, ... ``CLEAR``), None while reports have none.
-
-    Labels come with the evidence issue (``reports.tlp``); this is the one place that reads them here.
-    """
-    label = getattr(report, "tlp", None)
-    return str(label).upper().removeprefix("TLP:") if label else None
 
 
 def may_be_public(report: Report) -> bool:

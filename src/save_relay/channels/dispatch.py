@@ -9,7 +9,7 @@ is nothing left to tell.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,13 +21,13 @@ from save_relay.store import channel_events, deliveries
 
 log = logging.getLogger(__name__)
 BATCH = 50  # events per transaction
+KEEP = timedelta(days=7)  # a dispatched event is kept this long (to look into what was sent)
 
 
 async def dispatch_events(session: AsyncSession, ctx: Context, now: datetime) -> int:
-    """Queue the webhooks of up to ``BATCH`` pending events; returns how many deliveries were queued."""
+    """Queue the webhooks of up to ``BATCH`` pending events; returns how many events it handled."""
     with_webhooks = [ref.id for ref in ctx.networks.values() if ref.settings.webhooks]
     events = await channel_events.claim_pending(session, list(ctx.by_id), BATCH)
-    queued = 0
     for event in events:
         if event.network_id not in with_webhooks:
             continue
@@ -41,7 +41,6 @@ async def dispatch_events(session: AsyncSession, ctx: Context, now: datetime) ->
         await deliveries.enqueue_many(
             session, network_id=network.id, kind=deliveries.WEBHOOK, messages=[(n, data) for n in names]
         )
-        queued += len(names)
         if names:
             log.info(
                 "%s: %s to %d webhook(s)",
@@ -51,4 +50,9 @@ async def dispatch_events(session: AsyncSession, ctx: Context, now: datetime) ->
                 extra={"action": "webhook_queued", "event": event.type, "webhooks": names},
             )
     await channel_events.mark_dispatched(session, [e.id for e in events])
-    return queued if queued else len(events)
+    return len(events)
+
+
+async def purge_dispatched(session: AsyncSession, ctx: Context, now: datetime) -> int:
+    """Daily: forget events dispatched more than ``KEEP`` ago (their deliveries stay in the queue)."""
+    return await channel_events.purge_dispatched(session, now - KEEP)

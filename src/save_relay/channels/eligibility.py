@@ -13,7 +13,15 @@ from collections.abc import Collection
 from save_relay.core.states import ChannelEvent
 from save_relay.core.webhook_settings import WebhookSettings
 
-NEVER_TO_WEBHOOKS = frozenset({"RED", "TLP:RED"})
+NEVER_TO_WEBHOOKS = frozenset({"RED"})
+
+
+def tlp_of(report: object) -> str | None:
+    """A report's TLP label without its ``TLP:`` (``RED``, ``AMBER+STRICT``, ... ``CLEAR``); None while
+    reports have none. Labels come with the evidence issue (``reports.tlp``): the one place that reads them.
+    """
+    label = getattr(report, "tlp", None)
+    return str(label).strip().upper().removeprefix("TLP:") if label else None
 
 
 def eligible(
@@ -24,7 +32,7 @@ def eligible(
     An endpoint without zones gets events of every zone; one with zones only those that touch them
     (an event without zones, e.g. a canvass around a point outside every zone, then goes nowhere).
     """
-    if tlp is not None and tlp.strip().upper() in NEVER_TO_WEBHOOKS:
+    if tlp is not None and tlp.strip().upper().removeprefix("TLP:") in NEVER_TO_WEBHOOKS:
         return False
     if event not in endpoint.events:
         return False

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay.channels.eligibility import tlp_of
 from save_relay.core.clock import as_utc
 from save_relay.core.context import NetworkRef
 from save_relay.core.geo import ZoneIndex
@@ -50,11 +51,11 @@ async def _report(session: AsyncSession, network: NetworkRef, event: ChannelEven
     data: dict[str, Any] = {"network": _network(network), "reference": report.reference}
     data |= {"decided_at": _iso(report.decided_at), "exercise": report.exercise}
     if event.type == ChannelEvent.REPORT_REJECTED:
-        return Prepared(data, list(report.zones), getattr(report, "tlp", None))
+        return Prepared(data, list(report.zones), tlp_of(report))
     data |= await _distributed(session, report)
     if event.type == ChannelEvent.REPORT_FOLLOWUP:
         data["followup"] = event.detail  # what the follow-up feature put in its emit(): ids, no raw mail
-    return Prepared(data, list(report.zones), getattr(report, "tlp", None))
+    return Prepared(data, list(report.zones), tlp_of(report))
 
 
 async def _distributed(session: AsyncSession, report: Report) -> dict[str, Any]:

@@ -9,9 +9,10 @@ together with the decision (or the canvass step), so a crash never loses or inve
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import utcnow
@@ -61,3 +62,10 @@ async def mark_dispatched(session: AsyncSession, event_ids: Sequence[int]) -> No
         await session.execute(
             update(ChannelEventRow).where(ChannelEventRow.id.in_(event_ids)).values(dispatched_at=utcnow())
         )
+
+
+async def purge_dispatched(session: AsyncSession, before: datetime) -> int:
+    """Delete the events dispatched before ``before``; returns how many."""
+    result = await session.execute(delete(ChannelEventRow).where(ChannelEventRow.dispatched_at < before))
+    assert isinstance(result, CursorResult)
+    return max(result.rowcount or 0, 0)
