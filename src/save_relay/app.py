@@ -12,6 +12,7 @@ import socket
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from save_relay import __version__, routes
+from save_relay.channels.worker import WebhookWorker
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context, NetworkRef
 from save_relay.core.logs import mask_url_passwords
@@ -65,6 +66,7 @@ class Relay:
         self.ctx: Context | None = None
         self.processor: Processor | None = None
         self.worker: OutboundWorker | None = None
+        self.webhooks: WebhookWorker | None = None
         self.lmtp: LmtpListener | None = None
         self.imap_pollers: list[ImapPoller] = []
         self.http: HttpServer | None = None
@@ -127,9 +129,18 @@ class Relay:
             asyncio.create_task(processor.run(), name="processor"),
             asyncio.create_task(worker.run(), name="outbound"),
         ]
+        if any(n.settings.webhooks for n in networks.values()):  # none configured: no polling for them
+            self.webhooks = WebhookWorker(ctx, self.sessions, write_gate=self.write_gate)
+            self._tasks.append(asyncio.create_task(self.webhooks.run(), name="webhooks"))
         if self.settings.scheduler.enabled:  # canvasses, reminders, expiry, retries: claimed from the db
+
+            def wake_workers() -> None:
+                worker.wake()
+                if self.webhooks is not None:
+                    self.webhooks.wake()
+
             self.scheduler = Scheduler(
-                ctx, self.sessions, self.settings.scheduler, jobs=routes.JOBS, on_work=worker.wake
+                ctx, self.sessions, self.settings.scheduler, jobs=routes.JOBS, on_work=wake_workers
             )
             self.scheduler.start()
         await self._start_lmtp_and_imap(intake)
@@ -298,7 +309,7 @@ class Relay:
             await self.scheduler.stop()
         for server in self._servers:
             server.close()
-        for loop in (self.processor, self.worker, *self.imap_pollers):
+        for loop in (self.processor, self.worker, self.webhooks, *self.imap_pollers):
             if loop is not None:
                 loop.stop()
         if self._tasks:  # let them finish what they hold; cancel only what does not end in time
@@ -311,6 +322,8 @@ class Relay:
         await self._close_listeners()
         if self.worker is not None:
             await self.worker.close()
+        if self.webhooks is not None:
+            await self.webhooks.close()
         if heartbeat is not None:  # started: a clean stop is recorded
             await self._mark_stopped()
         await self.engine.dispose()

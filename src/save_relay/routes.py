@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from save_relay.canvass import inbox as canvass_inbox
 from save_relay.canvass import jobs as canvass_jobs
+from save_relay.channels.dispatch import dispatch_events, purge_dispatched
 from save_relay.core.routing import Purpose
 from save_relay.core.states import TokenPurpose
 from save_relay.delivery.bounces import handle_bounce, match_unmatched
@@ -62,6 +63,8 @@ JOBS: tuple[Job, ...] = (
     Job("moderation-reminders", housekeeping.remind_moderators, drain=True),
     Job("report-expiry", housekeeping.expire_reports, drain=True),
     Job("delivery-retries", housekeeping.retries_due),
+    Job("webhook-events", dispatch_events, drain=True),
+    Job("webhook-events-purge", purge_dispatched, every=timedelta(days=1)),
     Job("canvass-answer-purge", canvass_jobs.purge_answers, every=timedelta(days=1)),
     Job("bounce-matching", match_unmatched),
     Job("membership-digest", send_unsubscribe_digest, every=timedelta(days=1)),

@@ -19,10 +19,10 @@ from save_relay.canvass.results import AnswerView, answer_views, attachment_name
 from save_relay.canvass.service import area_of
 from save_relay.core.clock import as_utc
 from save_relay.core.context import Context, NetworkRef
-from save_relay.core.states import CanvassStatus
+from save_relay.core.states import CanvassStatus, ChannelEvent
 from save_relay.mail.attachments import Extracted, extract
 from save_relay.mail.parse import ParsedMessage
-from save_relay.store import audit, deliveries
+from save_relay.store import audit, channel_events, deliveries
 from save_relay.store import canvass as store
 from save_relay.store.canvass_targets import select_targets
 from save_relay.store.tables import Canvass, CanvassAnswer, CanvassRecipient, InboundMessage
@@ -76,6 +76,7 @@ async def send(
     if network.settings.canvass_answers == "digest":
         canvass.next_digest_at = now + timedelta(hours=ctx.settings.scheduler.canvass_digest_hours)
     _audit(session, canvass, "canvass_sent", recipients=len(recipients))
+    _emit(session, canvass, ChannelEvent.CANVASS_SENT)
     log.info(
         "canvass %d sent to %d address(es)",
         canvass.id,
@@ -150,6 +151,7 @@ async def close(session: AsyncSession, network: NetworkRef, canvass: Canvass, no
     pending = await store.answers(session, canvass.id, unforwarded=True)
     await store.mark_forwarded(session, [row.answer.id for row in pending], now)  # the summary has them
     _audit(session, canvass, "canvass_closed", recipients=summary.recipients, responses=summary.responses)
+    _emit(session, canvass, ChannelEvent.CANVASS_CLOSED)
     log.info(
         "canvass %d closed: %d of %d answered",
         canvass.id,
@@ -225,6 +227,7 @@ async def record_answer(
     )
     session.add(answer)
     await store.mark_responded(session, recipient.id, now)  # its autoflush inserts the answer (its id)
+    _emit(session, canvass, ChannelEvent.CANVASS_ANSWER, answer_id=answer.id)
     if at_once:
         row = store.AnswerRow(answer, recipient.company, recipient.address, recipient.distance_m)
         await forward(session, network, canvass, [row], now, _named(answer.id, items))
@@ -242,6 +245,11 @@ async def send_digests(session: AsyncSession, ctx: Context, now: datetime) -> in
         canvass.next_digest_at = now + interval if canvass.status != CanvassStatus.CLOSED else None
         sent += bool(rows)
     return sent
+
+
+def _emit(session: AsyncSession, canvass: Canvass, event: ChannelEvent, **detail: Any) -> None:
+    """Tell the webhooks (channels/), in the step's own transaction."""
+    channel_events.emit(session, network_id=canvass.network_id, event=event, canvass_id=canvass.id, **detail)
 
 
 def _audit(session: AsyncSession, canvass: Canvass, action: str, **detail: Any) -> None:

@@ -11,6 +11,7 @@ import typer
 from save_relay.app import serve as run_daemon
 from save_relay.cli.audit import audit_app
 from save_relay.cli.canvass import canvass_app
+from save_relay.cli.cap import cap
 from save_relay.cli.common import debugging, explain, fail, opened, print_traceback, run, settings, use_config
 from save_relay.cli.demo import load_demo
 from save_relay.cli.evidence import evidence_app
@@ -19,6 +20,7 @@ from save_relay.cli.queue import queue_app
 from save_relay.cli.stats import stats
 from save_relay.cli.status import status
 from save_relay.cli.users import users_app
+from save_relay.cli.webhooks import webhooks_app
 from save_relay.core import logs
 from save_relay.core.errors import SaveRelayError
 from save_relay.store.db import create_engine, describe_url
@@ -39,8 +41,10 @@ app.add_typer(canvass_app, name="canvass")
 app.add_typer(audit_app, name="audit")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(users_app, name="users")
+app.add_typer(webhooks_app, name="webhooks")
 app.command()(status)
 app.command()(stats)
+app.command()(cap)
 
 
 @app.callback()

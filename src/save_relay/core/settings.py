@@ -25,6 +25,7 @@ from save_relay.core.addresses import normalize_address
 from save_relay.core.categories import DEFAULT_CATEGORIES, OTHER, Category
 from save_relay.core.errors import ConfigError
 from save_relay.core.states import AccountRole
+from save_relay.core.webhook_settings import WebhookSettings
 
 ENV_PREFIX = "SAVE_RELAY_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
@@ -220,6 +221,9 @@ class NetworkSettings(_Section):
         description="the month's statistics by mail on the 1st: to the moderators, or also to the "
         "subscribers (each sees only their own zones' figures, never a reporter)",
     )
+    webhooks: list[WebhookSettings] = Field(
+        default_factory=list, description="signed webhook endpoints (Standard Webhooks): control rooms"
+    )
 
     @field_validator("address")
     @classmethod
@@ -249,6 +253,17 @@ class NetworkSettings(_Section):
         if OTHER not in slugs:
             values = [*values, next(c for c in DEFAULT_CATEGORIES if c.slug == OTHER)]
         return values
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhook_names(cls, values: list[WebhookSettings]) -> list[WebhookSettings]:
+        names = [w.name for w in values]
+        if len(set(names)) != len(names):
+            raise ValueError("each webhook name only once per network")
+        return values
+
+    def webhook(self, name: str) -> WebhookSettings | None:
+        return next((w for w in self.webhooks if w.name == name), None)
 
     def category(self, slug: str) -> Category | None:
         return next((c for c in self.categories if c.slug == slug), None)
@@ -464,6 +479,7 @@ class Settings(BaseSettings):
             found += [password, unquote(password)]
         found += [n.imap.password for n in self.networks.values() if n.imap is not None]
         found.append(self.privacy.suppression_key)
+        found += [w.secret.get_secret_value() for n in self.networks.values() for w in n.webhooks]
         return [s for s in found if s]
 
     @model_validator(mode="after")

@@ -89,3 +89,14 @@ class AccountRole(enum.StrEnum):
     MODERATOR = "moderator"
     COORDINATOR = "coordinator"
     ADMIN = "admin"
+
+
+class ChannelEvent(enum.StrEnum):
+    """What a webhook tells (Standard Webhooks' ``type``; ``channel_events.type``)."""
+
+    REPORT_APPROVED = "report.approved"
+    REPORT_REJECTED = "report.rejected"
+    REPORT_FOLLOWUP = "report.followup"
+    CANVASS_SENT = "canvass.sent"
+    CANVASS_ANSWER = "canvass.answer"
+    CANVASS_CLOSED = "canvass.closed"

@@ -5,7 +5,6 @@ writes, so that a kill sends again only what was in flight."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -14,6 +13,7 @@ from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.erased import is_erased
 from save_relay.core.routing import Purpose
+from save_relay.delivery.loop import WorkLoop
 from save_relay.delivery.personalize import Personal, message_id, personal_headers
 from save_relay.delivery.retry import SendResult, retry_decision
 from save_relay.delivery.transport import Transport
@@ -26,7 +26,7 @@ LOGGED_IDS = 50  # at most this many delivery ids in one log line
 ROUND_SECONDS = 0.5  # a round starts no new send after this; the rest goes back to the queue
 
 
-class OutboundWorker:
+class OutboundWorker(WorkLoop):
     """Sends the queue; ``transports`` are used in parallel, one task each."""
 
     def __init__(
@@ -38,6 +38,7 @@ class OutboundWorker:
         unsubscribe_url: str | None,
         write_gate: WriteGate | None = None,
     ) -> None:
+        super().__init__(ctx.settings.outbound.idle_poll_seconds)
         self.ctx = ctx
         self.sessions = sessions
         self.transports = list(transports)
@@ -47,18 +48,8 @@ class OutboundWorker:
         # handler the worker lost to them again and again during a flood (15 sends a second)
         self.write_gate = write_gate or WriteGate(enabled=False)
         self._bodies: dict[int, tuple[bytes, str | None]] = {}
-        self._wake = asyncio.Event()
-        self._stopping = False
         self._pending: list[Outcome] = []  # finished, not yet recorded (``_record``)
         self._record_lock = asyncio.Lock()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Finish the batch in hand (so that it is recorded, not sent again), then leave ``run``."""
-        self._stopping = True
-        self._wake.set()
 
     async def _body(self, distribution_id: int) -> tuple[bytes, str | None]:
         cached = self._bodies.get(distribution_id)
@@ -180,6 +171,9 @@ class OutboundWorker:
         )
         return len(outcomes)
 
+    def round_failed(self) -> None:
+        log.exception("outbound round failed", extra={"action": "outbound_error"})
+
     def _count(self, outcomes: Sequence[Outcome]) -> None:
         """The recorded outcomes in the metrics: sent, deferred (a retry is scheduled) or failed."""
         metrics = self.ctx.metrics
@@ -188,18 +182,6 @@ class OutboundWorker:
             metrics.deliveries.labels(status=status).inc()
             if status == "deferred":
                 metrics.retries.inc()
-
-    async def run(self) -> None:
-        """Send until stopped; sleep until woken, a retry is due, or the idle poll interval passed."""
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                if await self.run_once():
-                    continue
-            except Exception:
-                log.exception("outbound round failed", extra={"action": "outbound_error"})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.conf.idle_poll_seconds)
 
     async def close(self) -> None:
         for transport in self.transports:

@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import CommandRefused
-from save_relay.core.states import ReportStatus
+from save_relay.core.states import ChannelEvent, ReportStatus
 from save_relay.mail.i18n import Reason, Refusal
 from save_relay.mail.parse import parse_message
 from save_relay.moderation.distribution import distribute
 from save_relay.moderation.outcome import tell_everyone
 from save_relay.processing.gate import Actor
-from save_relay.store import audit, recipients
+from save_relay.store import audit, channel_events, recipients
 from save_relay.store import tokens as token_store
 from save_relay.store.aftercommit import after_commit
 from save_relay.store.tables import InboundMessage, Report
@@ -102,6 +102,9 @@ async def decide(
         report.edited_text = decision.edit_text
         fanout = await distribute(session, network, report, parsed, inbound.raw)
         applied = Applied(applied.reference, "approve", applied.zones, applied.groups, fanout.recipients)
+    approved = report.status == ReportStatus.APPROVED
+    event = ChannelEvent.REPORT_APPROVED if approved else ChannelEvent.REPORT_REJECTED
+    channel_events.emit(session, network_id=network.id, event=event, report_id=report.id)  # webhooks
     moderators_told, reporter_told = tell_everyone(
         session, network, report, parsed, actor, action=applied.action, recipients=applied.recipients
     )

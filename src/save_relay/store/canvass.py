@@ -195,6 +195,12 @@ async def answers(session: AsyncSession, canvass_id: int, *, unforwarded: bool =
     return [AnswerRow(*row) for row in (await session.execute(query)).all()]
 
 
+async def answer_count(session: AsyncSession, canvass_id: int) -> int:
+    """How many answers a canvass has (late ones too)."""
+    query = select(func.count()).select_from(CanvassAnswer).where(CanvassAnswer.canvass_id == canvass_id)
+    return int(await session.scalar(query) or 0)
+
+
 async def mark_forwarded(session: AsyncSession, answer_ids: Sequence[int], now: datetime) -> None:
     if answer_ids:
         await session.execute(

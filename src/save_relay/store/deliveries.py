@@ -20,6 +20,7 @@ from save_relay.core.tokens import delivery_id_of, delivery_token, token_hash
 from save_relay.store.tables import Delivery, Distribution, Report
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+WEBHOOK = "webhook"  # the kind of a webhook delivery (recipient: the endpoint's name; message: the JSON)
 LANE_KEY = "save_relay_delivery_lane"  # in ``session.info``: the lane of what the transaction queues
 
 
@@ -124,8 +125,12 @@ async def fan_out(session: AsyncSession, distribution: Distribution, recipients:
 async def claim(
     session: AsyncSession, *, worker: str, limit: int, lease: timedelta, kinds: Sequence[str] | None = None
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due deliveries to ``worker``; the caller commits."""
+    """Lease up to ``limit`` due deliveries to ``worker``; the caller commits.
+
+    ``kinds`` None: every kind but ``webhook`` (the mail worker's); the webhook worker names its kind.
+    """
     now = utcnow()
+    of_kind = Delivery.kind.in_(kinds) if kinds is not None else Delivery.kind != WEBHOOK
     query = (
         select(
             Delivery.id,
@@ -140,6 +145,7 @@ async def claim(
             Delivery.status == DeliveryStatus.QUEUED,
             Delivery.next_attempt_at <= now,
             (Delivery.lease_until.is_(None)) | (Delivery.lease_until < now),
+            of_kind,
         )
         .order_by(Delivery.lane, Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
@@ -275,6 +281,16 @@ async def counts(session: AsyncSession, distribution_id: int) -> dict[str, int]:
         .group_by(Delivery.status)
     )
     return {status: count for status, count in rows.all()}
+
+
+async def webhook_counts(session: AsyncSession) -> dict[tuple[int, str, str], int]:
+    """Webhook deliveries by (network id, endpoint name, status): the CLI's listing."""
+    rows = await session.execute(
+        select(Delivery.network_id, Delivery.recipient, Delivery.status, func.count())
+        .where(Delivery.kind == WEBHOOK)
+        .group_by(Delivery.network_id, Delivery.recipient, Delivery.status)
+    )
+    return {(network_id, name, status): count for network_id, name, status, count in rows.all()}
 
 
 async def acks_since(session: AsyncSession, recipient: str, since: datetime) -> int:

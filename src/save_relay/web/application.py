@@ -22,6 +22,7 @@ from save_relay.web import (
     auth,
     canvass_results,
     canvasses,
+    capfeed,
     oneclick,
     ops,
     originals,
@@ -75,6 +76,8 @@ ROUTES: list[BaseRoute] = [
     Route("/canvasses/{canvass_id:int}/results.csv", canvass_results.results_csv, name="canvass_csv"),
     Route("/canvasses/{canvass_id:int}/cancel", canvass_results.cancel_canvass, methods=["POST"]),
     Route("/audit", audit_page.audit_log, name="audit"),
+    Route("/cap/{network}.atom", capfeed.feed, name="cap_feed"),
+    Route("/cap/{network}/{reference}.xml", capfeed.alert, name="cap_alert"),
     # Operations: liveness (the process answers) and readiness (it can do its work: web/ops.py).
     Route("/healthz", pages.healthz, name="healthz"),
     Route("/readyz", ops.readyz, name="readyz"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from save_relay.store.tables.accounts import Account, ConsoleSession
 from save_relay.store.tables.canvass import Canvass, CanvassAnswer, CanvassRecipient, CanvassToken
+from save_relay.store.tables.channels import ChannelEventRow
 from save_relay.store.tables.counters import ReferenceCounter
 from save_relay.store.tables.imap import ImapMailbox
 from save_relay.store.tables.membership import (
@@ -51,6 +52,7 @@ __all__ = [
     "CanvassAnswer",
     "CanvassRecipient",
     "CanvassToken",
+    "ChannelEventRow",
     "ConsoleSession",
     "Delivery",
     "Distribution",

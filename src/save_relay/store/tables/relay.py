@@ -297,6 +297,7 @@ class Delivery(Base):
         Index("ix_deliveries_lane", "status", "lane", "next_attempt_at"),  # the claim's order
         Index("ix_deliveries_distribution", "distribution_id"),
         Index("ix_deliveries_recipient", "recipient", "kind", "created_at"),  # ack rate limit
+        Index("ix_deliveries_kind_due", "kind", "status", "next_attempt_at"),  # the webhook worker's claim
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
