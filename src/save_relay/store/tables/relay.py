@@ -306,6 +306,7 @@ class Delivery(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     bounce_hash: Mapped[str | None] = mapped_column(String(64))
     unsubscribe_hash: Mapped[str | None] = mapped_column(String(64))
+    followup_hash: Mapped[str | None] = mapped_column(String(64))  # a report copy's +followup-TOKEN
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
