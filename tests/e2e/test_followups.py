@@ -5,7 +5,9 @@ never a new report; over real SMTP, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
@@ -15,6 +17,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from save_relay.app import Relay
+from save_relay.core.clock import utcnow
+from save_relay.evidence.collect import report_files
+from save_relay.membership.holds import set_hold
+from save_relay.membership.retention import purge_expired
 from save_relay.moderation.queue import describe
 from save_relay.store.db import create_engine
 from save_relay.store.tables import AuditEntry, Base, Followup, InboundMessage, Report
@@ -198,3 +204,31 @@ async def test_migration_0018_matches_the_models(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert [d for d in diff if _about_followups(d)] == []
+
+
+async def test_followups_are_evidence_kept_by_a_hold_and_purged_without_one(relay: Relay, sink: Sink) -> None:
+    held, held_copy = await approved_copy(relay, sink)
+    loose, loose_copy = await approved_copy(relay, sink)
+    for copy in (held_copy, loose_copy):
+        subscriber = copy.rcpt_tos[0]
+        await send(relay, outlook_reply(copy, subscriber, str(copy.message["Reply-To"])), subscriber)
+    await wait_for(lambda: forwards(sink, MODERATORS[0], held) and forwards(sink, MODERATORS[0], loose))
+    (followup,) = await followups_of(relay, held)
+    async with relay.sessions() as session, session.begin():
+        files = await report_files(session, held, exported_by="cli:test", reason="PV 2026/12")
+        await set_hold(session, held, actor="cli:test", reason="PV 2026/12", release=False)
+    info = json.loads(files["report.json"])
+    [listed] = info["followups"]
+    assert files[listed["file"]] == followup.raw and listed["sha256"] == followup.sha256
+    assert (
+        listed["role"] == "subscriber"
+        and info["replies"]
+        and all(r["purpose"] != "followup" for r in info["replies"])
+    )
+
+    async with relay.sessions() as session, session.begin():
+        await purge_expired(session, relay.ctx, utcnow() + timedelta(days=800))  # type: ignore[arg-type]
+    (kept,) = await followups_of(relay, held)
+    assert kept.raw == followup.raw and kept.purged_at is None
+    (purged,) = await followups_of(relay, loose)
+    assert purged.raw == b"" and purged.text == "" and purged.purged_at is not None and purged.sha256

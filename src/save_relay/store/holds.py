@@ -8,7 +8,7 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.store.evidence import replies_about
-from save_relay.store.tables import Distribution, EvidenceHold, Report
+from save_relay.store.tables import Distribution, EvidenceHold, Followup, Report
 
 
 async def get(session: AsyncSession, report_id: int) -> EvidenceHold | None:
@@ -43,6 +43,11 @@ async def held_evidence(session: AsyncSession) -> HeldEvidence:
     inbound = {report.inbound_id for report in reports}
     for report in reports:
         inbound |= {reply.id for reply in await replies_about(session, report)}
+    inbound |= set(
+        await session.scalars(
+            select(Followup.inbound_id).where(Followup.report_id.in_([r.id for r in reports]))
+        )
+    )
     distributions = await session.scalars(
         select(Distribution.id).where(Distribution.report_id.in_([r.id for r in reports]))
     )

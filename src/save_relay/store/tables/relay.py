@@ -177,7 +177,8 @@ class InboundMessage(Base):
 
 
 class Report(Base):
-    """A report posted to a network; ``status``: pending, approved, rejected, expired, shunted, discarded."""
+    """A report posted to a network; ``status``: pending, approved, rejected, expired, shunted, discarded,
+    withdrawn (``core.states.ReportStatus``)."""
 
     __tablename__ = "reports"
     __table_args__ = (
