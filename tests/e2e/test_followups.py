@@ -232,3 +232,27 @@ async def test_followups_are_evidence_kept_by_a_hold_and_purged_without_one(rela
     assert kept.raw == followup.raw and kept.purged_at is None
     (purged,) = await followups_of(relay, loose)
     assert purged.raw == b"" and purged.text == "" and purged.purged_at is not None and purged.sha256
+
+
+async def test_a_thread_naming_no_report_of_ours_is_a_report_after_all(relay: Relay, sink: Sink) -> None:
+    message = EmailMessage()
+    message["From"] = f"Jan Vos <{REPORTER}>"
+    message["To"] = NETWORK
+    message["Subject"] = "RE: Verdachte wagen"
+    message["In-Reply-To"] = "<save-relay.SAVE-2026-999999.7.0123456789abcdef@politie.lommel.be>"
+    message["Message-ID"] = make_msgid(domain="metaalwerken-vos.example")
+    message.set_content("Vannacht weer een witte bestelwagen aan de poort.\n")
+    before = await report_count(relay)
+    await send(relay, message, REPORTER)
+
+    await wait_for(lambda: _reports_more_than(relay, before))
+    async with relay.sessions() as session:
+        report = await session.scalar(select(Report).order_by(Report.id.desc()).limit(1))
+        assert report is not None and report.reference and report.status == "pending"
+        inbound = await session.get(InboundMessage, report.inbound_id)
+        assert inbound is not None and inbound.purpose == "post"
+    await notification_for(sink, MODERATORS[0], report.reference)
+
+
+async def _reports_more_than(relay: Relay, count: int) -> bool:
+    return await report_count(relay) > count
