@@ -3,9 +3,11 @@ over real SMTP, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +18,7 @@ from save_relay.moderation.decide import Decision, decide
 from save_relay.processing.gate import Actor
 from save_relay.store import reports as reports_store
 from save_relay.store.tables import Delivery, Report
-from tests.conftest import MODERATORS
+from tests.conftest import MODERATORS, make_settings, seed_demo
 from tests.e2e.test_followups import audit_actions, followups_of, forwards
 from tests.e2e.test_outcome import mails, raw_digest
 from tests.e2e.test_report_flow import NETWORK, REPORTER, notification_for, post_report, reply
@@ -127,3 +129,28 @@ async def test_any_other_reply_of_the_reporter_is_a_followup(relay: Relay, sink:
 
 async def _status_is(relay: Relay, reference: str, status: str) -> bool:
     return await status_of(relay, reference) == status
+
+
+async def test_an_expired_acknowledgement_address_is_refused(db_url: str, sink: Sink, tmp_path: Path) -> None:
+    network = {
+        "address": NETWORK,
+        "name": "SaVE Lommel",
+        "language": "nl",
+        "moderators": MODERATORS,
+        "default_groups": ["politie-ploegen"],
+        "followup_days": 1 / 86_400,  # one second
+    }
+    relay = Relay(make_settings(db_url, sink.port, tmp_path, networks={"industrie": network}))
+    await relay.start(migrate=False)
+    try:
+        await seed_demo(relay.engine, relay)
+        reference = await post_report(relay)
+        ack = await acknowledgement(sink, reference)
+        await asyncio.sleep(1.5)
+        await answer_ack(relay, ack, "intrekken")
+        refusal = (await wait_for(lambda: mails(sink, REPORTER, "Niet uitgevoerd")))[0]
+        assert "onbekend of vervallen" in refusal
+        assert await status_of(relay, reference) == "pending"
+        assert await followups_of(relay, reference) == []
+    finally:
+        await relay.stop()
