@@ -20,6 +20,7 @@ from save_relay.app import Relay
 from save_relay.core.clock import utcnow
 from save_relay.evidence.collect import report_files
 from save_relay.membership.holds import set_hold
+from save_relay.membership.privacy import erase
 from save_relay.membership.retention import purge_expired
 from save_relay.moderation.queue import describe
 from save_relay.store.db import create_engine
@@ -232,6 +233,9 @@ async def test_followups_are_evidence_kept_by_a_hold_and_purged_without_one(rela
     assert kept.raw == followup.raw and kept.purged_at is None
     (purged,) = await followups_of(relay, loose)
     assert purged.raw == b"" and purged.text == "" and purged.purged_at is not None and purged.sha256
+    async with relay.sessions() as session:
+        assert (await session.get(InboundMessage, kept.inbound_id)).raw == followup.raw  # type: ignore[union-attr]
+        assert (await session.get(InboundMessage, purged.inbound_id)).raw == b""  # type: ignore[union-attr]
 
 
 async def test_a_thread_naming_no_report_of_ours_is_a_report_after_all(relay: Relay, sink: Sink) -> None:
@@ -256,3 +260,15 @@ async def test_a_thread_naming_no_report_of_ours_is_a_report_after_all(relay: Re
 
 async def _reports_more_than(relay: Relay, count: int) -> bool:
     return await report_count(relay) > count
+
+
+async def test_erasure_empties_a_subscribers_followup(relay: Relay, sink: Sink) -> None:
+    reference, copy = await approved_copy(relay, sink)
+    subscriber = copy.rcpt_tos[0]
+    await send(relay, outlook_reply(copy, subscriber, str(copy.message["Reply-To"])), subscriber)
+    await wait_for(lambda: forwards(sink, MODERATORS[0], reference))
+    async with relay.sessions() as session, session.begin():
+        await erase(session, relay.settings, subscriber, actor="cli:test")
+    (followup,) = await followups_of(relay, reference)
+    assert followup.raw == b"" and followup.text == "" and followup.sha256
+    assert followup.sender.startswith("erased-") and subscriber not in (followup.sent_to or "")

@@ -36,6 +36,7 @@ class HeldEvidence:
     report_ids: frozenset[int] = frozenset()
     inbound_ids: frozenset[int] = frozenset()
     distribution_ids: frozenset[int] = frozenset()
+    followup_ids: frozenset[int] = frozenset()
 
 
 async def held_evidence(session: AsyncSession) -> HeldEvidence:
@@ -43,11 +44,12 @@ async def held_evidence(session: AsyncSession) -> HeldEvidence:
     inbound = {report.inbound_id for report in reports}
     for report in reports:
         inbound |= {reply.id for reply in await replies_about(session, report)}
-    inbound |= set(
-        await session.scalars(
-            select(Followup.inbound_id).where(Followup.report_id.in_([r.id for r in reports]))
+    followups = (
+        await session.execute(
+            select(Followup.id, Followup.inbound_id).where(Followup.report_id.in_([r.id for r in reports]))
         )
-    )
+    ).all()
+    inbound |= {inbound_id for _, inbound_id in followups}
     distributions = await session.scalars(
         select(Distribution.id).where(Distribution.report_id.in_([r.id for r in reports]))
     )
@@ -55,4 +57,5 @@ async def held_evidence(session: AsyncSession) -> HeldEvidence:
         report_ids=frozenset(r.id for r in reports),
         inbound_ids=frozenset(inbound),
         distribution_ids=frozenset(distributions),
+        followup_ids=frozenset(followup_id for followup_id, _ in followups),
     )

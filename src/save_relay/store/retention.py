@@ -31,7 +31,8 @@ from save_relay.store.tables import (
 
 CLOSED_REQUESTS = ("approved", "rejected", "done", "cancelled", "expired")
 #: Inbound mail that is a delivery log rather than a report (canvass answers have their own retention).
-DELIVERY_LOG_PURPOSES = ("confirm", "bounces", "unsubscribe", "request")
+#: A follow-up's intake copy goes with them: the ``followups`` row keeps its own until its report goes.
+DELIVERY_LOG_PURPOSES = ("confirm", "bounces", "unsubscribe", "request", "followup")
 
 
 def _count(result: object) -> int:
