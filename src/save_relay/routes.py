@@ -28,6 +28,7 @@ from save_relay.membership.unsubscribe import handle_unsubscribe
 from save_relay.moderation import housekeeping
 from save_relay.moderation.announce import handle_post
 from save_relay.moderation.confirm import handle_report_reply
+from save_relay.moderation.followup import handle_followup
 from save_relay.processing.dispatch import Handler, TokenDispatch, TokenHandler
 from save_relay.processing.scheduler import Job
 from save_relay.stats import monthly
@@ -54,6 +55,8 @@ HANDLERS: Mapping[str, Handler] = {
     Purpose.REQUEST: handle_membership_request,
     Purpose.CANVASS: canvass_inbox.handle_canvass_request,
     Purpose.REPLY: canvass_inbox.handle_answer,
+    # a report's follow-up: +followup-TOKEN, or the plain address in the thread of our mail (intake)
+    Purpose.FOLLOWUP: handle_followup,
 }
 
 #: The scheduled work of every daemon (``every``: at most once per period across all daemons).

@@ -18,8 +18,18 @@ from save_relay.core.states import AccountRole
 from save_relay.store.reports import by_reference, distribution_ids
 from tests.conftest import MODERATORS
 from tests.e2e.console_support import OTHER, log_in_as, two_networks
+from tests.e2e.test_followups import forwards
 from tests.e2e.test_one_click import quiet
-from tests.e2e.test_report_flow import _distribution_count, distributed, notification_for, post_report, reply
+from tests.e2e.test_outcome import mails
+from tests.e2e.test_report_flow import (
+    REPORTER,
+    _distribution_count,
+    distributed,
+    notification_for,
+    post_report,
+    reply,
+)
+from tests.e2e.test_withdrawal import acknowledgement, answer_ack
 from tests.helpers import Sink, wait_for
 from tests.web_support import base_url
 
@@ -158,3 +168,26 @@ async def test_download_the_raw_mail_is_audited(relay: Relay, client: httpx.Asyn
     assert f'filename="{reference}.eml"' in raw.headers["content-disposition"]
     assert b"witte bestelwagen" in raw.content and b"Jan Vos" in raw.content  # the evidence, whole
     assert "console.raw_download by " + MODERATOR in (await client.get(f"/reports/{reference}")).text
+
+
+async def test_the_report_page_lists_followups_and_a_withdrawn_report_is_not_approved(
+    relay: Relay, sink: Sink, client: httpx.AsyncClient
+) -> None:
+    reference = await post_report(relay)
+    ack = await acknowledgement(sink, reference)
+    await answer_ack(relay, ack, "Nog een detail: de bestelwagen had een gele ladder op het dak.")
+    await wait_for(lambda: forwards(sink, MODERATOR, reference))
+    await answer_ack(relay, ack, "intrekken")
+    await wait_for(lambda: mails(sink, REPORTER, f"Ingetrokken: {reference}"))
+    await moderator(relay, client)
+    page = await client.get(f"/reports/{reference}")
+    assert page.status_code == 200 and "Vervolgberichten" in page.text and "gele ladder" in page.text
+    queue = await client.get("/reports?status=withdrawn")
+    assert queue.status_code == 200 and reference in queue.text and "ingetrokken (1)" in queue.text
+    assert 'name="csrf"' not in page.text  # no decision forms on a withdrawn report; a forged post:
+    pending = await client.get(f"/reports/{await post_report(relay)}")
+    refused = await client.post(
+        f"/reports/{reference}", data={"csrf": csrf_of(pending.text), "action": "approve"}
+    )
+    assert refused.status_code == 409 and "withdrawn by the reporter" in refused.text
+    assert await _distribution_count(relay) == 0

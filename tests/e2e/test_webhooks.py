@@ -25,6 +25,7 @@ from save_relay.store.tables import Delivery, Report
 from tests.conftest import make_settings, seed_demo
 from tests.e2e.canvass_support import answer, post_request, questions, wait_status
 from tests.e2e.test_delivery import announced
+from tests.e2e.test_followups import TYPED, approved_copy, outlook_reply, send
 from tests.e2e.test_report_flow import REPORTER, post_report
 from tests.helpers import Sink, camera_jpeg, wait_for
 from tests.webhook_support import Receiver, webhook
@@ -209,3 +210,25 @@ async def test_dispatched_events_are_forgotten_after_a_week(relay: Relay) -> Non
     async with relay.sessions() as session, session.begin():
         assert await purge_dispatched(session, relay.ctx, utcnow() + timedelta(days=6)) == 0
         assert await purge_dispatched(session, relay.ctx, utcnow() + timedelta(days=8)) == 2
+
+
+async def test_a_followup_on_a_distributed_report_reaches_the_control_room(
+    db_url: str, sink: Sink, tmp_path: Path, receiver: Receiver
+) -> None:
+    hook = webhook(receiver, events=["report.followup"])
+    relay = await started(webhook_settings(db_url, sink, tmp_path, hook))
+    try:
+        reference, copy = await approved_copy(relay, sink)
+        subscriber = copy.rcpt_tos[0]
+        reply_to = str(copy.message["Reply-To"])
+        await send(relay, outlook_reply(copy, subscriber, reply_to), subscriber)
+        [posted] = await wait_for(lambda: receiver.posted, timeout=30)
+    finally:
+        await relay.stop()
+    document = posted.json()
+    assert posted.verified and document["type"] == "report.followup"
+    assert document["data"]["reference"] == reference
+    assert (
+        document["data"]["followup"]["role"] == "subscriber" and "followup_id" in document["data"]["followup"]
+    )
+    assert subscriber not in posted.body.decode() and TYPED not in posted.body.decode()  # ids, not the mail

@@ -104,6 +104,9 @@ def context(**overrides: Any) -> dict[str, Any]:
         "days": 14,
         "address": "security@metaalwerken-vos.example",
         "company": "Metaalwerken Vos NV",
+        "role": "subscriber",  # of a follow-up's sender: reporter, subscriber, other
+        "sent_to": "info@metaalwerken-vos.example",
+        "files": 1,
         "contact": "Jan Vos",
         "street": "Balendijk 112, 3920 Lommel",
         "location": "51.23988, 5.28620",
@@ -184,7 +187,8 @@ def test_every_branch_renders_too(language: str, name: str) -> None:
         },
         {"status": "not_subscribed", "reason": "", "reference": "", "missing": [], "credited": ""},
         {"status": "rejected", "known_zones": [], "known_groups": []},
-        {"action": "update", "incident": {"exercise": False}, "moderators": False},
+        {"action": "update", "incident": {"exercise": False}, "moderators": False, "role": "reporter"},
+        {"role": "other", "company": None, "sent_to": None, "files": 0, "text": ""},
         {"incident": {}},
     ):
         render(language, name, context(**overrides))

@@ -78,12 +78,13 @@ def queue_show(reference: str, as_json: Annotated[bool, typer.Option("--json")] 
         typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
     for key, value in info.items():
-        if key in {"text", "history"}:
+        if key in {"text", "history", "followups"}:
             continue
         typer.echo(f"{key + ':':<12} {', '.join(map(str, value)) if isinstance(value, list) else value}")
-    typer.echo("history:")
-    for line in info["history"]:  # type: ignore[attr-defined]
-        typer.echo(f"  {line}")
+    for key in ("followups", "history"):
+        typer.echo(f"{key}:")
+        for line in info[key]:  # type: ignore[attr-defined]
+            typer.echo(f"  {line}")
     typer.echo("\n" + str(info["text"]))
 
 

@@ -4,7 +4,8 @@
 ``industrie+bounces-TOKEN@d`` a bounce; ``industrie+unsubscribe-TOKEN@d`` a List-Unsubscribe mailto;
 ``industrie+request@d`` (no token) takes subscribe, unsubscribe and help;
 ``industrie+canvass@d`` (no token, moderators only) creates a canvass, ``industrie+reply-TOKEN@d`` is a
-subscriber's answer to one.
+subscriber's answer to one; ``industrie+followup-TOKEN@d`` is a follow-up of a report (a reply to a
+distribution copy or to the reporter's acknowledgement).
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ class Purpose(enum.StrEnum):
     REQUEST = "request"
     CANVASS = "canvass"
     REPLY = "reply"
+    FOLLOWUP = "followup"
 
 
-TOKEN_PURPOSES = frozenset({Purpose.CONFIRM, Purpose.BOUNCES, Purpose.UNSUBSCRIBE, Purpose.REPLY})
+TOKEN_PURPOSES = frozenset(
+    {Purpose.CONFIRM, Purpose.BOUNCES, Purpose.UNSUBSCRIBE, Purpose.REPLY, Purpose.FOLLOWUP}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,6 +196,9 @@ class NetworkSettings(_Section):
     default_groups: list[str] = Field(default_factory=list, description="groups that get every report")
     confirm_ttl_hours: float = Field(7 * 24.0, gt=0, description="lifetime of a reply-to-approve token")
     send_acknowledgements: bool = True
+    followup_days: float = Field(
+        90.0, gt=0, description="lifetime of the follow-up reply address of a distribution copy or an ack"
+    )
     ack_per_sender_per_hour: int = Field(
         5, ge=0, description="acks per unknown address per hour (all networks; subscribers: always)"
     )

@@ -24,6 +24,7 @@ class ReportStatus(enum.StrEnum):
     EXPIRED = "expired"
     SHUNTED = "shunted"
     DISCARDED = "discarded"
+    WITHDRAWN = "withdrawn"  # by the reporter, while pending (moderation/withdraw.py): never distributed
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -73,13 +74,15 @@ class CanvassStatus(enum.StrEnum):
 
 class TokenPurpose(enum.StrEnum):
     """What a ``+confirm-TOKEN`` reply answers: a report's moderator, a requester's own opt-in
-    (subscribe, leave), a moderator approving a request, a canvass owner cancelling."""
+    (subscribe, leave), a moderator approving a request, a canvass owner cancelling; and the
+    reporter's ``+followup-TOKEN`` of an acknowledgement (a follow-up, or ``intrekken``)."""
 
     CONFIRM = "confirm"
     SUBSCRIBE = "subscribe"
     LEAVE = "leave"
     SUBSCRIPTION = "subscription"
     CANVASS_CANCEL = "canvass-cancel"
+    FOLLOWUP = "followup"
 
 
 class AccountRole(enum.StrEnum):

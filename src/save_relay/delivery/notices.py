@@ -38,8 +38,10 @@ def queue_notice(
     reply_to: str | None = None,
     in_reply_to: str | None = None,
     headers: Iterable[tuple[str, str]] = (),
+    message_id: str | None = None,
 ) -> None:
-    """Render ``template`` in the network's language and queue it for ``to``."""
+    """Render ``template`` in the network's language and queue it for ``to`` (``message_id``: ours
+    instead of a fresh one, e.g. one that names a report: ``mail/message_ids``)."""
     conf = network.settings
     rendered = render(conf.language, template, {**base_context(conf), **context})
     message = rendered_bytes(
@@ -50,6 +52,7 @@ def queue_notice(
         reply_to=reply_to,
         in_reply_to=in_reply_to,
         headers=headers,
+        message_id=message_id,
     )
     deliveries.enqueue(session, network_id=network.id, kind=kind, recipient=to, message=message)
 
@@ -63,6 +66,7 @@ def rendered_bytes(
     reply_to: str | None = None,
     in_reply_to: str | None = None,
     headers: Iterable[tuple[str, str]] = (),
+    message_id: str | None = None,
 ) -> bytes:
     """An already rendered notice for ``to``, as the message to queue."""
     conf = network.settings
@@ -73,7 +77,7 @@ def rendered_bytes(
         domain=conf.domain,
         reply_to=reply_to,
         in_reply_to=in_reply_to,
-        extra_headers=[*notice_headers(conf, kind), *headers],
+        extra_headers=[*notice_headers(conf, kind, message_id), *headers],
     )
 
 
@@ -117,11 +121,11 @@ def with_attachments(
     return as_bytes(message)
 
 
-def notice_headers(conf: NetworkSettings, kind: str) -> list[tuple[str, str]]:
-    """The headers every mail of the relay carries besides From/To/Subject: a fresh Message-ID, what
-    kind of automatic mail it is (RFC 3834), and the network it comes from."""
+def notice_headers(conf: NetworkSettings, kind: str, message_id: str | None = None) -> list[tuple[str, str]]:
+    """The headers every mail of the relay carries besides From/To/Subject: a Message-ID (``message_id``
+    or a fresh one), what kind of automatic mail it is (RFC 3834), and the network it comes from."""
     return [
-        ("Message-ID", make_message_id(conf.domain)),
+        ("Message-ID", message_id or make_message_id(conf.domain)),
         ("Auto-Submitted", "auto-replied" if kind in {"ack", "error"} else "auto-generated"),
         ("X-Save-Relay-Network", conf.address),
     ]

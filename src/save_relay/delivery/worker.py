@@ -75,6 +75,9 @@ class OutboundWorker(WorkLoop):
             message_id=message_id(reference, item.id, network.domain),
             unsubscribe_mailto=self.ctx.subaddress(network, Purpose.UNSUBSCRIBE, unsubscribe),
             unsubscribe_url=f"{self.unsubscribe_url}/{key}/{unsubscribe}" if self.unsubscribe_url else None,
+            reply_to=self.ctx.subaddress(network, Purpose.FOLLOWUP, item.followup_token)
+            if reference is not None and item.followup_token
+            else None,
         )
         return mail_from, personal_headers(personal) + body
 

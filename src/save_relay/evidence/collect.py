@@ -3,7 +3,8 @@
 A report's bundle: ``report.eml``, the mail exactly as intake stored it (``report.json`` gives the
 SHA-256 recorded at intake, which must equal the file's); ``attachments/`` as received (with their
 metadata: this is the police's copy); ``replies/`` the mail received on the report's tokens (the
-moderators' decisions, follow-ups); ``distributions/`` each distribution as rendered and sent, with its
+moderators' decisions); ``followups/`` its follow-ups as received (their SHA-256 in ``report.json``);
+``distributions/`` each distribution as rendered and sent, with its
 recipient count and time in ``report.json``; ``audit.json`` the report's audit entries with their chain
 hashes (``audit verify`` on the database proves they are in the chain).
 """
@@ -22,6 +23,7 @@ from save_relay.mail.attachments import extract, safe_filename
 from save_relay.store import audit
 from save_relay.store import canvass as canvass_store
 from save_relay.store import evidence as store
+from save_relay.store import followups as followup_store
 from save_relay.store.reports import by_reference, inbound_of
 from save_relay.store.tables import AuditEntry
 
@@ -85,6 +87,24 @@ async def report_files(
                 "purpose": reply.purpose,
             }
         )
+    followups = []
+    for f in await followup_store.of_report(session, report.id):
+        name = f"followups/{f.id}.eml"
+        if f.raw:
+            files[name] = f.raw
+        followups.append(
+            {
+                "file": name if f.raw else None,
+                "from": f.sender,
+                "role": f.role,
+                "sent_to": f.sent_to,
+                "found_by": f.found_by,
+                "sha256": f.sha256,
+                "size": f.size,
+                "received_at": _when(f.received_at),
+                "purged_at": _when(f.purged_at),
+            }
+        )
     distributions = []
     for d in await store.distributions_of(session, report.id):
         name = f"distributions/{d.id}.eml"
@@ -124,6 +144,7 @@ async def report_files(
             },
             "attachments": _attachments(inbound.raw, "attachments/", files) if inbound.raw else [],
             "replies": replies,
+            "followups": followups,
             "distributions": distributions,
             "exported": {"at": _when(utcnow()), "by": exported_by, "reason": reason},
         }

@@ -20,6 +20,7 @@ from save_relay.core.routing import Purpose, Refusal, Route, resolve
 from save_relay.core.settings import Settings
 from save_relay.intake.group import GroupCommit, OutcomeUnknown
 from save_relay.intake.outage import OutageLog
+from save_relay.mail.message_ids import references_named
 from save_relay.store.db import SessionFactory, WriteGate
 from save_relay.store.inbound import Envelope, NewMessage, store_messages
 
@@ -147,13 +148,19 @@ class Intake:
 
     def _new_message(self, call: _Accept, route: Route) -> NewMessage:
         network = self.networks[route.network_key]
+        purpose = route.purpose
+        conf = network.settings
+        if purpose is Purpose.POST and references_named(call.raw, conf.domain, conf.reference_prefix):
+            # A reply in the thread of one of our mails about a report: a follow-up, never a new report
+            # (the processor finds the report; ``moderation/followup.py``).
+            purpose = Purpose.FOLLOWUP
         return NewMessage(
             network_id=network.id,
-            purpose=route.purpose.value,
+            purpose=purpose.value,
             token=route.token,
             raw=call.raw,
             envelope=Envelope(mail_from=call.mail_from, rcpt_to=route.address, peer=call.peer, via=call.via),
-            reference_prefix=network.settings.reference_prefix if route.purpose is Purpose.POST else None,
+            reference_prefix=conf.reference_prefix if purpose is Purpose.POST else None,
         )
 
     def committed(

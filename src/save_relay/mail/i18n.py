@@ -49,6 +49,11 @@ class Reason(StrEnum):
     UNKNOWN_ZONES = "unknown_zones"  # names
     UNKNOWN_GROUPS = "unknown_groups"  # names
     NO_TARGETS = "no_targets"  # -
+    # A report withdrawn by its reporter (moderation/withdraw.py), and the reporter's reply address:
+    WITHDRAWN = "withdrawn"  # reference, at
+    NOT_REPORTER = "not_reporter"  # -
+    WITHDRAW_TOO_LATE = "withdraw_too_late"  # reference
+    UNKNOWN_FOLLOWUP = "unknown_followup"  # address: the network's address
     # The incident fields (categorie:, tijdstip:, plaats:, oefening):
     EMPTY_VALUE = "empty_value"  # field
     INVALID_YES_NO = "invalid_yes_no"  # field, value
@@ -252,6 +257,16 @@ REASONS: dict[Language, dict[Reason, str]] = {
         Reason.UNKNOWN_ZONES: "onbekende zone(s): {names}",
         Reason.UNKNOWN_GROUPS: "onbekende groep(en): {names}",
         Reason.NO_TARGETS: "geen zones of groepen om naar te versturen: voeg 'zones: ...' toe",
+        Reason.WITHDRAWN: "{reference} werd op {at} door de melder ingetrokken en wordt niet verspreid",
+        Reason.NOT_REPORTER: (
+            "alleen het adres waarnaar de ontvangstbevestiging ging, kan de melding intrekken; "
+            "er is niets gewijzigd"
+        ),
+        Reason.WITHDRAW_TOO_LATE: "{reference} werd al behandeld en kan niet meer ingetrokken worden",
+        Reason.UNKNOWN_FOLLOWUP: (
+            "dit antwoordadres is onbekend of vervallen; uw bericht werd niet doorgestuurd. "
+            "Een nieuwe melding stuurt u naar {address}"
+        ),
         Reason.EMPTY_VALUE: "{field}: niets opgegeven",
         Reason.INVALID_YES_NO: "{field}: '{value}' is geen ja of nee",
         Reason.UNKNOWN_CATEGORY: "onbekende categorie '{value}'; gekend zijn: {known}",
@@ -294,6 +309,16 @@ REASONS: dict[Language, dict[Reason, str]] = {
         Reason.UNKNOWN_ZONES: "zone(s) inconnue(s) : {names}",
         Reason.UNKNOWN_GROUPS: "groupe(s) inconnu(s) : {names}",
         Reason.NO_TARGETS: "aucune zone ni groupe destinataire : ajoutez « zones: ... »",
+        Reason.WITHDRAWN: "{reference} a été retiré par son auteur le {at} et ne sera pas diffusé",
+        Reason.NOT_REPORTER: (
+            "seule l'adresse à laquelle l'accusé de réception a été envoyé peut retirer le signalement ; "
+            "rien n'a été modifié"
+        ),
+        Reason.WITHDRAW_TOO_LATE: "{reference} a déjà été traité et ne peut plus être retiré",
+        Reason.UNKNOWN_FOLLOWUP: (
+            "cette adresse de réponse est inconnue ou a expiré ; votre message n'a pas été transmis. "
+            "Envoyez un nouveau signalement à {address}"
+        ),
         Reason.EMPTY_VALUE: "{field} : rien d'indiqué",
         Reason.INVALID_YES_NO: "{field} : « {value} » n'est ni oui ni non",
         Reason.UNKNOWN_CATEGORY: "catégorie inconnue « {value} » ; catégories connues : {known}",
@@ -335,6 +360,15 @@ REASONS: dict[Language, dict[Reason, str]] = {
         Reason.UNKNOWN_ZONES: "unknown zone(s): {names}",
         Reason.UNKNOWN_GROUPS: "unknown group(s): {names}",
         Reason.NO_TARGETS: "no zones or groups to send to: add 'zones: ...'",
+        Reason.WITHDRAWN: "{reference} was withdrawn by the reporter at {at} and will not be distributed",
+        Reason.NOT_REPORTER: (
+            "only the address the acknowledgement went to can withdraw the report; nothing was changed"
+        ),
+        Reason.WITHDRAW_TOO_LATE: "{reference} was already decided and can no longer be withdrawn",
+        Reason.UNKNOWN_FOLLOWUP: (
+            "this reply address is unknown or has expired; your message was not passed on. "
+            "Send a new report to {address}"
+        ),
         Reason.EMPTY_VALUE: "{field}: none given",
         Reason.INVALID_YES_NO: "{field}: '{value}' is neither yes nor no",
         Reason.UNKNOWN_CATEGORY: "unknown category '{value}'; known: {known}",
@@ -371,6 +405,18 @@ REASONS: dict[Language, dict[Reason, str]] = {
         Reason.UNKNOWN_ZONES: "unbekannte Zone(n): {names}",
         Reason.UNKNOWN_GROUPS: "unbekannte Gruppe(n): {names}",
         Reason.NO_TARGETS: "keine Zonen oder Gruppen als Empfänger: fügen Sie 'Zonen: ...' hinzu",
+        Reason.WITHDRAWN: "{reference} wurde am {at} vom Melder zurückgezogen und wird nicht verbreitet",
+        Reason.NOT_REPORTER: (
+            "nur die Adresse, an die die Eingangsbestätigung ging, kann die Meldung zurückziehen; "
+            "es wurde nichts geändert"
+        ),
+        Reason.WITHDRAW_TOO_LATE: (
+            "{reference} wurde bereits entschieden und kann nicht mehr zurückgezogen werden"
+        ),
+        Reason.UNKNOWN_FOLLOWUP: (
+            "diese Antwortadresse ist unbekannt oder abgelaufen; Ihre Nachricht wurde nicht weitergeleitet. "
+            "Eine neue Meldung senden Sie an {address}"
+        ),
         Reason.EMPTY_VALUE: "{field}: nichts angegeben",
         Reason.INVALID_YES_NO: "{field}: „{value}“ ist weder ja noch nein",
         Reason.UNKNOWN_CATEGORY: "unbekannte Kategorie „{value}“; bekannt sind: {known}",

@@ -7,7 +7,9 @@ replaces every remaining mention of the address, in any table, with a random pse
 (``erased-XXXXXXXXXXXX@erased.invalid``) that is stored nowhere else: the audit log keeps its entries,
 its order and its links between them, but no longer names the person. Reports on an evidence hold
 are the exception: they are kept whole (and say so in the result) until the hold is released, with
-what proves what happened to them: the moderators' replies about them and their distributions.
+what proves what happened to them: the moderators' replies about them, their follow-ups and their
+distributions. Anyone else's follow-ups lose their mail and text like the other mail the person sent
+or is named in.
 """
 
 from __future__ import annotations
@@ -192,6 +194,7 @@ async def erase(session: AsyncSession, settings: Settings, address: str, *, acto
     mails = await store.mails_mentioning(session, address)
     mails["inbound_messages"] = [i for i in mails.get("inbound_messages", []) if i not in keep_inbound]
     mails["distributions"] = [i for i in mails.get("distributions", []) if i not in held.distribution_ids]
+    mails["followups"] = [i for i in mails.get("followups", []) if i not in held.followup_ids]
     await store.empty_mails(session, mails, now)
     deleted["stored mails that mention the address (emptied)"] = sum(map(len, mails.values()))
     await store.forget_deliveries(session, address, result.pseudonym)
@@ -203,6 +206,7 @@ async def erase(session: AsyncSession, settings: Settings, address: str, *, acto
             "reports": keep_reports,
             "inbound_messages": keep_inbound,
             "distributions": list(held.distribution_ids),
+            "followups": list(held.followup_ids),
         },
     )
     await audit.redact(session, result.pseudonym, actor=actor)

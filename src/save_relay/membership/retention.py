@@ -1,7 +1,8 @@
 """The retention policy as a job: personal data older than the settings allow is purged.
 
-``[retention]``: raw reports and their text after ``reports_days``; delivery logs, bounces, other inbound
-mail, closed requests and spent tokens after ``deliveries_days`` (0: kept forever). Reports on an
+``[retention]``: raw reports, their text and their follow-ups after ``reports_days``; delivery logs,
+bounces, other inbound mail (a follow-up's intake copy too), closed requests and spent tokens after
+``deliveries_days`` (0: kept forever). Reports on an
 evidence hold (``save-relay queue hold REF``) are kept with what proves what happened to them: their
 distributions and deliveries, the moderators' replies and the tokens that link those to the report.
 Canvass answers (``canvass_answers_days``) are purged by the canvass module's own job.

@@ -15,7 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context, NetworkRef
+from save_relay.core.routing import Purpose
+from save_relay.core.states import TokenPurpose
 from save_relay.delivery.notices import notify_moderators, queue_notice
+from save_relay.mail import message_ids
 from save_relay.mail.i18n import reply_marker
 from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.moderation.ackrate import ack_allowed
@@ -24,6 +27,7 @@ from save_relay.moderation.incident import describe_incident, incident_context
 from save_relay.moderation.preview import PreviewFile, make_preview, removed_lines
 from save_relay.processing.gate import is_auto_generated
 from save_relay.store import audit, inbound, recipients
+from save_relay.store import tokens as token_store
 from save_relay.store.tables import InboundMessage, Report
 
 log = logging.getLogger(__name__)
@@ -74,7 +78,7 @@ async def announce(
     # A null return path marks a bounce or other automatic mail (RFC 3834 section 2): never answered.
     automatic = is_auto_generated(parsed) or not message.mail_from.strip("<> ")
     if conf.send_acknowledgements and report.sender and not automatic:
-        await _acknowledge(session, network, report, context, parsed.message_id)
+        await _acknowledge(session, ctx, network, report, context, parsed.message_id)
     expires = utcnow() + timedelta(hours=conf.confirm_ttl_hours)
     local_expiry = expires.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M")
     await notify_moderators(
@@ -128,6 +132,7 @@ async def announce(
 
 async def _acknowledge(
     session: AsyncSession,
+    ctx: Context,
     network: NetworkRef,
     report: Report,
     context: dict[str, Any],
@@ -137,6 +142,8 @@ async def _acknowledge(
 
     A subscriber always gets one, so a busy company always has its reference number; the limit is there
     against floods and loops from addresses the network does not know (automatic mail is never answered).
+    Its Reply-To is ``+followup-TOKEN``, a token bound to the report and the reporter's address: a reply
+    there is a follow-up, or ``intrekken`` withdraws the report (``moderation/followup.py``).
     """
     assert report.sender is not None
     limit = network.settings.ack_per_sender_per_hour
@@ -158,6 +165,15 @@ async def _acknowledge(
             limit=limit,
         )
         return
+    conf = network.settings
+    token = await token_store.issue(
+        session,
+        purpose=TokenPurpose.FOLLOWUP,
+        network_id=network.id,
+        address=report.sender,
+        expires_at=utcnow() + timedelta(days=conf.followup_days),
+        report_id=report.id,
+    )
     queue_notice(
         session,
         network,
@@ -165,7 +181,9 @@ async def _acknowledge(
         template="ack",
         to=report.sender,
         context=context,
+        reply_to=ctx.subaddress(conf, Purpose.FOLLOWUP, token),
         in_reply_to=in_reply_to,
+        message_id=message_ids.message_id(report.reference or "", conf.domain, tag="ack"),
     )
 
 

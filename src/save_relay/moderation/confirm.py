@@ -73,6 +73,9 @@ async def _check(
         raise refused(Reason.NOT_MODERATOR, reference)
     if report is None:
         raise refused(Reason.REPORT_GONE)
+    if report.status == ReportStatus.WITHDRAWN:
+        at = local_time(report.decided_at, network.settings.timezone)
+        raise refused(Reason.WITHDRAWN, reference, reference=reference or "", at=at)
     if report.status == ReportStatus.EXPIRED and not correction:
         raise refused(Reason.TOKEN_EXPIRED, reference)
     if not correction and (token.used_at is not None or report.status != ReportStatus.PENDING):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,6 +67,13 @@ async def decide(
 ) -> Applied:
     """Apply a decision to a pending report; raises CommandRefused and changes nothing when it can't."""
     network = ctx.network(report.network_id)
+    if report.status == ReportStatus.WITHDRAWN:
+        zone = ZoneInfo(network.settings.timezone)
+        at = as_utc(report.decided_at or utcnow()).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        raise CommandRefused(
+            f"report {report.reference} was withdrawn by the reporter at {at}",
+            Refusal.of(Reason.WITHDRAWN, reference=report.reference or "", at=at),
+        )
     if report.status != ReportStatus.PENDING:
         at = report.decided_at.isoformat(timespec="minutes") if report.decided_at else "?"
         raise CommandRefused(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.context import NetworkRef
 from save_relay.delivery.notices import queue_notice
+from save_relay.mail import message_ids
 from save_relay.mail.parse import ParsedMessage
 from save_relay.processing.gate import Actor, is_auto_generated
 from save_relay.store.tables import Report
@@ -85,5 +86,7 @@ def tell_reporter(
         context=context,
         in_reply_to=parsed.message_id,
         headers=[("X-Save-Relay-Reference", report.reference or "")],
+        # a reply to the outcome (to the network address) names the report: a follow-up, not a report
+        message_id=message_ids.message_id(report.reference or "", network.settings.domain, tag=kind),
     )
     return True

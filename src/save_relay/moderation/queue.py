@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc
 from save_relay.mail.parse import parse_message
-from save_relay.store import audit, deliveries, reports
+from save_relay.store import audit, deliveries, followups, reports
 from save_relay.store.tables import InboundMessage
 
 
@@ -41,6 +41,11 @@ async def describe(session: AsyncSession, reference: str) -> dict[str, object]:
         "decided_by": report.decided_by,
         "reason": report.reason,
         "deliveries": sent,
+        "followups": [
+            f"{as_utc(f.received_at).isoformat(timespec='seconds')} from {f.sender} ({f.role}, "
+            f"{f.size} bytes, sha256 {f.sha256[:16]}...): {' '.join(f.text.split())[:200]}"
+            for f in await followups.of_report(session, report.id)
+        ],
         "text": report.edited_text if report.edited_text is not None else parsed.text,
         "history": [
             f"{as_utc(e.at).isoformat(timespec='seconds')} {e.action} by {e.actor} via {e.via}"

@@ -48,6 +48,7 @@ class Claimed:
     attempts: int
     bounce_token: str = ""
     unsubscribe_token: str | None = None
+    followup_token: str | None = None  # a distribution copy's Reply-To (+followup-TOKEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +157,13 @@ async def claim(
             *row,
             bounce_token=delivery_token(row[0]),
             unsubscribe_token=delivery_token(row[0]) if row[2] else None,
+            followup_token=delivery_token(row[0]) if row[2] else None,
         )
         for row in (await session.execute(query)).all()
     ]
     if rows:
-        # The tokens' hashes are stored with the lease, before anything is sent: a bounce or an
-        # unsubscribe that comes back fast always finds its delivery.
+        # The tokens' hashes are stored with the lease, before anything is sent: a bounce, an
+        # unsubscribe or a follow-up that comes back fast always finds its delivery.
         await session.execute(
             DELIVERIES.update()
             .where(DELIVERIES.c.id == bindparam("b_id"))
@@ -170,12 +172,14 @@ async def claim(
                 claimed_by=worker,
                 bounce_hash=bindparam("b_bounce"),
                 unsubscribe_hash=bindparam("b_unsub"),
+                followup_hash=bindparam("b_followup"),
             ),
             [
                 {
                     "b_id": row.id,
                     "b_bounce": token_hash(row.bounce_token),
                     "b_unsub": token_hash(row.unsubscribe_token) if row.unsubscribe_token else None,
+                    "b_followup": token_hash(row.followup_token) if row.followup_token else None,
                 }
                 for row in rows
             ],

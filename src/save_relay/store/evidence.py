@@ -6,11 +6,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.tokens import token_hash
-from save_relay.store.tables import Distribution, InboundMessage, Report, Token
+from save_relay.store.tables import Distribution, Followup, InboundMessage, Report, Token
 
 
 async def replies_about(session: AsyncSession, report: Report) -> list[InboundMessage]:
-    """Mail received on a token bound to ``report`` (moderators' decisions, follow-ups), oldest first.
+    """Mail received on a token bound to ``report`` (moderators' decisions, a refused withdrawal), oldest
+    first; follow-ups are not among them (``followups``: stored whole with their report).
 
     Inbound mail keeps the token as it came in and tokens are stored hashed, so the candidates (mail
     with a token, to this network, since the report) are matched here by hash.
@@ -25,6 +26,7 @@ async def replies_about(session: AsyncSession, report: Report) -> list[InboundMe
             InboundMessage.token.is_not(None),
             InboundMessage.received_at >= report.received_at,
             InboundMessage.id != report.inbound_id,
+            InboundMessage.id.not_in(select(Followup.inbound_id).where(Followup.report_id == report.id)),
         )
         .order_by(InboundMessage.id)
     )

@@ -8,7 +8,7 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.store.evidence import replies_about
-from save_relay.store.tables import Distribution, EvidenceHold, Report
+from save_relay.store.tables import Distribution, EvidenceHold, Followup, Report
 
 
 async def get(session: AsyncSession, report_id: int) -> EvidenceHold | None:
@@ -36,6 +36,7 @@ class HeldEvidence:
     report_ids: frozenset[int] = frozenset()
     inbound_ids: frozenset[int] = frozenset()
     distribution_ids: frozenset[int] = frozenset()
+    followup_ids: frozenset[int] = frozenset()
 
 
 async def held_evidence(session: AsyncSession) -> HeldEvidence:
@@ -43,6 +44,12 @@ async def held_evidence(session: AsyncSession) -> HeldEvidence:
     inbound = {report.inbound_id for report in reports}
     for report in reports:
         inbound |= {reply.id for reply in await replies_about(session, report)}
+    followups = (
+        await session.execute(
+            select(Followup.id, Followup.inbound_id).where(Followup.report_id.in_([r.id for r in reports]))
+        )
+    ).all()
+    inbound |= {inbound_id for _, inbound_id in followups}
     distributions = await session.scalars(
         select(Distribution.id).where(Distribution.report_id.in_([r.id for r in reports]))
     )
@@ -50,4 +57,5 @@ async def held_evidence(session: AsyncSession) -> HeldEvidence:
         report_ids=frozenset(r.id for r in reports),
         inbound_ids=frozenset(inbound),
         distribution_ids=frozenset(distributions),
+        followup_ids=frozenset(followup_id for followup_id, _ in followups),
     )

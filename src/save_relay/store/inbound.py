@@ -190,3 +190,21 @@ async def mark_many(session: AsyncSession, message_ids: Sequence[int], status: s
 
 async def report_for_inbound(session: AsyncSession, inbound_id: int) -> Report | None:
     return await session.scalar(select(Report).where(Report.inbound_id == inbound_id))
+
+
+async def make_post(session: AsyncSession, message: InboundMessage, reference_prefix: str) -> Report:
+    """Make ``message`` a post with a report of its own (a thread the intake took for a follow-up named
+    no report of this network): numbered like any report, as of now."""
+    now = utcnow()
+    (number,) = await take_numbers(session, reference_prefix, now.year, 1)
+    report = Report(
+        network_id=message.network_id,
+        inbound_id=message.id,
+        status=ReportStatus.PENDING,
+        received_at=message.received_at,
+        reference=reference_for(reference_prefix, now.year, number),
+    )
+    session.add(report)
+    message.purpose = "post"
+    await session.flush()
+    return report

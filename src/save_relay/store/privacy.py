@@ -39,6 +39,7 @@ from save_relay.store.tables import (
     CanvassAnswer,
     Delivery,
     Distribution,
+    Followup,
     InboundMessage,
     Report,
     Subscriber,
@@ -257,6 +258,7 @@ MAIL_COLUMNS: tuple[tuple[Any, str], ...] = (
     (InboundMessage, "raw"),
     (Delivery, "message"),
     (Distribution, "body"),
+    (Followup, "raw"),
 )
 _BATCH = 200
 
@@ -302,7 +304,8 @@ async def mails_mentioning(session: AsyncSession, address: str) -> dict[str, lis
 
 async def empty_mails(session: AsyncSession, found: Mapping[str, Collection[int]], now: datetime) -> None:
     """Empty the stored messages ``found`` (by table): inbound mail is marked purged, sent mail loses its
-    bytes, a distribution its rendered body. A queued delivery keeps its message (it still has to go)."""
+    bytes, a distribution its rendered body, a follow-up its mail and text. A queued delivery keeps its
+    message (it still has to go)."""
     if ids := list(found.get("inbound_messages", ())):
         await session.execute(
             update(InboundMessage).where(InboundMessage.id.in_(ids)).values(raw=b"", purged_at=now)
@@ -315,3 +318,7 @@ async def empty_mails(session: AsyncSession, found: Mapping[str, Collection[int]
         )
     if ids := list(found.get("distributions", ())):
         await session.execute(update(Distribution).where(Distribution.id.in_(ids)).values(body=b""))
+    if ids := list(found.get("followups", ())):
+        await session.execute(
+            update(Followup).where(Followup.id.in_(ids)).values(raw=b"", text="", subject="", purged_at=now)
+        )

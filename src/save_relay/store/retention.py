@@ -1,17 +1,18 @@
 """The retention purge's statements: each removes one kind of old personal data in bulk.
 
-Reports on an evidence hold are never touched, nor their distributions and deliveries, the replies
-received about them (the moderators' decisions) or the tokens that tie those replies to them. Purging a
-report empties its raw message (the sha256 and the audit trail stay: what was received, and when, can
-still be shown) and its text, not its row.
+Reports on an evidence hold are never touched, nor their distributions and deliveries, their
+follow-ups, the replies received about them (the moderators' decisions) or the tokens that tie those
+replies to them. Purging a report empties its raw message (the sha256 and the audit trail stay: what
+was received, and when, can still be shown), its text and its follow-ups' mail and text, not its row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.states import DeliveryStatus, RequestStatus
@@ -20,6 +21,7 @@ from save_relay.store.tables import (
     BounceEvent,
     Delivery,
     Distribution,
+    Followup,
     InboundMessage,
     MembershipEvent,
     Report,
@@ -29,7 +31,8 @@ from save_relay.store.tables import (
 
 CLOSED_REQUESTS = ("approved", "rejected", "done", "cancelled", "expired")
 #: Inbound mail that is a delivery log rather than a report (canvass answers have their own retention).
-DELIVERY_LOG_PURPOSES = ("confirm", "bounces", "unsubscribe", "request")
+#: A follow-up's intake copy goes with them: the ``followups`` row keeps its own until its report goes.
+DELIVERY_LOG_PURPOSES = ("confirm", "bounces", "unsubscribe", "request", "followup")
 
 
 def _count(result: object) -> int:
@@ -51,7 +54,24 @@ async def purge_reports(session: AsyncSession, cutoff: datetime, now: datetime) 
         .values(subject="", edited_text=None, sender_name="")
     )
     await session.execute(update(Distribution).where(Distribution.report_id.in_(old)).values(body=b""))
+    await _purge_followups(session, old, now)
     return _count(result)
+
+
+async def _purge_followups(session: AsyncSession, reports: Select[Any], now: datetime) -> None:
+    """Empty the follow-ups of the purged ``reports`` as their reports are: the raw mail (the stored
+    copy and intake's) and the text; the sha256 stays."""
+    kept = select(Followup.inbound_id).where(Followup.report_id.in_(reports))
+    await session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id.in_(kept), InboundMessage.purged_at.is_(None))
+        .values(raw=b"", purged_at=now)
+    )
+    await session.execute(
+        update(Followup)
+        .where(Followup.report_id.in_(reports), Followup.purged_at.is_(None))
+        .values(raw=b"", text="", subject="", purged_at=now)
+    )
 
 
 async def purge_other_inbound(

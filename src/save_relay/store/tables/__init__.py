@@ -9,6 +9,7 @@ from save_relay.store.tables.accounts import Account, ConsoleSession
 from save_relay.store.tables.canvass import Canvass, CanvassAnswer, CanvassRecipient, CanvassToken
 from save_relay.store.tables.channels import ChannelEventRow
 from save_relay.store.tables.counters import ReferenceCounter
+from save_relay.store.tables.followups import Followup
 from save_relay.store.tables.imap import ImapMailbox
 from save_relay.store.tables.membership import (
     BounceEvent,
@@ -57,6 +58,7 @@ __all__ = [
     "Delivery",
     "Distribution",
     "EvidenceHold",
+    "Followup",
     "Group",
     "GroupMembership",
     "Id",

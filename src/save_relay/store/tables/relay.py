@@ -177,7 +177,8 @@ class InboundMessage(Base):
 
 
 class Report(Base):
-    """A report posted to a network; ``status``: pending, approved, rejected, expired, shunted, discarded."""
+    """A report posted to a network; ``status``: pending, approved, rejected, expired, shunted, discarded,
+    withdrawn (``core.states.ReportStatus``)."""
 
     __tablename__ = "reports"
     __table_args__ = (
@@ -313,6 +314,7 @@ class Delivery(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     bounce_hash: Mapped[str | None] = mapped_column(String(64))
     unsubscribe_hash: Mapped[str | None] = mapped_column(String(64))
+    followup_hash: Mapped[str | None] = mapped_column(String(64))  # a report copy's +followup-TOKEN
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
