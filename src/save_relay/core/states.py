@@ -73,13 +73,15 @@ class CanvassStatus(enum.StrEnum):
 
 class TokenPurpose(enum.StrEnum):
     """What a ``+confirm-TOKEN`` reply answers: a report's moderator, a requester's own opt-in
-    (subscribe, leave), a moderator approving a request, a canvass owner cancelling."""
+    (subscribe, leave), a moderator approving a request, a canvass owner cancelling, a reporter agreeing to
+    a lower TLP label."""
 
     CONFIRM = "confirm"
     SUBSCRIBE = "subscribe"
     LEAVE = "leave"
     SUBSCRIPTION = "subscription"
     CANVASS_CANCEL = "canvass-cancel"
+    TLP_CONSENT = "tlp-consent"  # the reporter agrees to a lower TLP label (moderation/labels.py)
 
 
 class AccountRole(enum.StrEnum):
@@ -89,3 +91,12 @@ class AccountRole(enum.StrEnum):
     MODERATOR = "moderator"
     COORDINATOR = "coordinator"
     ADMIN = "admin"
+
+
+class ApprovalStatus(enum.StrEnum):
+    """A four-eyes approval (``approval_requests``): waiting for its second moderator, or closed."""
+
+    WAITING = "waiting"
+    CONFIRMED = "confirmed"
+    LAPSED = "lapsed"
+    SUPERSEDED = "superseded"

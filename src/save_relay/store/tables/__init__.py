@@ -6,6 +6,7 @@ Only ``store/`` builds queries on them; the rest of the code reads rows as objec
 from __future__ import annotations
 
 from save_relay.store.tables.accounts import Account, ConsoleSession
+from save_relay.store.tables.approvals import ApprovalRequest
 from save_relay.store.tables.canvass import Canvass, CanvassAnswer, CanvassRecipient, CanvassToken
 from save_relay.store.tables.counters import ReferenceCounter
 from save_relay.store.tables.imap import ImapMailbox
@@ -42,6 +43,7 @@ from save_relay.store.tables.scheduler import JobSlot
 
 __all__ = [
     "Account",
+    "ApprovalRequest",
     "AuditChainHead",
     "AuditEntry",
     "Base",
