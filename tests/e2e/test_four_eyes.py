@@ -1,0 +1,179 @@
+"""Four-eyes approval over real SMTP on SQLite and PostgreSQL (issue 17): a sensitive distribution waits for
+a second, different moderator; the same one twice is refused; the second's ``ok`` sends it once; without
+a second moderator the first approval lapses with a notice; both approvals are in the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select
+
+from save_relay.app import Relay
+from save_relay.core.errors import CommandRefused
+from save_relay.moderation.decide import Decision, decide
+from save_relay.processing.gate import Actor
+from save_relay.store import reports as reports_store
+from save_relay.store.db import create_engine
+from save_relay.store.tables import ApprovalRequest, AuditEntry, Base, Distribution, Report
+from tests.conftest import MODERATORS, make_settings, seed_demo
+from tests.e2e.test_report_flow import distributed, notification_for, post_report, reply
+from tests.e2e.test_tlp import about, body
+from tests.helpers import Sink, wait_for
+
+
+async def start(db_url: str, sink: Sink, tmp_path: Path, **network: Any) -> Relay:
+    settings = make_settings(db_url, sink.port, tmp_path, scheduler={"tick_seconds": 0.5})
+    conf = settings.networks["industrie"]
+    settings.networks["industrie"] = conf.model_copy(update=network)
+    server = Relay(settings)
+    await server.start(migrate=False)
+    await seed_demo(server.engine, server)
+    return server
+
+
+@pytest.fixture
+async def two(db_url: str, sink: Sink, tmp_path: Path) -> AsyncIterator[Relay]:
+    """Two moderators; more than 5 recipients needs both."""
+    conf = make_settings(db_url, sink.port, tmp_path).networks["industrie"]
+    rules = conf.four_eyes.model_copy(update={"recipients_above": 5})
+    server = await start(db_url, sink, tmp_path, four_eyes=rules)
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def alone(db_url: str, sink: Sink, tmp_path: Path) -> AsyncIterator[Relay]:
+    """One moderator; TLP:RED needs a second one, who is never there; a first approval lapses in 2 s."""
+    conf = make_settings(db_url, sink.port, tmp_path).networks["industrie"]
+    rules = conf.four_eyes.model_copy(update={"tlp_red": True, "hours": 2 / 3600})
+    server = await start(db_url, sink, tmp_path, moderators=MODERATORS[:1], four_eyes=rules)
+    yield server
+    await server.stop()
+
+
+async def distributions(relay: Relay, reference: str) -> int:
+    async with relay.sessions() as session:
+        query = (
+            select(func.count())
+            .select_from(Distribution)
+            .join(Report, Report.id == Distribution.report_id)
+            .where(Report.reference == reference)
+        )
+        return int(await session.scalar(query) or 0)
+
+
+async def actions(relay: Relay, reference: str) -> list[tuple[str, str, dict[str, Any]]]:
+    async with relay.sessions() as session:
+        rows = await session.scalars(
+            select(AuditEntry).where(AuditEntry.object_ref == reference).order_by(AuditEntry.id)
+        )
+        return [(row.action, row.actor, dict(row.detail)) for row in rows]
+
+
+async def test_two_moderators_by_reply(two: Relay, sink: Sink) -> None:
+    relay = two
+    reference = await post_report(relay)
+    first = await notification_for(sink, MODERATORS[0], reference)
+    await reply(relay, first, "ok")
+    waiting = await wait_for(lambda: about(sink, MODERATORS[0], reference, "wacht op een tweede moderator"))
+    assert "Er is nog niets verstuurd" in body(waiting[0])
+    asked = (await wait_for(lambda: about(sink, MODERATORS[1], reference, "Tweede goedkeuring gevraagd")))[0]
+    assert str(asked.message["Subject"]).startswith("[TLP:AMBER] ")
+    assert MODERATORS[0] in body(asked) and "meer dan 5 ontvangers" in body(asked)
+    assert not about(sink, MODERATORS[0], reference, "Tweede goedkeuring")  # not asked of the first one
+    assert await distributions(relay, reference) == 0
+
+    await reply(relay, first, "ok")  # the same moderator again: refused, still waiting
+    refused = await wait_for(lambda: about(sink, MODERATORS[0], reference, "Niet uitgevoerd"))
+    assert "vier-ogenprincipe vraagt een andere moderator" in body(refused[0])
+    assert await distributions(relay, reference) == 0
+
+    await reply(relay, asked, "ok", sender=MODERATORS[1])
+    copies = await wait_for(lambda: distributed(sink, reference, 6))
+    await wait_for(lambda: about(sink, MODERATORS[1], reference, "goedgekeurd"))
+    assert len({r for m in copies for r in m.rcpt_tos}) == len([r for m in copies for r in m.rcpt_tos])
+    assert await distributions(relay, reference) == 1
+    log = await actions(relay, reference)
+    steps = [(action, actor) for action, actor, _ in log if action.startswith("report_")]
+    assert steps == [
+        ("report_received", "security@metaalwerken-vos.example"),
+        ("report_approval_waiting", MODERATORS[0]),
+        ("report_approved", MODERATORS[1]),
+    ]
+    waited = next(detail for action, _, detail in log if action == "report_approval_waiting")
+    assert waited["reasons"] == ["recipients"] and waited["recipients"] > 5
+    approved = next(detail for action, _, detail in log if action == "report_approved")
+    assert approved["first_approval"]["by"] == MODERATORS[0]  # type: ignore[index]
+    assert any(action == "confirm_refused" for action, _, _ in log)
+
+
+async def test_two_moderators_by_cli_and_a_change_is_a_new_first_approval(two: Relay, sink: Sink) -> None:
+    relay = two
+    assert relay.ctx is not None
+    reference = await post_report(relay)
+    await notification_for(sink, MODERATORS[0], reference)
+
+    plain = Decision("approve")
+
+    async def approve(who: str, decision: Decision = plain) -> str:
+        assert relay.ctx is not None
+        async with relay.sessions() as session, session.begin():
+            report = await reports_store.by_reference(session, reference)
+            return (await decide(session, relay.ctx, report, decision, Actor(who, "cli"))).action
+
+    assert await approve(MODERATORS[0]) == "awaiting"
+    with pytest.raises(CommandRefused, match="four-eyes needs another moderator"):
+        await approve(MODERATORS[0])
+    # the second changes the zones: that is an approval of its own, which waits for the first in turn
+    assert await approve(MODERATORS[1], Decision("approve", zones=["lommel"])) == "awaiting"
+    assert await approve(MODERATORS[0]) == "approve"
+    async with relay.sessions() as session:
+        rows = list(await session.scalars(select(ApprovalRequest).order_by(ApprovalRequest.id)))
+        assert [(r.status, r.first_by, r.second_by) for r in rows] == [
+            ("superseded", MODERATORS[0], MODERATORS[1]),
+            ("confirmed", MODERATORS[1], MODERATORS[0]),
+        ]
+        report = await reports_store.by_reference(session, reference)
+        assert report.zones == ["lommel"]
+    assert await distributions(relay, reference) == 1
+
+
+async def test_one_moderator_waits_then_lapses_with_a_notice(alone: Relay, sink: Sink) -> None:
+    relay = alone
+    reference = await post_report(relay)
+    note = await notification_for(sink, MODERATORS[0], reference)
+    await reply(relay, note, "tlp: red\nontvangers: recherche@politie.lommel.example")
+    await wait_for(lambda: about(sink, MODERATORS[0], reference, "wacht op een tweede moderator"))
+    lapsed = await wait_for(lambda: about(sink, MODERATORS[0], reference, "vervallen"), timeout=30)
+    assert MODERATORS[0] in body(lapsed[0]) and "Er werd niets verstuurd" in body(lapsed[0])
+    assert await distributions(relay, reference) == 0
+    async with relay.sessions() as session:
+        report = await reports_store.by_reference(session, reference)
+        assert report.status == "pending" and report.tlp == "RED"  # the label stays; the decision waits again
+    log = [action for action, _, _ in await actions(relay, reference)]
+    assert log.index("report_approval_waiting") < log.index("report_approval_lapsed")
+    assert not [m for m in sink.messages if "recherche@politie.lommel.example" in m.rcpt_tos]
+
+
+async def test_the_migration_matches_the_models(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as connection:
+            diff = await connection.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+                )
+            )
+    finally:
+        await engine.dispose()
+
+    def mine(item: Any) -> bool:
+        text = repr(item)
+        return "approval_requests" in text or "'tlp" in text
+
+    assert [d for d in diff if mine(d)] == []
