@@ -4,6 +4,9 @@ a second moderator the first approval lapses with a notice; both approvals are i
 
 from __future__ import annotations
 
+import asyncio
+import re
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from save_relay.store import reports as reports_store
 from save_relay.store.db import create_engine
 from save_relay.store.tables import ApprovalRequest, AuditEntry, Base, Distribution, Report
 from tests.conftest import MODERATORS, make_settings, seed_demo
+from tests.e2e.test_cli import relay_config, run_cli, write_config
 from tests.e2e.test_report_flow import distributed, notification_for, post_report, reply
 from tests.e2e.test_tlp import about, body
 from tests.helpers import Sink, wait_for
@@ -177,3 +181,32 @@ async def test_the_migration_matches_the_models(db_url: str) -> None:
         return "approval_requests" in text or "'tlp" in text
 
     assert [d for d in diff if mine(d)] == []
+
+
+async def test_the_cli_names_the_moderator_with_as(two: Relay, sink: Sink, tmp_path: Path) -> None:
+    """``queue approve REF --as ADDRESS`` (a subprocess on the same database): waits, refuses the same
+    moderator and a stranger, and the second one sends it; ``queue show`` names the label."""
+    relay = two
+    reference = await post_report(relay)
+    await notification_for(sink, MODERATORS[0], reference)
+    data = relay_config(tmp_path)
+    data["database"]["url"] = relay.settings.database.url
+    data["networks"]["industrie"]["four_eyes"]["recipients_above"] = 5
+    config = write_config(tmp_path / "save-relay.toml", data)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(config, "queue", *args, cwd=tmp_path)
+
+    first = await asyncio.to_thread(cli, "approve", reference, "--as", MODERATORS[0].upper())
+    assert first.returncode == 0 and "waiting for a second moderator" in first.stdout, first.stderr
+    again = await asyncio.to_thread(cli, "approve", reference, "--as", MODERATORS[0])
+    assert again.returncode == 1 and "four-eyes needs another moderator" in again.stderr
+    stranger = await asyncio.to_thread(cli, "approve", reference, "--as", "iemand@politie.lommel.be")
+    assert stranger.returncode == 1 and "not a moderator of this network" in stranger.stderr
+    assert await distributions(relay, reference) == 0
+    second = await asyncio.to_thread(cli, "approve", reference, "--as", MODERATORS[1])
+    assert second.returncode == 0 and f"{reference} approved: " in second.stdout, second.stderr
+    assert second.stdout.rstrip().endswith("TLP:AMBER")
+    assert await distributions(relay, reference) == 1
+    shown = await asyncio.to_thread(cli, "show", reference)
+    assert re.search(r"^tlp:\s+TLP:AMBER$", shown.stdout, re.MULTILINE), shown.stdout

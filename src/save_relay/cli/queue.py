@@ -206,7 +206,7 @@ def _decide(
                 if applied.named
                 else f"in zones [{', '.join(applied.zones)}] groups [{', '.join(applied.groups)}]"
             )
-            return f"{applied.reference} approved (TLP:{applied.tlp}): {applied.recipients} recipient(s) {to}"
+            return f"{applied.reference} approved: {applied.recipients} recipient(s) {to}, TLP:{applied.tlp}"
         return f"{applied.reference} rejected"
 
     typer.echo(run(go))
