@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -25,9 +26,11 @@ from save_relay.store.db import create_engine
 from save_relay.store.tables import ApprovalRequest, AuditEntry, Base, Distribution, Report
 from tests.conftest import MODERATORS, make_settings, seed_demo
 from tests.e2e.test_cli import relay_config, run_cli, write_config
+from tests.e2e.test_console_reports import csrf_of, moderator
 from tests.e2e.test_report_flow import distributed, notification_for, post_report, reply
 from tests.e2e.test_tlp import about, body
 from tests.helpers import Sink, wait_for
+from tests.web_support import base_url
 
 
 async def start(db_url: str, sink: Sink, tmp_path: Path, **network: Any) -> Relay:
@@ -210,3 +213,28 @@ async def test_the_cli_names_the_moderator_with_as(two: Relay, sink: Sink, tmp_p
     assert await distributions(relay, reference) == 1
     shown = await asyncio.to_thread(cli, "show", reference)
     assert re.search(r"^tlp:\s+TLP:AMBER$", shown.stdout, re.MULTILINE), shown.stdout
+
+
+async def test_two_moderators_in_the_console(two: Relay, sink: Sink) -> None:
+    """The console always sends its ticked zones and groups: the same targets confirm, they are no change;
+    the report page shows the label."""
+    relay = two
+    reference = await post_report(relay, subject="[TLP:GREEN] Witte bestelwagen")
+    await notification_for(sink, MODERATORS[0], reference)
+    clients = [httpx.AsyncClient(base_url=base_url(relay), timeout=20) for _ in MODERATORS]
+    try:
+        for login, client in zip(MODERATORS, clients, strict=True):
+            await moderator(relay, client, login=login)
+        for client in clients:
+            page = await client.get(f"/reports/{reference}")
+            assert 'class="tlp">TLP:GREEN<' in page.text
+            data = {"csrf": csrf_of(page.text), "action": "approve", "zones": "kolonel-dusart"}
+            assert (await client.post(f"/reports/{reference}", data=data)).status_code == 303
+            if client is clients[0]:
+                assert await distributions(relay, reference) == 0  # the first waits
+    finally:
+        for client in clients:
+            await client.aclose()
+    assert await distributions(relay, reference) == 1
+    steps = [(a, who) for a, who, _ in await actions(relay, reference) if a.startswith("report_approv")]
+    assert steps == [("report_approval_waiting", MODERATORS[0]), ("report_approved", MODERATORS[1])]

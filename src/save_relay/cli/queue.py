@@ -190,7 +190,7 @@ def _decide(
                     report = await get_report(session, reference)
                     actor = await _as(ctx, report.network_id, moderator)
                     if wanted is not None:
-                        await change_label(session, ctx.network(report.network_id), report, wanted, actor)
+                        await change_label(session, report, wanted, actor)
                     applied = await decide(session, ctx, report, Decision(**decision), actor)
             except NeedsConsent as exc:
                 await _ask(sessions, ctx, reference, exc, actor)
@@ -293,7 +293,7 @@ def queue_set(
                     if change != IncidentChange():
                         shown = await apply_change(session, network, report, change, cli_actor())
                     if wanted is not None:
-                        shown["tlp"] = (await change_label(session, network, report, wanted, cli_actor())).tag
+                        shown["tlp"] = (await change_label(session, report, wanted, cli_actor())).tag
                     return shown
             except NeedsConsent as exc:
                 await _ask(sessions, ctx, reference, exc, cli_actor())

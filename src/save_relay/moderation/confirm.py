@@ -158,7 +158,7 @@ async def _apply(
         await apply_change(session, network, report, command.incident, actor) if command.incident else {}
     )
     if command.tlp is not None:
-        await change_label(session, network, report, command.tlp, actor)
+        await change_label(session, report, command.tlp, actor)
     if command.action is None:
         return update_context(report.reference or "", incident) | {"tlp": report.tlp}
     decision = Decision(

@@ -71,7 +71,8 @@ async def gate(
     """Decide whether an approval goes out now, in the caller's transaction (the report is locked).
 
     ``plan``: the approval as resolved (zones, groups, named, edit_text, credit, tlp); ``plain``: the
-    moderator changed nothing (a plain ``ok``), so it may confirm a waiting approval as it stands.
+    moderator changed nothing (a plain ``ok``). Either, or a plan equal to the waiting one (the console
+    always sends its ticked zones and groups), confirms a waiting approval as it stands.
     """
     network = ctx.network(report.network_id)
     waiting = await approvals.waiting_for(session, report.id)
@@ -81,7 +82,7 @@ async def gate(
                 f"{report.reference} was already approved by {actor.name}: four-eyes needs another moderator",
                 Refusal.of(Reason.SAME_MODERATOR, reference=report.reference or "", by=actor.name),
             )
-        if plain and waiting.decision.get("tlp") == report.tlp:
+        if (plain or plan == waiting.decision) and waiting.decision.get("tlp") == report.tlp:
             waiting.status, waiting.second_by, waiting.closed_at = (
                 ApprovalStatus.CONFIRMED,
                 actor.name,

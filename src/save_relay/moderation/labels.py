@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc, utcnow
-from save_relay.core.context import Context, NetworkRef
+from save_relay.core.context import Context
 from save_relay.core.errors import CommandRefused
 from save_relay.core.routing import Purpose
 from save_relay.core.settings import NetworkSettings
@@ -65,6 +65,20 @@ def label_on_arrival(report: Report, parsed: ParsedMessage, conf: NetworkSetting
             report.preview_text = report.preview_text.strip("\n")
 
 
+def _record(session: AsyncSession, action: str, report: Report, actor: Actor, **detail: object) -> None:
+    """An audit entry about the report's label, by ``actor``."""
+    audit.record(
+        session,
+        action=action,
+        actor=actor.name,
+        via=actor.via,
+        network_id=report.network_id,
+        object_ref=report.reference,
+        message_id=actor.message_id,
+        **detail,
+    )
+
+
 def _may_lower(report: Report, wanted: Label) -> bool:
     """Whether ``wanted`` is allowed: not below the reporter's label, or agreed to by the reporter."""
     if not wanted.less_strict_than(Label(report.tlp_reporter)):
@@ -72,9 +86,7 @@ def _may_lower(report: Report, wanted: Label) -> bool:
     return report.tlp_consent is not None and not wanted.less_strict_than(Label(report.tlp_consent))
 
 
-async def change_label(
-    session: AsyncSession, network: NetworkRef, report: Report, wanted: Label, actor: Actor
-) -> Label:
+async def change_label(session: AsyncSession, report: Report, wanted: Label, actor: Actor) -> Label:
     """Set the report's label (audited as ``report_tlp``); raises ``NeedsConsent`` (a reporter to ask)
     or ``CommandRefused`` (none) for a label below the reporter's without their consent."""
     current = Label(report.tlp)
@@ -89,14 +101,11 @@ async def change_label(
         refusal = Refusal.of(Reason.TLP_NO_CONSENT, label=wanted.value, floor=floor)
         raise CommandRefused(f"{message}, and there is no reporter to ask", refusal)
     report.tlp = wanted.value
-    audit.record(
+    _record(
         session,
-        action="report_tlp",
-        actor=actor.name,
-        via=actor.via,
-        network_id=network.id,
-        object_ref=report.reference,
-        message_id=actor.message_id,
+        "report_tlp",
+        report,
+        actor,
         tlp=wanted.value,
         previous=current.value,
         consent=report.tlp_consent if wanted.less_strict_than(Label(report.tlp_reporter)) else None,
@@ -145,14 +154,11 @@ async def ask_consent(
             "reply_marker": reply_marker(conf.language),
         },
     )
-    audit.record(
+    _record(
         session,
-        action="tlp_consent_asked",
-        actor=actor.name,
-        via=actor.via,
-        network_id=network.id,
-        object_ref=report.reference,
-        message_id=actor.message_id,
+        "tlp_consent_asked",
+        report,
+        actor,
         tlp=wanted.value,
         reporter_label=report.tlp_reporter,
     )
@@ -182,14 +188,11 @@ async def handle_consent(session: AsyncSession, ctx: Context, inbound: InboundMe
         return
     token.used_at = utcnow()
     report.tlp_consent = report.tlp_requested
-    audit.record(
+    _record(
         session,
-        action="tlp_consent",
-        actor=actor.name,
-        via=actor.via,
-        network_id=network.id,
-        object_ref=report.reference,
-        message_id=actor.message_id,
+        "tlp_consent",
+        report,
+        actor,
         tlp=report.tlp_consent,
         reporter_label=report.tlp_reporter,
     )
