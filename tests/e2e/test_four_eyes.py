@@ -27,7 +27,7 @@ from save_relay.store.tables import ApprovalRequest, AuditEntry, Base, Distribut
 from tests.conftest import MODERATORS, make_settings, seed_demo
 from tests.e2e.test_cli import relay_config, run_cli, write_config
 from tests.e2e.test_console_reports import csrf_of, moderator
-from tests.e2e.test_report_flow import distributed, notification_for, post_report, reply
+from tests.e2e.test_report_flow import REPORTER, distributed, notification_for, post_report, reply
 from tests.e2e.test_tlp import about, body
 from tests.helpers import Sink, wait_for
 from tests.web_support import base_url
@@ -200,6 +200,11 @@ async def test_the_cli_names_the_moderator_with_as(two: Relay, sink: Sink, tmp_p
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return run_cli(config, "queue", *args, cwd=tmp_path)
 
+    lower = await asyncio.to_thread(cli, "set", reference, "--tlp", "green")
+    assert lower.returncode == 1 and "the reporter's consent was asked" in lower.stderr, lower.stderr
+    await wait_for(lambda: about(sink, REPORTER, reference, "Toestemming gevraagd"))
+    stricter = await asyncio.to_thread(cli, "set", reference, "--tlp", "TLP:AMBER+STRICT")
+    assert stricter.returncode == 0 and "tlp TLP:AMBER+STRICT" in stricter.stdout, stricter.stderr
     first = await asyncio.to_thread(cli, "approve", reference, "--as", MODERATORS[0].upper())
     assert first.returncode == 0 and "waiting for a second moderator" in first.stdout, first.stderr
     again = await asyncio.to_thread(cli, "approve", reference, "--as", MODERATORS[0])
@@ -209,10 +214,12 @@ async def test_the_cli_names_the_moderator_with_as(two: Relay, sink: Sink, tmp_p
     assert await distributions(relay, reference) == 0
     second = await asyncio.to_thread(cli, "approve", reference, "--as", MODERATORS[1])
     assert second.returncode == 0 and f"{reference} approved: " in second.stdout, second.stderr
-    assert second.stdout.rstrip().endswith("TLP:AMBER")
+    assert second.stdout.rstrip().endswith("TLP:AMBER+STRICT")
     assert await distributions(relay, reference) == 1
     shown = await asyncio.to_thread(cli, "show", reference)
-    assert re.search(r"^tlp:\s+TLP:AMBER$", shown.stdout, re.MULTILINE), shown.stdout
+    assert re.search(r"^tlp:\s+TLP:AMBER\+STRICT \(reporter's: TLP:AMBER\)$", shown.stdout, re.M), (
+        shown.stdout
+    )
 
 
 async def test_two_moderators_in_the_console(two: Relay, sink: Sink) -> None:

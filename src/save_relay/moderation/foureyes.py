@@ -72,17 +72,19 @@ async def gate(
 
     ``plan``: the approval as resolved (zones, groups, named, edit_text, credit, tlp); ``plain``: the
     moderator changed nothing (a plain ``ok``). Either, or a plan equal to the waiting one (the console
-    always sends its ticked zones and groups), confirms a waiting approval as it stands.
+    always sends its ticked zones and groups), confirms a waiting approval as it stands; from its own
+    first moderator it is refused. A changed approval replaces the waiting one and waits in turn.
     """
     network = ctx.network(report.network_id)
     waiting = await approvals.waiting_for(session, report.id)
     if waiting is not None:
-        if waiting.first_by == actor.name:
+        unchanged = (plain or plan == waiting.decision) and waiting.decision.get("tlp") == report.tlp
+        if waiting.first_by == actor.name and unchanged:
             raise CommandRefused(
                 f"{report.reference} was already approved by {actor.name}: four-eyes needs another moderator",
                 Refusal.of(Reason.SAME_MODERATOR, reference=report.reference or "", by=actor.name),
             )
-        if (plain or plan == waiting.decision) and waiting.decision.get("tlp") == report.tlp:
+        if unchanged:
             waiting.status, waiting.second_by, waiting.closed_at = (
                 ApprovalStatus.CONFIRMED,
                 actor.name,

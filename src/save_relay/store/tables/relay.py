@@ -225,8 +225,10 @@ class Report(Base):
     # The TLP 2.0 label (core/tlp.py): ``tlp`` now; ``tlp_reporter`` what the reporter set (or the network's
     # default) when it came in, the floor a moderator lowers only with the reporter's consent:
     # ``tlp_requested`` the lower label asked of the reporter, ``tlp_consent`` the lowest one agreed to.
-    tlp: Mapped[str] = mapped_column(String(16), default="AMBER", server_default="AMBER")
-    tlp_reporter: Mapped[str] = mapped_column(String(16), default="AMBER", server_default="AMBER")
+    # (server defaults only: an INSERT that leaves them out, as migrations' tests of older schemas do,
+    # still works; SQLAlchemy 2 reads them back with RETURNING)
+    tlp: Mapped[str] = mapped_column(String(16), server_default="AMBER")
+    tlp_reporter: Mapped[str] = mapped_column(String(16), server_default="AMBER")
     tlp_requested: Mapped[str | None] = mapped_column(String(16))
     tlp_consent: Mapped[str | None] = mapped_column(String(16))
 
