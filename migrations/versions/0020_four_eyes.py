@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("id", Id, primary_key=True),
         sa.Column("network_id", Id, nullable=False),
         sa.Column("report_id", Id, nullable=False),
+        sa.Column("kind", sa.String(24), nullable=False, server_default="distribution"),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("first_by", sa.String(320), nullable=False),
         sa.Column("first_via", sa.String(16), nullable=False),

@@ -18,9 +18,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from save_relay.app import Relay
-from save_relay.core.errors import CommandRefused
+from save_relay.core.errors import CommandRefused, SaveRelayError
+from save_relay.membership.holds import set_hold
 from save_relay.moderation.decide import Decision, decide
 from save_relay.processing.gate import Actor
+from save_relay.store import holds as hold_store
 from save_relay.store import reports as reports_store
 from save_relay.store.db import create_engine
 from save_relay.store.tables import ApprovalRequest, AuditEntry, Base, Distribution, Report
@@ -45,9 +47,9 @@ async def start(db_url: str, sink: Sink, tmp_path: Path, **network: Any) -> Rela
 
 @pytest.fixture
 async def two(db_url: str, sink: Sink, tmp_path: Path) -> AsyncIterator[Relay]:
-    """Two moderators; more than 5 recipients needs both."""
+    """Two moderators; more than 5 recipients, or releasing a hold, needs both."""
     conf = make_settings(db_url, sink.port, tmp_path).networks["industrie"]
-    rules = conf.four_eyes.model_copy(update={"recipients_above": 5})
+    rules = conf.four_eyes.model_copy(update={"recipients_above": 5, "hold_release": True})
     server = await start(db_url, sink, tmp_path, four_eyes=rules)
     yield server
     await server.stop()
@@ -55,9 +57,10 @@ async def two(db_url: str, sink: Sink, tmp_path: Path) -> AsyncIterator[Relay]:
 
 @pytest.fixture
 async def alone(db_url: str, sink: Sink, tmp_path: Path) -> AsyncIterator[Relay]:
-    """One moderator; TLP:RED needs a second one, who is never there; a first approval lapses in 2 s."""
+    """One moderator; TLP:RED and releasing a hold need a second one, who is never there; a first
+    approval lapses in 2 s."""
     conf = make_settings(db_url, sink.port, tmp_path).networks["industrie"]
-    rules = conf.four_eyes.model_copy(update={"tlp_red": True, "hours": 2 / 3600})
+    rules = conf.four_eyes.model_copy(update={"tlp_red": True, "hold_release": True, "hours": 2 / 3600})
     server = await start(db_url, sink, tmp_path, moderators=MODERATORS[:1], four_eyes=rules)
     yield server
     await server.stop()
@@ -115,7 +118,7 @@ async def test_two_moderators_by_reply(two: Relay, sink: Sink) -> None:
     waited = next(detail for action, _, detail in log if action == "report_approval_waiting")
     assert waited["reasons"] == ["recipients"] and waited["recipients"] > 5
     approved = next(detail for action, _, detail in log if action == "report_approved")
-    assert approved["first_approval"]["by"] == MODERATORS[0]  # type: ignore[index]
+    assert approved["first_approval"]["by"] == MODERATORS[0]
     assert any(action == "confirm_refused" for action, _, _ in log)
 
 
@@ -245,3 +248,42 @@ async def test_two_moderators_in_the_console(two: Relay, sink: Sink) -> None:
     assert await distributions(relay, reference) == 1
     steps = [(a, who) for a, who, _ in await actions(relay, reference) if a.startswith("report_approv")]
     assert steps == [("report_approval_waiting", MODERATORS[0]), ("report_approved", MODERATORS[1])]
+
+
+async def hold(relay: Relay, reference: str, who: str, *, release: bool = True) -> str:
+    rules = relay.settings.networks["industrie"].four_eyes
+    async with relay.sessions() as session, session.begin():
+        return await set_hold(
+            session, reference, actor=who, reason="PV 2026/9", release=release, four_eyes_hours=rules.hours
+        )
+
+
+async def test_releasing_a_hold_needs_a_second_moderator(two: Relay) -> None:
+    relay = two
+    reference = await post_report(relay)
+    assert "on evidence hold" in await hold(relay, reference, MODERATORS[0], release=False)
+    assert "waits for a second moderator" in await hold(relay, reference, MODERATORS[0])
+    with pytest.raises(SaveRelayError, match="four-eyes needs another moderator"):
+        await hold(relay, reference, MODERATORS[0])
+    async with relay.sessions() as session:
+        assert await hold_store.get(session, (await reports_store.by_reference(session, reference)).id)
+    assert "released" in await hold(relay, reference, MODERATORS[1])
+    log = await actions(relay, reference)
+    steps = [(a, who) for a, who, _ in log if a.startswith("evidence_hold")]
+    assert steps == [
+        ("evidence_hold", MODERATORS[0]),
+        ("evidence_hold_release_waiting", MODERATORS[0]),
+        ("evidence_hold_released", MODERATORS[1]),
+    ]
+    assert log[-1][2]["first_approval"]["by"] == MODERATORS[0]
+
+
+async def test_a_hold_release_nobody_confirms_lapses_and_the_hold_stays(alone: Relay, sink: Sink) -> None:
+    relay = alone
+    reference = await post_report(relay)
+    await hold(relay, reference, MODERATORS[0], release=False)
+    assert "waits for a second moderator" in await hold(relay, reference, MODERATORS[0])
+    notice = await wait_for(lambda: about(sink, MODERATORS[0], reference, "hold vervallen"), timeout=30)
+    assert "blijft bewaard" in body(notice[0])
+    async with relay.sessions() as session:
+        assert await hold_store.get(session, (await reports_store.by_reference(session, reference)).id)

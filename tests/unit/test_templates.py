@@ -141,6 +141,7 @@ def context(**overrides: Any) -> dict[str, Any]:
         "first_at": "2026-11-24 09:12",
         "reasons": ["recipients", "tlp_red"],
         "limit": 500,
+        "kind": "distribution",
         "attached": ["cam2.jpg"],
         "rate": "33%",
         "summary": {
@@ -193,7 +194,7 @@ def test_every_branch_renders_too(language: str, name: str) -> None:
         },
         {"status": "not_subscribed", "reason": "", "reference": "", "missing": [], "credited": ""},
         {"status": "rejected", "known_zones": [], "known_groups": []},
-        {"action": "update", "incident": {"exercise": False}, "moderators": False},
+        {"action": "update", "incident": {"exercise": False}, "moderators": False, "kind": "hold_release"},
         {"incident": {}},
     ):
         render(language, name, context(**overrides))

@@ -308,11 +308,24 @@ def queue_hold(
     reference: str,
     reason: Annotated[str, typer.Option(help="why (kept in the audit log)")] = "",
     release: Annotated[bool, typer.Option("--release", help="lift the hold")] = False,
+    as_: Annotated[
+        str | None, typer.Option("--as", help="the moderator releasing (four-eyes: a second one confirms)")
+    ] = None,
 ) -> None:
     """Put a report on an evidence hold: the retention purge and erasures keep it whole."""
 
     async def go() -> str:
-        async with opened() as (_, sessions), sessions() as session, session.begin():
-            return await set_hold(session, reference, actor=actor_name(), reason=reason, release=release)
+        async with opened() as (ctx, sessions), sessions() as session, session.begin():
+            report = await get_report(session, reference)
+            rules = ctx.network(report.network_id).settings.four_eyes
+            actor = await _as(ctx, report.network_id, as_)
+            return await set_hold(
+                session,
+                reference,
+                actor=actor.name if as_ else actor_name(),
+                reason=reason,
+                release=release,
+                four_eyes_hours=rules.hours if rules.hold_release else None,
+            )
 
     typer.echo(run(go))

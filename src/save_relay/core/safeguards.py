@@ -29,6 +29,7 @@ class FourEyesSettings(BaseModel):
         None, ge=0, description="a distribution to more than this many addresses (unset: no limit)"
     )
     tlp_red: bool = Field(False, description="every TLP:RED distribution")
+    hold_release: bool = Field(False, description="releasing a report's evidence hold (queue hold --release)")
     hours: float = Field(
         24.0,
         gt=0,

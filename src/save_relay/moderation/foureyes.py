@@ -207,7 +207,8 @@ async def close_waiting(session: AsyncSession, report: Report, actor: Actor) -> 
 
 
 async def lapse_due(session: AsyncSession, ctx: Context, now: datetime) -> int:
-    """Waiting approvals past their time lapse: every moderator is told, the report is pending again."""
+    """Waiting approvals past their time lapse: every moderator is told; the report is pending again (a
+    distribution) or stays on hold (a hold's release, ``membership/holds.py``)."""
     count = 0
     for request_id in await approvals.due(session, list(ctx.by_id), now):
         request = await session.get(ApprovalRequest, request_id)
@@ -218,8 +219,11 @@ async def lapse_due(session: AsyncSession, ctx: Context, now: datetime) -> int:
             continue
         request.status, request.closed_at = ApprovalStatus.LAPSED, now
         count += 1
-        if report is None or report.status != ReportStatus.PENDING:
-            continue
+        decided = (
+            request.kind == "distribution" and report is not None and report.status != ReportStatus.PENDING
+        )
+        if report is None or decided:
+            continue  # a report decided meanwhile: nothing waits any more
         network = ctx.network(report.network_id)
         conf = network.settings
         for moderator in conf.moderators:
@@ -235,6 +239,7 @@ async def lapse_due(session: AsyncSession, ctx: Context, now: datetime) -> int:
                     "first_by": request.first_by,
                     "first_at": _local(request.created_at, conf.timezone),
                     "hours": conf.four_eyes.hours,
+                    "kind": request.kind,
                 },
             )
         audit.record(
@@ -246,6 +251,7 @@ async def lapse_due(session: AsyncSession, ctx: Context, now: datetime) -> int:
             object_ref=report.reference,
             first_by=request.first_by,
             hours=conf.four_eyes.hours,
+            kind=request.kind,
         )
         log.info(
             "%s: the approval by %s lapsed without a second moderator",

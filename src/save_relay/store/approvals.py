@@ -12,12 +12,18 @@ from save_relay.core.states import ApprovalStatus
 from save_relay.store.tables import ApprovalRequest
 
 
-async def waiting_for(session: AsyncSession, report_id: int) -> ApprovalRequest | None:
-    """The report's approval waiting for its second moderator, if any (the caller holds the report's
-    lock: every path that decides on a report locks it first)."""
+async def waiting_for(
+    session: AsyncSession, report_id: int, kind: str = "distribution"
+) -> ApprovalRequest | None:
+    """The report's approval of ``kind`` waiting for its second moderator, if any (the caller holds the
+    report's lock: every path that decides on a report locks it first)."""
     return await session.scalar(
         select(ApprovalRequest)
-        .where(ApprovalRequest.report_id == report_id, ApprovalRequest.status == ApprovalStatus.WAITING)
+        .where(
+            ApprovalRequest.report_id == report_id,
+            ApprovalRequest.kind == kind,
+            ApprovalRequest.status == ApprovalStatus.WAITING,
+        )
         .order_by(ApprovalRequest.id.desc())
         .limit(1)
     )

@@ -13,7 +13,8 @@ from save_relay.store.tables.relay import Base, Id
 
 
 class ApprovalRequest(Base):
-    """A first moderator's approval of a sensitive report, kept until a second, different moderator
+    """A first moderator's approval of a sensitive report (``kind`` distribution) or of releasing its
+    evidence hold (``hold_release``), kept until a second, different moderator
     confirms it (``confirmed``), it lapses after the network's ``four_eyes.hours`` (``lapsed``), or a
     later decision replaces it (``superseded``). ``decision``: what the first approved, applied as it
     stands when confirmed; ``reasons``: why it needs four eyes (``recipients``, ``tlp_red``)."""
@@ -26,6 +27,7 @@ class ApprovalRequest(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24), server_default="distribution")  # or "hold_release"
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     first_by: Mapped[str] = mapped_column(String(320))
     first_via: Mapped[str] = mapped_column(String(16))
