@@ -13,7 +13,6 @@ import typer
 
 from save_relay.cli.common import (
     ReasonOption,
-    actor_name,
     cli_actor,
     disclosure_reason,
     fail,
@@ -22,6 +21,7 @@ from save_relay.cli.common import (
     run,
     split,
 )
+from save_relay.core.context import Context
 from save_relay.core.errors import CommandRefused
 from save_relay.core.states import ReportStatus
 from save_relay.core.tlp import Label
@@ -34,6 +34,7 @@ from save_relay.moderation.incident import apply_change
 from save_relay.moderation.labels import NeedsConsent, ask_consent, change_label
 from save_relay.moderation.queue import describe
 from save_relay.processing.gate import Actor
+from save_relay.store.db import SessionFactory
 from save_relay.store.health import report_counts
 from save_relay.store.reports import ReportRow, inbound_of, list_reports
 from save_relay.store.reports import by_reference as get_report
@@ -168,7 +169,7 @@ def _label(value: str | None) -> Label | None:
     return label
 
 
-async def _as(ctx: Any, report_network_id: int, moderator: str | None) -> Actor:
+async def _as(ctx: Context, report_network_id: int, moderator: str | None) -> Actor:
     """The CLI user, or the moderator ``--as`` names (one of the network's: four-eyes counts persons)."""
     if moderator is None:
         return cli_actor()
@@ -212,7 +213,9 @@ def _decide(
     typer.echo(run(go))
 
 
-async def _ask(sessions: Any, ctx: Any, reference: str, exc: NeedsConsent, actor: Actor) -> None:
+async def _ask(
+    sessions: SessionFactory, ctx: Context, reference: str, exc: NeedsConsent, actor: Actor
+) -> None:
     """A lowering without consent: ask the reporter (committed on its own), then refuse."""
     async with sessions() as session, session.begin():
         report = await get_report(session, reference)
@@ -230,7 +233,8 @@ def queue_approve(
     credit: Annotated[bool, typer.Option(help="name the reporter")] = False,
     edit_file: Annotated[Path | None, typer.Option(help="file with the text to send instead")] = None,
     tlp: Annotated[
-        str | None, typer.Option(help="TLP label: RED, AMBER+STRICT, AMBER, GREEN, CLEAR (stricter only)")
+        str | None,
+        typer.Option(help="TLP label: RED, AMBER+STRICT, AMBER, GREEN, CLEAR (lower: with consent)"),
     ] = None,
     recipients: Annotated[
         str | None, typer.Option(help="comma-separated addresses: the only recipients of a TLP:RED report")
@@ -322,7 +326,7 @@ def queue_hold(
             return await set_hold(
                 session,
                 reference,
-                actor=actor.name if as_ else actor_name(),
+                actor=actor.name,
                 reason=reason,
                 release=release,
                 four_eyes_hours=rules.hours if rules.hold_release else None,
