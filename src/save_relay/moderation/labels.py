@@ -55,7 +55,8 @@ def label_on_arrival(report: Report, parsed: ParsedMessage, conf: NetworkSetting
     first = next((line for line in parsed.text.splitlines() if line.strip()), "")
     label = find(parsed.subject) or find(first) or conf.tlp
     report.tlp = report.tlp_reporter = label.value
-    report.subject = without_tag(report.subject)[:300]
+    if find(report.subject):
+        report.subject = without_tag(report.subject)[:300]
     if report.preview_text is not None and find(first):
         lines = report.preview_text.splitlines()
         index = next((i for i, line in enumerate(lines) if line.strip()), None)
