@@ -25,7 +25,7 @@ from save_relay.membership.digest import send_unsubscribe_digest
 from save_relay.membership.requests import handle_membership_request
 from save_relay.membership.retention import purge_expired
 from save_relay.membership.unsubscribe import handle_unsubscribe
-from save_relay.moderation import housekeeping
+from save_relay.moderation import foureyes, housekeeping, labels
 from save_relay.moderation.announce import handle_post
 from save_relay.moderation.confirm import handle_report_reply
 from save_relay.moderation.followup import handle_followup
@@ -40,6 +40,7 @@ TOKEN_PURPOSES: Mapping[str, TokenHandler] = {
     TokenPurpose.LEAVE: confirmations.handle_confirmation,
     TokenPurpose.SUBSCRIPTION: confirmations.handle_confirmation,
     TokenPurpose.CANVASS_CANCEL: canvass_inbox.handle_cancel,
+    TokenPurpose.TLP_CONSENT: labels.handle_consent,
 }
 
 #: Purposes whose replies carry a moderator's authority: checked against ``require_dkim``. A requester's
@@ -65,6 +66,7 @@ JOBS: tuple[Job, ...] = (
     Job("canvass-digests", canvass_jobs.send_digests, drain=True),
     Job("moderation-reminders", housekeeping.remind_moderators, drain=True),
     Job("report-expiry", housekeeping.expire_reports, drain=True),
+    Job("four-eyes-lapse", foureyes.lapse_due, drain=True),
     Job("delivery-retries", housekeeping.retries_due),
     Job("webhook-events", dispatch_events, drain=True),
     Job("webhook-events-purge", purge_dispatched, every=timedelta(days=1)),

@@ -48,6 +48,15 @@ PARAMS: dict[Reason, dict[str, i18n.ParamValue]] = {
     Reason.INVALID_TIME: {"value": "morgen"},
     Reason.UNKNOWN_PLACE: {"value": "Atlantis"},
     Reason.AMBIGUOUS_PLACE: {"value": "Vos", "names": "Vos NV, Vos BV"},
+    Reason.INVALID_TLP: {"value": "rood"},
+    Reason.TLP_CONSENT_ASKED: {"label": "GREEN", "floor": "AMBER"},
+    Reason.TLP_NO_CONSENT: {"label": "CLEAR", "floor": "RED"},
+    Reason.RED_NEEDS_RECIPIENTS: {},
+    Reason.RED_NO_ZONES: {},
+    Reason.RECIPIENTS_ONLY_RED: {},
+    Reason.INVALID_RECIPIENTS: {"names": "ploeg-a"},
+    Reason.STRICT_EXTERNAL_GROUPS: {"names": "bewaking-securitas"},
+    Reason.SAME_MODERATOR: {"reference": "SAVE-2026-000123", "by": "jan@politie.test"},
 }
 
 

@@ -135,6 +135,16 @@ def context(**overrides: Any) -> dict[str, Any]:
         "by": "jan.peeters@politie.lommel.be",
         "at": "2026-11-24 09:12",
         "answers": [ANSWER, {**ANSWER, "id": 8, "late": False, "distance_m": None, "text": ""}],
+        "label": "TLP:AMBER",
+        "floor": "TLP:AMBER",
+        "wanted": "TLP:GREEN",
+        "tlp": "RED",
+        "named": ["ploeg.a@politie.lommel.example"],
+        "first_by": "inspecteur.peeters@politie.lommel.be",
+        "first_at": "2026-11-24 09:12",
+        "reasons": ["recipients", "tlp_red"],
+        "limit": 500,
+        "kind": "distribution",
         "attached": ["cam2.jpg"],
         "rate": "33%",
         "summary": {
@@ -189,6 +199,7 @@ def test_every_branch_renders_too(language: str, name: str) -> None:
         {"status": "rejected", "known_zones": [], "known_groups": []},
         {"action": "update", "incident": {"exercise": False}, "moderators": False, "role": "reporter"},
         {"role": "other", "company": None, "sent_to": None, "files": 0, "text": ""},
+        {"action": "update", "incident": {"exercise": False}, "moderators": False, "kind": "hold_release"},
         {"incident": {}},
     ):
         render(language, name, context(**overrides))

@@ -1,9 +1,9 @@
 """Which event may go to which webhook endpoint: one function, so that every rule is in one place.
 
-TLP (issue 21, labels by the evidence issue): a ``TLP:RED`` report never goes to a webhook. Until
-reports carry a label (``reports.tlp``), the dispatcher passes ``tlp=None`` and only the event filter
-and the zones decide; once it exists, pass the report's label here and extend this function (for
-example ``AMBER+STRICT``: only to the network's own organisation).
+TLP: a ``TLP:RED`` report (for named people only) never goes to a webhook, and neither does
+``TLP:AMBER+STRICT`` (for the recipients' own organisations: a control room is another organisation's
+machine, as an external group is, which AMBER+STRICT never reaches either). Events without a report
+(canvasses) pass ``tlp=None``: the event filter and the zones decide.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from collections.abc import Collection
 from save_relay.core.states import ChannelEvent
 from save_relay.core.webhook_settings import WebhookSettings
 
-NEVER_TO_WEBHOOKS = frozenset({"RED"})
+NEVER_TO_WEBHOOKS = frozenset({"RED", "AMBER+STRICT"})
 
 
 def tlp_of(report: object) -> str | None:
-    """A report's TLP label without its ``TLP:`` (``RED``, ``AMBER+STRICT``, ... ``CLEAR``); None while
-    reports have none. Labels come with the evidence issue (``reports.tlp``): the one place that reads them.
-    """
+    """A report's TLP label (``reports.tlp``) without its ``TLP:`` (``RED``, ``AMBER+STRICT``, ...
+    ``CLEAR``): the one place that reads it for the channels."""
     label = getattr(report, "tlp", None)
     return str(label).strip().upper().removeprefix("TLP:") if label else None
 

@@ -13,7 +13,6 @@ import typer
 
 from save_relay.cli.common import (
     ReasonOption,
-    actor_name,
     cli_actor,
     disclosure_reason,
     fail,
@@ -22,13 +21,20 @@ from save_relay.cli.common import (
     run,
     split,
 )
+from save_relay.core.context import Context
+from save_relay.core.errors import CommandRefused
 from save_relay.core.states import ReportStatus
+from save_relay.core.tlp import Label
+from save_relay.core.tlp import parse as parse_label
 from save_relay.mail.attachments import extract, safe_filename
 from save_relay.mail.commands import IncidentChange
 from save_relay.membership.holds import set_hold
 from save_relay.moderation.decide import Decision, decide
 from save_relay.moderation.incident import apply_change
+from save_relay.moderation.labels import NeedsConsent, ask_consent, change_label
 from save_relay.moderation.queue import describe
+from save_relay.processing.gate import Actor
+from save_relay.store.db import SessionFactory
 from save_relay.store.health import report_counts
 from save_relay.store.reports import ReportRow, inbound_of, list_reports
 from save_relay.store.reports import by_reference as get_report
@@ -155,20 +161,67 @@ def queue_attachment(
     _write(item.data, output or Path(safe_filename(item.filename, f"{ref}-{number}")))
 
 
-def _decide(reference: str, **decision: Any) -> None:
+def _label(value: str | None) -> Label | None:
+    if value is None:
+        return None
+    label = parse_label(value)
+    if label is None:
+        raise fail(f"--tlp {value!r}: not a TLP label (RED, AMBER+STRICT, AMBER, GREEN, CLEAR)")
+    return label
+
+
+async def _as(ctx: Context, report_network_id: int, moderator: str | None) -> Actor:
+    """The CLI user, or the moderator ``--as`` names (one of the network's: four-eyes counts persons)."""
+    if moderator is None:
+        return cli_actor()
+    address = moderator.strip().lower()
+    if address not in ctx.network(report_network_id).settings.moderators:
+        raise fail(f"--as {moderator}: not a moderator of this network")
+    return Actor(name=address, via="cli")
+
+
+def _decide(
+    reference: str, *, label: str | None = None, moderator: str | None = None, **decision: Any
+) -> None:
+    wanted = _label(label)
 
     async def go() -> str:
-        async with opened() as (ctx, sessions), sessions() as session, session.begin():
-            report = await get_report(session, reference)
-            applied = await decide(session, ctx, report, Decision(**decision), cli_actor())
-        if applied.action == "approve":
+        async with opened() as (ctx, sessions):
+            try:
+                async with sessions() as session, session.begin():
+                    report = await get_report(session, reference)
+                    actor = await _as(ctx, report.network_id, moderator)
+                    if wanted is not None:
+                        await change_label(session, report, wanted, actor)
+                    applied = await decide(session, ctx, report, Decision(**decision), actor)
+            except NeedsConsent as exc:
+                await _ask(sessions, ctx, reference, exc, actor)
+        if applied.action == "awaiting":
             return (
-                f"{applied.reference} approved: {applied.recipients} recipient(s) "
-                f"in zones [{', '.join(applied.zones)}] groups [{', '.join(applied.groups)}]"
+                f"{applied.reference} approved by {actor.name}, waiting for a second moderator (four-eyes): "
+                f"{applied.recipients} recipient(s), TLP:{applied.tlp}; another moderator confirms with "
+                f"'save-relay queue approve {applied.reference} --as ADDRESS' or by replying 'ok'"
             )
+        if applied.action == "approve":
+            to = (
+                f"named [{', '.join(applied.named)}]"
+                if applied.named
+                else f"in zones [{', '.join(applied.zones)}] groups [{', '.join(applied.groups)}]"
+            )
+            return f"{applied.reference} approved: {applied.recipients} recipient(s) {to}, TLP:{applied.tlp}"
         return f"{applied.reference} rejected"
 
     typer.echo(run(go))
+
+
+async def _ask(
+    sessions: SessionFactory, ctx: Context, reference: str, exc: NeedsConsent, actor: Actor
+) -> None:
+    """A lowering without consent: ask the reporter (committed on its own), then refuse."""
+    async with sessions() as session, session.begin():
+        report = await get_report(session, reference)
+        await ask_consent(session, ctx, report, exc.wanted, actor)
+    raise CommandRefused(f"{exc}; once they agree, run the command again") from exc
 
 
 @queue_app.command("approve")
@@ -180,11 +233,29 @@ def queue_approve(
     groups: Annotated[str | None, typer.Option(help="comma-separated extra groups")] = None,
     credit: Annotated[bool, typer.Option(help="name the reporter")] = False,
     edit_file: Annotated[Path | None, typer.Option(help="file with the text to send instead")] = None,
+    tlp: Annotated[
+        str | None,
+        typer.Option(help="TLP label: RED, AMBER+STRICT, AMBER, GREEN, CLEAR (lower: with consent)"),
+    ] = None,
+    recipients: Annotated[
+        str | None, typer.Option(help="comma-separated addresses: the only recipients of a TLP:RED report")
+    ] = None,
+    as_: Annotated[
+        str | None, typer.Option("--as", help="the moderator approving (four-eyes: a second one confirms)")
+    ] = None,
 ) -> None:
-    """Approve a pending report and send it to its zones and groups."""
+    """Approve a pending report and send it to its zones and groups (TLP:RED: to --recipients only)."""
     text = edit_file.read_text(encoding="utf-8") if edit_file else None
     _decide(
-        reference, action="approve", zones=split(zones), groups=split(groups), credit=credit, edit_text=text
+        reference,
+        label=tlp,
+        moderator=as_,
+        action="approve",
+        zones=split(zones),
+        groups=split(groups),
+        credit=credit,
+        edit_text=text,
+        recipients=split(recipients),
     )
 
 
@@ -207,17 +278,31 @@ def queue_set(
     exercise: Annotated[
         bool | None, typer.Option("--exercise/--no-exercise", help="an exercise: left out of stats")
     ] = None,
+    tlp: Annotated[
+        str | None, typer.Option(help="TLP label; less strict than the reporter's only with their consent")
+    ] = None,
 ) -> None:
-    """Set a report's incident category, time, place or exercise mark (for the statistics)."""
+    """Set a report's incident category, time, place or exercise mark (statistics), or its TLP label."""
     change = IncidentChange(category=category, time=time, place=place, exercise=exercise)
-    if change == IncidentChange():
-        raise fail("nothing to set: give --category, --time, --place or --exercise/--no-exercise")
+    wanted = _label(tlp)
+    if change == IncidentChange() and wanted is None:
+        raise fail("nothing to set: give --category, --time, --place, --exercise/--no-exercise or --tlp")
 
     async def go() -> dict[str, object]:
-        async with opened() as (ctx, sessions), sessions() as session, session.begin():
-            report = await get_report(session, reference)
-            network = ctx.network(report.network_id)
-            return await apply_change(session, network, report, change, cli_actor())
+        async with opened() as (ctx, sessions):
+            try:
+                async with sessions() as session, session.begin():
+                    report = await get_report(session, reference)
+                    network = ctx.network(report.network_id)
+                    shown: dict[str, object] = {}
+                    if change != IncidentChange():
+                        shown = await apply_change(session, network, report, change, cli_actor())
+                    if wanted is not None:
+                        shown["tlp"] = (await change_label(session, report, wanted, cli_actor())).tag
+                    return shown
+            except NeedsConsent as exc:
+                await _ask(sessions, ctx, reference, exc, cli_actor())
+                raise
 
     shown = run(go)
     typer.echo(f"{reference.strip().upper()}: " + ", ".join(f"{key} {value}" for key, value in shown.items()))
@@ -228,11 +313,24 @@ def queue_hold(
     reference: str,
     reason: Annotated[str, typer.Option(help="why (kept in the audit log)")] = "",
     release: Annotated[bool, typer.Option("--release", help="lift the hold")] = False,
+    as_: Annotated[
+        str | None, typer.Option("--as", help="the moderator releasing (four-eyes: a second one confirms)")
+    ] = None,
 ) -> None:
     """Put a report on an evidence hold: the retention purge and erasures keep it whole."""
 
     async def go() -> str:
-        async with opened() as (_, sessions), sessions() as session, session.begin():
-            return await set_hold(session, reference, actor=actor_name(), reason=reason, release=release)
+        async with opened() as (ctx, sessions), sessions() as session, session.begin():
+            report = await get_report(session, reference)
+            rules = ctx.network(report.network_id).settings.four_eyes
+            actor = await _as(ctx, report.network_id, as_)
+            return await set_hold(
+                session,
+                reference,
+                actor=actor.name,
+                reason=reason,
+                release=release,
+                four_eyes_hours=rules.hours if rules.hold_release else None,
+            )
 
     typer.echo(run(go))

@@ -24,7 +24,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from save_relay.core.addresses import normalize_address
 from save_relay.core.categories import DEFAULT_CATEGORIES, OTHER, Category
 from save_relay.core.errors import ConfigError
+from save_relay.core.safeguards import FourEyesSettings, GroupSettings
 from save_relay.core.states import AccountRole
+from save_relay.core.tlp import Label
+from save_relay.core.tlp import parse as parse_label
 from save_relay.core.webhook_settings import WebhookSettings
 
 ENV_PREFIX = "SAVE_RELAY_"
@@ -219,6 +222,17 @@ class NetworkSettings(_Section):
         description="the report's photos (as subscribers will get them) attached to the moderators' "
         "notification up to this total; beyond it they are listed with the command that fetches each",
     )
+    tlp: Label = Field(
+        Label.AMBER,
+        description="the TLP label of a report whose reporter set none (CLEAR, GREEN, AMBER, ...)",
+    )
+    groups: dict[str, GroupSettings] = Field(
+        default_factory=dict,
+        description="per group slug, whether it is internal; not listed: internal if in default_groups",
+    )
+    four_eyes: FourEyesSettings = Field(
+        default_factory=FourEyesSettings, description="what needs a second moderator's approval"
+    )
     monthly_report: Literal["off", "moderators", "subscribers"] = Field(
         "moderators",
         description="the month's statistics by mail on the 1st: to the moderators, or also to the "
@@ -279,6 +293,17 @@ class NetworkSettings(_Section):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("tlp", mode="before")
+    @classmethod
+    def _tlp(cls, value: object) -> object:
+        """``amber``, ``TLP:AMBER`` and ``AMBER`` alike."""
+        return (parse_label(value) or value) if isinstance(value, str) else value
+
+    def internal_group(self, slug: str) -> bool:
+        """Whether a group belongs to the network's own organisation (TLP:AMBER+STRICT may reach it)."""
+        listed = self.groups.get(slug)
+        return listed.internal if listed is not None else slug in self.default_groups
 
     @property
     def local_part(self) -> str:

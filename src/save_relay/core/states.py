@@ -74,8 +74,9 @@ class CanvassStatus(enum.StrEnum):
 
 class TokenPurpose(enum.StrEnum):
     """What a ``+confirm-TOKEN`` reply answers: a report's moderator, a requester's own opt-in
-    (subscribe, leave), a moderator approving a request, a canvass owner cancelling; and the
-    reporter's ``+followup-TOKEN`` of an acknowledgement (a follow-up, or ``intrekken``)."""
+    (subscribe, leave), a moderator approving a request, a canvass owner cancelling, a reporter agreeing to
+    a lower TLP label; and the reporter's ``+followup-TOKEN`` of an acknowledgement (a follow-up, or
+    ``intrekken``)."""
 
     CONFIRM = "confirm"
     SUBSCRIBE = "subscribe"
@@ -83,6 +84,7 @@ class TokenPurpose(enum.StrEnum):
     SUBSCRIPTION = "subscription"
     CANVASS_CANCEL = "canvass-cancel"
     FOLLOWUP = "followup"
+    TLP_CONSENT = "tlp-consent"  # the reporter agrees to a lower TLP label (moderation/labels.py)
 
 
 class AccountRole(enum.StrEnum):
@@ -103,3 +105,12 @@ class ChannelEvent(enum.StrEnum):
     CANVASS_SENT = "canvass.sent"
     CANVASS_ANSWER = "canvass.answer"
     CANVASS_CLOSED = "canvass.closed"
+
+
+class ApprovalStatus(enum.StrEnum):
+    """A four-eyes approval (``approval_requests``): waiting for its second moderator, or closed."""
+
+    WAITING = "waiting"
+    CONFIRMED = "confirmed"
+    LAPSED = "lapsed"
+    SUPERSEDED = "superseded"

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.context import Context, NetworkRef, network_from
 from save_relay.core.routing import Purpose
 from save_relay.core.settings import NetworkSettings
+from save_relay.core.tlp import Label
 from save_relay.mail.compose import (
     Rendered,
     as_bytes,
@@ -23,6 +24,7 @@ from save_relay.mail.compose import (
     render,
     text_message_bytes,
 )
+from save_relay.mail.labels import labelled
 from save_relay.store import deliveries
 from save_relay.store import tokens as token_store
 
@@ -149,14 +151,20 @@ async def notify_moderators(
     request_id: int | None = None,
     headers: Iterable[tuple[str, str]] = (),
     attachments: Sequence[tuple[str, str, bytes]] = (),
+    label: Label | None = None,
+    moderators: Sequence[str] | None = None,
 ) -> None:
     """Queue ``template`` to every moderator, each with a reply address of their own: a token of
     ``purpose`` bound to that moderator and to the report or request it is about; ``attachments``
-    (file name, content type, bytes) go with each (a report's photos, for the moderator to judge)."""
+    (file name, content type, bytes) go with each (a report's photos, for the moderator to judge).
+    ``label``: the report's TLP label, at the head of the subject and body (``mail/labels.py``);
+    ``moderators``: only these (default: all of the network's)."""
     conf = network.settings
     extra = list(headers)
     rendered = render(conf.language, template, {**base_context(conf), **context})  # the same for each
-    moderators = list(conf.moderators)
+    if label is not None:
+        rendered = labelled(rendered, label)
+    moderators = list(conf.moderators if moderators is None else moderators)
     tokens = await token_store.issue_many(
         session,
         purpose=purpose,

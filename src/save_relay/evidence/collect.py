@@ -132,6 +132,7 @@ async def report_files(
             "subject": report.subject,
             "zones": report.zones,
             "groups": report.groups,
+            "tlp": {"label": report.tlp, "reporter": report.tlp_reporter, "consent": report.tlp_consent},
             "received": {
                 "file": "report.eml" if inbound.raw else None,
                 "sha256": inbound.sha256,

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Literal
 
+from save_relay.core.addresses import normalize_address
+from save_relay.core.tlp import Label
+from save_relay.core.tlp import parse as parse_label
 from save_relay.mail.i18n import REPLY_MARKER, Reason, Refusal, reason_text
 
 MAX_TEXT_CHARS = 100_000  # longer input is truncated before any parsing
@@ -85,6 +88,19 @@ CATEGORY_WORDS: frozenset[str] = frozenset({"categorie", "category", "catégorie
 TIME_WORDS: frozenset[str] = frozenset({"tijdstip", "tijd", "time", "heure", "moment", "zeitpunkt", "zeit"})
 PLACE_WORDS: frozenset[str] = frozenset({"plaats", "locatie", "place", "location", "lieu", "endroit", "ort"})
 EXERCISE_WORDS: frozenset[str] = frozenset({"oefening", "exercise", "exercice", "übung"})
+#: The TLP label (``tlp: red``, ``tlp: amber+strict``): set alone (decides nothing) or with a decision;
+#: ``ontvangers: a@x, b@y``: the named recipients of a TLP:RED report (saying whom to send to means send).
+TLP_WORDS: frozenset[str] = frozenset({"tlp"})
+RECIPIENT_WORDS: frozenset[str] = frozenset(
+    {"ontvangers", "ontvanger", "recipients", "recipient", "destinataires", "destinataire", "empfänger"}
+)
+#: A reporter's answer to a request to lower the TLP label of their report: the whole first line.
+CONSENT_WORDS: frozenset[str] = frozenset(
+    {
+        *("akkoord", "ik ga akkoord", "ja, akkoord", "d'accord", "je suis d'accord", "oui, d'accord"),
+        *("agree", "i agree", "agreed", "yes, i agree", "einverstanden", "ich bin einverstanden"),
+    }
+)
 #: ``oefening: nee`` takes an exercise mark back; ``oefening`` alone or ``oefening: ja`` sets it.
 YES_WORDS: frozenset[str] = frozenset({"ja", "yes", "oui", "true"})
 #: "nee" alone neither approves nor rejects: a reject needs a reject word (and better a reason).
@@ -113,6 +129,8 @@ _Kind = Literal[
     "time",
     "place",
     "exercise",
+    "tlp",
+    "recipients",
 ]
 Action = Literal["approve", "reject", "withdraw"]
 Role = Literal["moderator", "reporter"]
@@ -133,6 +151,7 @@ _COMMANDS: tuple[tuple[_Kind, frozenset[str]], ...] = (
     *(("zones", ZONE_WORDS), ("groups", GROUP_WORDS)),
     *(("category", CATEGORY_WORDS), ("time", TIME_WORDS), ("place", PLACE_WORDS)),
     ("exercise", EXERCISE_WORDS),
+    *(("tlp", TLP_WORDS), ("recipients", RECIPIENT_WORDS)),
 )
 _KEYWORDS: dict[str, _Kind] = {_fold(w).replace("’", "'"): kind for kind, words in _COMMANDS for w in words}
 _MARKER_CORES = tuple(" ".join(_fold(m).strip("- ").split()) for m in REPLY_MARKERS)
@@ -304,11 +323,15 @@ class ModeratorCommand:
     credit: bool = False
     refusals: tuple[Refusal, ...] = ()
     incident: IncidentChange | None = None
+    tlp: Label | None = None
+    recipients: tuple[str, ...] | None = None
 
     @property
     def is_correction(self) -> bool:
-        """Only incident fields, nothing wrong: set them and decide nothing."""
-        return self.action is None and self.incident is not None and not self.refusals
+        """Only incident fields or a TLP label, nothing wrong: set them and decide nothing."""
+        return (
+            self.action is None and (self.incident is not None or self.tlp is not None) and not self.refusals
+        )
 
     @property
     def is_decision(self) -> bool:
@@ -330,6 +353,8 @@ class _State:
     groups: list[str] | None = None
     refusals: list[Refusal] = field(default_factory=list)
     incident: dict[str, str | bool] = field(default_factory=dict)
+    recipients: list[str] | None = None
+    tlp: Label | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,9 +368,10 @@ class _Line:
 
 _HEAD_CHARS = 200  # a command word is at the start of its line: only this much is folded
 _SHOWN_CHARS = 60  # of a refused line, in the refusal
-_LIST_KINDS: frozenset[_Kind] = frozenset({"zones", "groups"})
-_VALUE_KINDS: frozenset[_Kind] = frozenset({"category", "time", "place"})  # need "name: value"
-_INCIDENT_KINDS: frozenset[_Kind] = frozenset({*_VALUE_KINDS, "exercise"})
+_LIST_KINDS: frozenset[_Kind] = frozenset({"zones", "groups", "recipients"})
+_VALUE_KINDS: frozenset[_Kind] = frozenset({"category", "time", "place", "tlp"})  # need "name: value"
+_INCIDENT_KINDS: frozenset[_Kind] = frozenset({"category", "time", "place", "exercise"})
+_FIELD_KINDS: frozenset[_Kind] = frozenset({*_INCIDENT_KINDS, "tlp"})  # set a field, decide nothing
 _APOSTROPHES = str.maketrans("’‘ʼ`´", "'''''")  # typographic apostrophes
 _MAX_PHRASE_WORDS = max(len(w.split()) for _, words in _COMMANDS for w in words)
 
@@ -406,7 +432,7 @@ def _read_line(text: str) -> _Line:
     if (kind in _VALUE_KINDS or (kind == "exercise" and words)) and not colon:
         # "Tijd voor koffie", "Plaats genoeg": ordinary words, not a field (after a command: a greeting)
         return _Line(None, refusal=_no_command(text, norm, command_word=True))
-    if kind in _INCIDENT_KINDS:
+    if kind in _FIELD_KINDS:
         if "?" in words:
             return _Line(kind, refusal=_no_command(text, norm, command_word=True))
         return _Line(kind, rest.rstrip(". \t"))
@@ -449,6 +475,10 @@ def _apply(state: _State, kind: _Kind, rest: str) -> None:
     state.kinds.add(kind)
     if kind in _INCIDENT_KINDS:
         _apply_incident(state, kind, rest)
+    elif kind == "tlp":
+        state.tlp = parse_label(rest)
+        if state.tlp is None:
+            state.refusals.append(Refusal.of(Reason.INVALID_TLP, value=rest[:_SHOWN_CHARS]))
     elif kind == "reject" and state.reason is None and any(c.isalnum() for c in rest):
         state.reason = rest
     elif kind in _LIST_KINDS:
@@ -462,6 +492,8 @@ def _apply(state: _State, kind: _Kind, rest: str) -> None:
             state.refusals.append(Refusal.of(Reason.TOO_MANY_ITEMS, field=kind, limit=MAX_LIST_ITEMS))
         if unique:
             setattr(state, kind, list(unique.values())[:MAX_LIST_ITEMS])
+        if kind == "recipients" and (bad := [i for i in items if normalize_address(i) is None]):
+            state.refusals.append(Refusal.of(Reason.INVALID_RECIPIENTS, names=", ".join(bad)[:_HEAD_CHARS]))
 
 
 def _allowed(kind: _Kind, role: Role) -> bool:
@@ -476,7 +508,7 @@ def _action(state: _State) -> Action | None:
         return "reject"
     if "withdraw" in state.kinds:
         return "withdraw"
-    return "approve" if state.kinds - _INCIDENT_KINDS else None
+    return "approve" if state.kinds - _FIELD_KINDS else None
 
 
 def _incident(state: _State) -> IncidentChange | None:
@@ -541,6 +573,8 @@ def parse_commands(visible: str, *, role: Role = "moderator") -> ModeratorComman
         credit="credit" in state.kinds,
         refusals=tuple(state.refusals),
         incident=_incident(state),
+        tlp=state.tlp,
+        recipients=tuple(a.lower() for a in state.recipients) if state.recipients else None,
     )
 
 
@@ -548,6 +582,16 @@ def withdraw_requested(visible: str) -> bool:
     """Whether a reporter's reply (to the acknowledgement) withdraws the report: its first line is a
     withdraw word. Any other reply of a reporter is a follow-up, not a refused command."""
     return parse_commands(visible, role="reporter").action == "withdraw"
+
+
+def consent_given(visible: str) -> bool:
+    """Whether a reporter's reply agrees to a lower TLP label: its first line is a consent word
+    (``akkoord``, ``d'accord``, ``agree``, ``einverstanden``), case, accents and a final '.'/'!' aside."""
+    for line in _lines(visible):
+        if text := line.strip():
+            folded = " ".join(_fold(text).translate(_APOSTROPHES).strip(" .!").split())
+            return folded in {_fold(w) for w in CONSENT_WORDS}
+    return False
 
 
 def first_word(visible: str) -> str | None:

@@ -61,6 +61,16 @@ class Reason(StrEnum):
     INVALID_TIME = "invalid_time"  # value
     UNKNOWN_PLACE = "unknown_place"  # value
     AMBIGUOUS_PLACE = "ambiguous_place"  # value, names
+    # TLP labels and four-eyes approval (moderation/labels.py, moderation/foureyes.py):
+    INVALID_TLP = "invalid_tlp"  # value
+    TLP_CONSENT_ASKED = "tlp_consent_asked"  # label, floor: the reporter was asked to agree
+    TLP_NO_CONSENT = "tlp_no_consent"  # label, floor: no reporter to ask
+    RED_NEEDS_RECIPIENTS = "red_needs_recipients"  # -
+    RED_NO_ZONES = "red_no_zones"  # -
+    RECIPIENTS_ONLY_RED = "recipients_only_red"  # -
+    INVALID_RECIPIENTS = "invalid_recipients"  # names
+    STRICT_EXTERNAL_GROUPS = "strict_external_groups"  # names
+    SAME_MODERATOR = "same_moderator"  # reference, by
 
 
 class Removed(StrEnum):
@@ -121,6 +131,8 @@ FIELD_NAMES: dict[Language, dict[str, str]] = {
         "time": "tijdstip",
         "place": "plaats",
         "exercise": "oefening",
+        "tlp": "tlp",
+        "recipients": "ontvangers",
     },
     "fr": {
         "zones": "zones",
@@ -133,6 +145,8 @@ FIELD_NAMES: dict[Language, dict[str, str]] = {
         "time": "moment",
         "place": "lieu",
         "exercise": "exercice",
+        "tlp": "tlp",
+        "recipients": "destinataires",
     },
     "en": {
         "zones": "zones",
@@ -145,6 +159,8 @@ FIELD_NAMES: dict[Language, dict[str, str]] = {
         "time": "time",
         "place": "place",
         "exercise": "exercise",
+        "tlp": "tlp",
+        "recipients": "recipients",
     },
     "de": {
         "zones": "Zonen",
@@ -157,6 +173,8 @@ FIELD_NAMES: dict[Language, dict[str, str]] = {
         "time": "Zeitpunkt",
         "place": "Ort",
         "exercise": "Übung",
+        "tlp": "tlp",
+        "recipients": "Empfänger",
     },
 }
 
@@ -432,6 +450,107 @@ REASONS: dict[Language, dict[Reason, str]] = {
         ),
     },
 }
+
+#: The texts of the TLP and four-eyes reasons, kept together (one block per language).
+_SAFEGUARD_REASONS: dict[Language, dict[Reason, str]] = {
+    "nl": {
+        Reason.INVALID_TLP: "'{value}' is geen TLP-label: RED, AMBER+STRICT, AMBER, GREEN of CLEAR",
+        Reason.TLP_CONSENT_ASKED: (
+            "TLP:{label} is minder streng dan TLP:{floor}, het label van de melder: de melder werd om "
+            "toestemming gevraagd; na het akkoord kan het label verlaagd worden"
+        ),
+        Reason.TLP_NO_CONSENT: (
+            "TLP:{label} is minder streng dan TLP:{floor}, het label van de melder, en de melder kan niet "
+            "om toestemming gevraagd worden"
+        ),
+        Reason.RED_NEEDS_RECIPIENTS: (
+            "TLP:RED gaat alleen naar genoemde ontvangers: voeg 'ontvangers: a@voorbeeld.be, ...' toe"
+        ),
+        Reason.RED_NO_ZONES: "TLP:RED gaat nooit naar zones of groepen: noem de ontvangers met 'ontvangers:'",
+        Reason.RECIPIENTS_ONLY_RED: (
+            "'ontvangers:' alleen bij TLP:RED; andere labels gaan naar zones en groepen"
+        ),
+        Reason.INVALID_RECIPIENTS: "geen e-mailadres(sen): {names}",
+        Reason.STRICT_EXTERNAL_GROUPS: "TLP:AMBER+STRICT gaat niet naar externe groep(en): {names}",
+        Reason.SAME_MODERATOR: (
+            "{reference} werd al goedgekeurd door {by}: het vier-ogenprincipe vraagt een andere moderator"
+        ),
+    },
+    "fr": {
+        Reason.INVALID_TLP: "« {value} » n'est pas un label TLP : RED, AMBER+STRICT, AMBER, GREEN ou CLEAR",
+        Reason.TLP_CONSENT_ASKED: (
+            "TLP:{label} est moins strict que TLP:{floor}, le label du déclarant : son accord lui a été "
+            "demandé ; après son accord, le label pourra être abaissé"
+        ),
+        Reason.TLP_NO_CONSENT: (
+            "TLP:{label} est moins strict que TLP:{floor}, le label du déclarant, dont l'accord ne peut "
+            "pas être demandé"
+        ),
+        Reason.RED_NEEDS_RECIPIENTS: (
+            "TLP:RED ne va qu'à des destinataires nommés : ajoutez « destinataires: a@exemple.be, ... »"
+        ),
+        Reason.RED_NO_ZONES: (
+            "TLP:RED ne va jamais à des zones ou des groupes : "
+            "nommez les destinataires avec « destinataires: »"
+        ),
+        Reason.RECIPIENTS_ONLY_RED: (
+            "« destinataires: » seulement avec TLP:RED ; les autres labels vont aux zones et groupes"
+        ),
+        Reason.INVALID_RECIPIENTS: "pas une adresse e-mail : {names}",
+        Reason.STRICT_EXTERNAL_GROUPS: "TLP:AMBER+STRICT ne va pas aux groupes externes : {names}",
+        Reason.SAME_MODERATOR: (
+            "{reference} a déjà été approuvé par {by} : "
+            "le principe des quatre yeux demande un autre modérateur"
+        ),
+    },
+    "en": {
+        Reason.INVALID_TLP: "'{value}' is not a TLP label: RED, AMBER+STRICT, AMBER, GREEN or CLEAR",
+        Reason.TLP_CONSENT_ASKED: (
+            "TLP:{label} is less strict than TLP:{floor}, the reporter's label: the reporter was asked to "
+            "agree; once they do, the label can be lowered"
+        ),
+        Reason.TLP_NO_CONSENT: (
+            "TLP:{label} is less strict than TLP:{floor}, the reporter's label, and there is no reporter "
+            "to ask for consent"
+        ),
+        Reason.RED_NEEDS_RECIPIENTS: (
+            "TLP:RED goes only to named recipients: add 'recipients: a@example.org, ...'"
+        ),
+        Reason.RED_NO_ZONES: "TLP:RED never goes to zones or groups: name the recipients with 'recipients:'",
+        Reason.RECIPIENTS_ONLY_RED: "'recipients:' only with TLP:RED; other labels go to zones and groups",
+        Reason.INVALID_RECIPIENTS: "not an e-mail address: {names}",
+        Reason.STRICT_EXTERNAL_GROUPS: "TLP:AMBER+STRICT does not go to external group(s): {names}",
+        Reason.SAME_MODERATOR: (
+            "{reference} was already approved by {by}: four-eyes approval needs another moderator"
+        ),
+    },
+    "de": {
+        Reason.INVALID_TLP: "„{value}“ ist kein TLP-Label: RED, AMBER+STRICT, AMBER, GREEN oder CLEAR",
+        Reason.TLP_CONSENT_ASKED: (
+            "TLP:{label} ist weniger streng als TLP:{floor}, das Label des Melders: der Melder wurde um "
+            "Zustimmung gebeten; danach kann das Label gesenkt werden"
+        ),
+        Reason.TLP_NO_CONSENT: (
+            "TLP:{label} ist weniger streng als TLP:{floor}, das Label des Melders, und der Melder kann "
+            "nicht um Zustimmung gebeten werden"
+        ),
+        Reason.RED_NEEDS_RECIPIENTS: (
+            "TLP:RED geht nur an genannte Empfänger: fügen Sie „Empfänger: a@beispiel.de, ...“ hinzu"
+        ),
+        Reason.RED_NO_ZONES: (
+            "TLP:RED geht nie an Zonen oder Gruppen: nennen Sie die Empfänger mit „Empfänger:“"
+        ),
+        Reason.RECIPIENTS_ONLY_RED: "„Empfänger:“ nur bei TLP:RED; andere Labels gehen an Zonen und Gruppen",
+        Reason.INVALID_RECIPIENTS: "keine E-Mail-Adresse(n): {names}",
+        Reason.STRICT_EXTERNAL_GROUPS: "TLP:AMBER+STRICT geht nicht an externe Gruppe(n): {names}",
+        Reason.SAME_MODERATOR: (
+            "{reference} wurde bereits von {by} genehmigt: "
+            "das Vier-Augen-Prinzip verlangt einen anderen Moderator"
+        ),
+    },
+}
+for _lang, _texts in _SAFEGUARD_REASONS.items():
+    REASONS[_lang].update(_texts)
 
 
 def language_of(language: str | None) -> Language:

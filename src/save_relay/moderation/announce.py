@@ -17,6 +17,7 @@ from save_relay.core.clock import utcnow
 from save_relay.core.context import Context, NetworkRef
 from save_relay.core.routing import Purpose
 from save_relay.core.states import TokenPurpose
+from save_relay.core.tlp import Label
 from save_relay.delivery.notices import notify_moderators, queue_notice
 from save_relay.mail import message_ids
 from save_relay.mail.i18n import reply_marker
@@ -24,6 +25,7 @@ from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.moderation.ackrate import ack_allowed
 from save_relay.moderation.discard import automatic_reason, discard
 from save_relay.moderation.incident import describe_incident, incident_context
+from save_relay.moderation.labels import label_on_arrival
 from save_relay.moderation.preview import PreviewFile, make_preview, removed_lines
 from save_relay.processing.gate import is_auto_generated
 from save_relay.store import audit, inbound, recipients
@@ -70,6 +72,8 @@ async def announce(
     report.groups = list(conf.default_groups)
     describe_incident(report, parsed, info, conf)
     files = await make_preview(session, report, parsed, message.raw, conf)
+    label_on_arrival(report, parsed, conf)
+    label = Label(report.tlp)
     attached, _ = _fitting(files, conf.notification_attachments_max_bytes)
     context = {
         "reference": report.reference,
@@ -92,6 +96,7 @@ async def announce(
         template="notification",
         expires_at=expires,
         attachments=[(f.filename, f.content_type, f.data) for f in attached if f.data is not None],
+        label=label,
         context={
             **context,
             "reply_marker": reply_marker(conf.language),
@@ -102,7 +107,7 @@ async def announce(
             "default_groups": report.groups,
             "attachments": files,
             "attached_positions": [f.position for f in attached],
-            "preview": report.preview_text or "",
+            "preview": f"{label.tag}\n\n{report.preview_text or ''}",  # the label is part of what goes out
             "removed": removed_lines(report, files, conf.language),
             "known_zones": list(zones.names),
             "defects": list(parsed.defects)[:5],
@@ -121,6 +126,7 @@ async def announce(
         message_id=parsed.message_id,
         sha256=message.sha256,
         size=message.size,
+        tlp=label.value,
     )
     log.info(
         "%s announced to %d moderator(s)",

@@ -27,6 +27,7 @@ from save_relay.mail.i18n import ParamValue, Reason, Refusal, reason_text, reaso
 from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.moderation.decide import Decision, confirmation_context, decide, update_context
 from save_relay.moderation.incident import apply_change
+from save_relay.moderation.labels import NeedsConsent, ask_consent, change_label
 from save_relay.processing.gate import Actor, Refused, actor_of, is_auto_generated, refuse
 from save_relay.store import tokens as token_store
 from save_relay.store.networks import is_moderator
@@ -115,14 +116,18 @@ async def handle_report_reply(
         report = await _check(session, network, inbound, parsed, correction=command.is_correction)
         if command.refusals:
             raise Refused(reasons_text(command.refusals, lang), report.reference)
-        if command.action is None and command.incident is None:
+        if command.action is None and command.incident is None and command.tlp is None:
             raise Refused(reason_text(Refusal.of(Reason.EMPTY_REPLY), lang), report.reference)
+        reference = report.reference  # the savepoint's rollback expires what it changed
         try:
             async with session.begin_nested():
                 context = await _apply(session, ctx, report, command, actor)
         except CommandRefused as exc:
+            if isinstance(exc, NeedsConsent):  # asked outside the savepoint: the request is kept
+                await session.refresh(report)
+                await ask_consent(session, ctx, report, exc.wanted, actor)
             text = reason_text(exc.refusal, lang) if isinstance(exc.refusal, Refusal) else str(exc)
-            raise Refused(text, report.reference) from exc
+            raise Refused(text, reference) from exc
     except Refused as refusal:
         # Only a moderator hears why (never a stranger: no backscatter).
         answer = not is_auto_generated(parsed) and await is_moderator(session, network.id, actor.name)
@@ -140,7 +145,7 @@ async def handle_report_reply(
         session,
         network,
         kind="confirmation",
-        template="confirmation",
+        template="four_eyes_waiting" if context["action"] == "awaiting" else "confirmation",
         to=actor.name,
         context=context,
         in_reply_to=parsed.message_id,
@@ -155,8 +160,10 @@ async def _apply(
     incident = (
         await apply_change(session, network, report, command.incident, actor) if command.incident else {}
     )
+    if command.tlp is not None:
+        await change_label(session, report, command.tlp, actor)
     if command.action is None:
-        return update_context(report.reference or "", incident)
+        return update_context(report.reference or "", incident) | {"tlp": report.tlp}
     decision = Decision(
         action=command.action,
         zones=command.zones,
@@ -164,6 +171,7 @@ async def _apply(
         edit_text=command.edit_text,
         credit=command.credit,
         reason=command.reason,
+        recipients=command.recipients,
     )
     applied = await decide(session, ctx, report, decision, actor)
     return confirmation_context(applied, decision) | {"incident": incident}

@@ -13,9 +13,12 @@ from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import CommandRefused
 from save_relay.core.states import ChannelEvent, ReportStatus
+from save_relay.core.tlp import Label
 from save_relay.mail.i18n import Reason, Refusal
 from save_relay.mail.parse import parse_message
 from save_relay.moderation.distribution import distribute
+from save_relay.moderation.foureyes import close_waiting, gate
+from save_relay.moderation.labels import Targets, targets
 from save_relay.moderation.outcome import tell_everyone
 from save_relay.processing.gate import Actor
 from save_relay.store import audit, channel_events, recipients
@@ -36,16 +39,26 @@ class Decision:
     edit_text: str | None = None
     credit: bool = False
     reason: str | None = None
+    recipients: Sequence[str] | None = None  # named recipients: TLP:RED only
+
+    @property
+    def plain(self) -> bool:
+        """An approval that changes nothing (a plain ``ok``): it may confirm a four-eyes approval."""
+        return (self.zones, self.groups, self.edit_text, self.recipients) == (None,) * 4 and not self.credit
 
 
 @dataclass(frozen=True, slots=True)
 class Applied:
+    """What a decision did; ``action`` ``awaiting``: a four-eyes approval waits for a second moderator."""
+
     reference: str
     action: str
     zones: tuple[str, ...]
     groups: tuple[str, ...]
     recipients: int = 0
     unknown: tuple[str, ...] = field(default_factory=tuple)
+    tlp: str = "AMBER"
+    named: tuple[str, ...] = ()
 
 
 def _resolve(requested: Sequence[str], known: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -83,6 +96,7 @@ async def decide(
             ),
         )
     zones, groups = list(report.zones), list(report.groups)
+    extra: list[str] = []
     if decision.zones is not None:
         zones, unknown = _resolve(decision.zones, await recipients.zone_slugs(session, network.id))
         if unknown:
@@ -94,22 +108,74 @@ async def decide(
             names = ", ".join(unknown)
             raise CommandRefused(f"unknown group(s): {names}", Refusal.of(Reason.UNKNOWN_GROUPS, names=names))
         groups = list(dict.fromkeys([*network.settings.default_groups, *extra]))
-    if decision.action == "approve" and not zones and not groups:
-        raise CommandRefused("no zones or groups to send to: add 'zones: ...'", Refusal.of(Reason.NO_TARGETS))
+    label = Label(report.tlp)
+    chosen = Targets(tuple(zones), tuple(groups))
+    first: dict[str, object] | None = None
+    if decision.action == "approve":
+        chosen = targets(
+            network.settings,
+            label,
+            zones,
+            groups,
+            named=decision.recipients,
+            asked_groups=extra,
+            asked_zones=decision.zones is not None,
+        )
+        if not chosen.zones and not chosen.groups and not chosen.named:
+            raise CommandRefused(
+                "no zones or groups to send to: add 'zones: ...'", Refusal.of(Reason.NO_TARGETS)
+            )
+        plan = _plan(chosen, decision, label)
+        count = len(chosen.named) or await recipients.recipient_count(
+            session, network.id, chosen.zones, chosen.groups
+        )
+        four_eyes = await gate(session, ctx, report, actor, plan=plan, plain=decision.plain, recipients=count)
+        if four_eyes.waiting:
+            return Applied(
+                report.reference or "",
+                "awaiting",
+                chosen.zones,
+                chosen.groups,
+                count,
+                tlp=label.value,
+                named=chosen.named,
+            )
+        chosen, decision, first = _from_plan(four_eyes.plan), _decision(four_eyes.plan), four_eyes.first
+    else:
+        await close_waiting(session, report, actor)
     report.decided_at, report.decided_by = utcnow(), actor.name
     await token_store.use_all_for_report(session, report.id, "confirm")
-    applied = Applied(report.reference or "", decision.action, tuple(zones), tuple(groups))
+    applied = Applied(
+        report.reference or "",
+        decision.action,
+        chosen.zones,
+        chosen.groups,
+        tlp=label.value,
+        named=chosen.named,
+    )
     inbound = await session.get(InboundMessage, report.inbound_id)
     assert inbound is not None
     parsed = parse_message(inbound.raw)
     if decision.action == "reject":
         report.status, report.reason = ReportStatus.REJECTED, decision.reason
     else:
-        report.status, report.zones, report.groups = ReportStatus.APPROVED, zones, groups
+        report.status, report.zones, report.groups = (
+            ReportStatus.APPROVED,
+            list(chosen.zones),
+            list(chosen.groups),
+        )
         report.credit = decision.credit
         report.edited_text = decision.edit_text
-        fanout = await distribute(session, network, report, parsed, inbound.raw)
-        applied = Applied(applied.reference, "approve", applied.zones, applied.groups, fanout.recipients)
+        fanout = await distribute(session, network, report, parsed, inbound.raw, named=chosen.named)
+        applied = Applied(
+            applied.reference,
+            "approve",
+            applied.zones,
+            applied.groups,
+            fanout.recipients,
+            tlp=label.value,
+            named=chosen.named,
+        )
     approved = report.status == ReportStatus.APPROVED
     event = ChannelEvent.REPORT_APPROVED if approved else ChannelEvent.REPORT_REJECTED
     channel_events.emit(session, network_id=network.id, event=event, report_id=report.id)  # webhooks
@@ -132,6 +198,10 @@ async def decide(
         reason=decision.reason,
         moderators_told=moderators_told,
         reporter_told=reporter_told,
+        tlp=label.value,
+        named=list(chosen.named),
+        groups_left_out=list(chosen.left_out),
+        first_approval=first,
     )
     _count(session, ctx, report)
     log.info(
@@ -147,6 +217,34 @@ async def decide(
         },
     )
     return applied
+
+
+def _plan(chosen: Targets, decision: Decision, label: Label) -> dict[str, object]:
+    """An approval as data, kept while it waits for a second moderator (``approval_requests``)."""
+    return {
+        "zones": list(chosen.zones),
+        "groups": list(chosen.groups),
+        "named": list(chosen.named),
+        "left_out": list(chosen.left_out),
+        "edit_text": decision.edit_text,
+        "credit": decision.credit,
+        "tlp": label.value,
+    }
+
+
+def _from_plan(plan: dict[str, object]) -> Targets:
+    def items(key: str) -> tuple[str, ...]:
+        value = plan.get(key)
+        return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+    return Targets(items("zones"), items("groups"), items("named"), items("left_out"))
+
+
+def _decision(plan: dict[str, object]) -> Decision:
+    edit = plan.get("edit_text")
+    return Decision(
+        "approve", edit_text=edit if isinstance(edit, str) else None, credit=bool(plan.get("credit"))
+    )
 
 
 def _count(session: AsyncSession, ctx: Context, report: Report) -> None:
@@ -174,6 +272,8 @@ def confirmation_context(applied: Applied, decision: Decision) -> dict[str, obje
         "credit": decision.credit,
         "reason": decision.reason,
         "incident": {},
+        "tlp": applied.tlp,
+        "named": applied.named,
     }
 
 

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.context import NetworkRef, network_from
+from save_relay.core.tlp import Label
 from save_relay.delivery.notices import base_context
 from save_relay.mail.compose import Rendered, as_bytes, build_message, copy_attachments, render
+from save_relay.mail.labels import labelled
 from save_relay.mail.parse import ParsedMessage
 from save_relay.store import deliveries, recipients, reports
-from save_relay.store.recipients import recipients_query
+from save_relay.store.recipients import named_query, recipients_query
 from save_relay.store.tables import Distribution, Report, ReportAttachment
 
 
@@ -40,7 +42,8 @@ def render_distribution(
     What the moderator saw (invariant 7): their edited text, else the preview decided at announcement
     (never the raw text), and the attachments as the preview keeps them (photos without metadata).
     ``files`` None: a report from before previews existed, whose attachments are copied as received.
-    Credit names the reporting company, never the reporter's address.
+    Credit names the reporting company, never the reporter's address. The report's TLP label heads the
+    Subject and the body (``mail/labels.py``), as the moderator saw it in the notification.
     """
     conf = network.settings
     credited = None
@@ -58,6 +61,7 @@ def render_distribution(
             "credited": credited,
         },
     )
+    rendered = labelled(rendered, Label(report.tlp))
     message = build_message(
         sender=network_from(conf),
         to=None,
@@ -69,6 +73,7 @@ def render_distribution(
             ("X-Auto-Response-Suppress", "OOF, AutoReply"),
             ("X-Save-Relay-Network", conf.address),
             ("X-Save-Relay-Reference", report.reference or ""),
+            ("X-Save-Relay-TLP", Label(report.tlp).tag),
         ],
     )
     if files is None:
@@ -94,9 +99,15 @@ def _text(report: Report, parsed: ParsedMessage) -> str:
 
 
 async def distribute(
-    session: AsyncSession, network: NetworkRef, report: Report, parsed: ParsedMessage, raw: bytes
+    session: AsyncSession,
+    network: NetworkRef,
+    report: Report,
+    parsed: ParsedMessage,
+    raw: bytes,
+    named: Sequence[str] = (),
 ) -> Fanout:
-    """Create the distribution and its deliveries in the caller's transaction."""
+    """Create the distribution and its deliveries in the caller's transaction: to ``named`` addresses
+    only when given (TLP:RED), else to the report's zones and groups."""
     files = await reports.attachments(session, report.id) if report.preview_text is not None else None
     company = None
     if report.credit and report.subscriber_id is not None:
@@ -111,7 +122,6 @@ async def distribute(
     )
     session.add(distribution)
     await session.flush()
-    count = await deliveries.fan_out(
-        session, distribution, recipients_query(network.id, report.zones, report.groups)
-    )
+    chosen = named_query(named) if named else recipients_query(network.id, report.zones, report.groups)
+    count = await deliveries.fan_out(session, distribution, chosen)
     return Fanout(distribution_id=distribution.id, recipients=count)

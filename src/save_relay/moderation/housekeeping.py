@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.clock import as_utc
 from save_relay.core.context import Context
 from save_relay.core.states import ReportStatus
+from save_relay.core.tlp import Label
 from save_relay.delivery.notices import notify_moderators
 from save_relay.mail.i18n import reply_marker
 from save_relay.mail.parse import parse_message
@@ -65,6 +66,7 @@ async def remind_moderators(session: AsyncSession, ctx: Context, now: datetime) 
             template="moderation_reminder",
             expires_at=expires,
             context=context,
+            label=Label(report.tlp),
         )
         audit.record(
             session,

@@ -29,6 +29,7 @@ async def describe(session: AsyncSession, reference: str) -> dict[str, object]:
         "subject": report.subject,
         "zones": report.zones,
         "groups": report.groups,
+        "tlp": _label(report.tlp, report.tlp_reporter, report.tlp_consent),
         "sha256": inbound.sha256,
         "size": inbound.size,
         "attachments": [f"{a.filename} ({a.content_type}, {a.size} bytes)" for a in parsed.attachments],
@@ -53,6 +54,12 @@ async def describe(session: AsyncSession, reference: str) -> dict[str, object]:
             for e in history
         ],
     }
+
+
+def _label(tlp: str, reporter: str, consent: str | None) -> str:
+    """``TLP:AMBER (reporter: TLP:GREEN, consent: TLP:CLEAR)``: the label and where it came from."""
+    extra = f"reporter's: TLP:{reporter}" + (f", consent to TLP:{consent}" if consent else "")
+    return f"TLP:{tlp}" + (f" ({extra})" if reporter != tlp or consent else "")
 
 
 def _place(lat: float | None, lon: float | None, label: str, source: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select, union
+from sqlalchemy import Select, String, func, literal, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.states import AddressStatus
@@ -134,6 +134,15 @@ def recipients_query(network_id: int, zones: Sequence[str], groups: Sequence[str
         )
         .group_by(address)
     )
+
+
+def named_query(addresses: Sequence[str]) -> Select[tuple[str]]:
+    """The addresses a moderator named (TLP:RED), lower-cased and distinct, as a query like
+    :func:`recipients_query` (so one fan-out serves both)."""
+    unique = sorted({address.strip().lower() for address in addresses if address.strip()})
+    each = [select(literal(address, String).label("address")) for address in unique or [""]]
+    rows = (union(*each) if len(each) > 1 else each[0]).subquery()
+    return select(rows.c[0]).where(rows.c[0] != "")
 
 
 async def recipient_count(

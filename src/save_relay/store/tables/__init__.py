@@ -6,6 +6,7 @@ Only ``store/`` builds queries on them; the rest of the code reads rows as objec
 from __future__ import annotations
 
 from save_relay.store.tables.accounts import Account, ConsoleSession
+from save_relay.store.tables.approvals import ApprovalRequest
 from save_relay.store.tables.canvass import Canvass, CanvassAnswer, CanvassRecipient, CanvassToken
 from save_relay.store.tables.channels import ChannelEventRow
 from save_relay.store.tables.counters import ReferenceCounter
@@ -45,6 +46,7 @@ from save_relay.store.tables.stats import StatsPeriod
 
 __all__ = [
     "Account",
+    "ApprovalRequest",
     "AuditChainHead",
     "AuditEntry",
     "Base",

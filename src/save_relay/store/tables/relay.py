@@ -229,6 +229,15 @@ class Report(Base):
     # out), decided when the report is announced and shown to the moderators as it is (invariant 7).
     preview_text: Mapped[str | None] = mapped_column(Text)
     preview_removed: Mapped[list[list[str]]] = mapped_column(JSON, default=list)  # [kind, text] pairs
+    # The TLP 2.0 label (core/tlp.py): ``tlp`` now; ``tlp_reporter`` what the reporter set (or the network's
+    # default) when it came in, the floor a moderator lowers only with the reporter's consent:
+    # ``tlp_requested`` the lower label asked of the reporter, ``tlp_consent`` the lowest one agreed to.
+    # (server defaults only: an INSERT that leaves them out, as migrations' tests of older schemas do,
+    # still works; SQLAlchemy 2 reads them back with RETURNING)
+    tlp: Mapped[str] = mapped_column(String(16), server_default="AMBER")
+    tlp_reporter: Mapped[str] = mapped_column(String(16), server_default="AMBER")
+    tlp_requested: Mapped[str | None] = mapped_column(String(16))
+    tlp_consent: Mapped[str | None] = mapped_column(String(16))
 
 
 class ReportAttachment(Base):

@@ -1,0 +1,40 @@
+"""Four-eyes approvals waiting for their second moderator (queries: ``store/approvals.py``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from save_relay.core.clock import utcnow
+from save_relay.store.tables.relay import Base, Id
+
+
+class ApprovalRequest(Base):
+    """A first moderator's approval of a sensitive report (``kind`` distribution) or of releasing its
+    evidence hold (``hold_release``), kept until a second, different moderator
+    confirms it (``confirmed``), it lapses after the network's ``four_eyes.hours`` (``lapsed``), or a
+    later decision replaces it (``superseded``). ``decision``: what the first approved, applied as it
+    stands when confirmed; ``reasons``: why it needs four eyes (``recipients``, ``tlp_red``)."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (
+        Index("ix_approval_requests_report", "report_id", "status"),
+        Index("ix_approval_requests_due", "status", "expires_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24), server_default="distribution")  # or "hold_release"
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    first_by: Mapped[str] = mapped_column(String(320))
+    first_via: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    recipients: Mapped[int] = mapped_column(default=0)  # the count the first moderator was told
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    second_by: Mapped[str | None] = mapped_column(String(320))
+    closed_at: Mapped[datetime | None]
