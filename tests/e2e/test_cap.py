@@ -39,8 +39,8 @@ async def cli(config: Path, tmp_path: Path, *args: str) -> str:
     return ok(await asyncio.to_thread(run_cli, config, *args, cwd=tmp_path))
 
 
-async def approved(relay: Relay, zones: list[str]) -> str:
-    reference = await post_report(relay)
+async def approved(relay: Relay, zones: list[str], subject: str = "Verdachte witte bestelwagen") -> str:
+    reference = await post_report(relay, subject=subject)
     await announced(relay, reference)
     assert relay.ctx is not None
     async with relay.sessions() as session, session.begin():
@@ -72,9 +72,9 @@ async def test_an_approved_report_as_a_valid_cap_alert(relay: Relay, tmp_path: P
     assert text(alert, "cap:identifier") == f"urn:save-relay:politie.lommel.be:{reference}"
     assert text(alert, "cap:sender") == "industrie@politie.lommel.be"
     assert (text(alert, "cap:status"), text(alert, "cap:msgType")) == ("Actual", "Alert")
-    # no labels yet: nothing is public; restricted to the network's members, in its language
+    # the network's default label, AMBER: not public; restricted, with the label, to the network's members
     assert text(alert, "cap:scope") == "Restricted"
-    assert text(alert, "cap:restriction") == "Alleen voor de deelnemers van SaVE Lommel"
+    assert text(alert, "cap:restriction") == "TLP:AMBER: Alleen voor de deelnemers van SaVE Lommel"
     assert text(alert, "cap:info/cap:description") == "Witte bestelwagen, nummerplaat 1-ABC-123."
     assert text(alert, "cap:info/cap:language") == "nl"
     assert text(alert, "cap:info/cap:area/cap:areaDesc") == ", ".join(

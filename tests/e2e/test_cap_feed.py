@@ -1,16 +1,14 @@
 """The Atom feed of a network's CAP alerts over real HTTP (issue 21): anonymous visitors get only what
-may be public (nothing until reports carry TLP labels), the network's own console sessions get every
-approved report as a Restricted alert, other networks' accounts get nothing of it."""
+may be public (a TLP:CLEAR report), the network's own console sessions get every approved report (a
+Restricted alert unless CLEAR), other networks' accounts get nothing of it."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
 import httpx
-import pytest
 
 from save_relay.app import Relay
-from save_relay.channels import alerts
 from tests.e2e.test_cap import XSD, approved
 from tests.e2e.test_console_reports import OTHER, client, moderator, settings  # noqa: F401
 
@@ -30,7 +28,7 @@ async def test_anonymous_get_an_empty_feed_members_get_every_alert(
     client: httpx.AsyncClient,  # noqa: F811
 ) -> None:
     reference = await approved(relay, ["maatheide"])
-    assert entries(await client.get("/cap/industrie.atom")) == []  # no labels yet: nothing is public
+    assert entries(await client.get("/cap/industrie.atom")) == []  # TLP:AMBER (the default): not public
     assert (await client.get(f"/cap/industrie/{reference}.xml")).status_code == 404
     assert (await client.get("/cap/nergens.atom")).status_code == 404
 
@@ -62,11 +60,9 @@ async def test_another_networks_account_sees_nothing_of_it(
 async def test_a_report_that_may_be_public_is_in_the_public_feed(
     relay: Relay,
     client: httpx.AsyncClient,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Reports carry no TLP label yet: stand in for a TLP:CLEAR one (the one rule, channels.alerts).
-    monkeypatch.setattr(alerts, "may_be_public", lambda report: True)
-    reference = await approved(relay, ["maatheide"])
+    # the reporter labels it TLP:CLEAR in the subject (a stricter network default gives way to it)
+    reference = await approved(relay, ["maatheide"], subject="[TLP:CLEAR] Verdachte witte bestelwagen")
     answer = await client.get("/cap/industrie.atom")
     [entry] = entries(answer)
     assert answer.headers["cache-control"] == "public, max-age=60"

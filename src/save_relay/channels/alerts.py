@@ -103,9 +103,7 @@ def build(
         status="Exercise" if report.exercise else "Actual",
         msg_type=last.msg_type if last else "Alert",
         scope="Public" if public else "Restricted",
-        restriction=None
-        if public
-        else (f"TLP:{label}" if label else said["restricted"].format(network=conf.name)),
+        restriction=None if public else _restriction(label, said["restricted"].format(network=conf.name)),
         references=tuple(references) if last else (),
         language=conf.language,
         event=category.name(conf.language) if category else report.category,
@@ -178,3 +176,8 @@ def operator_text(network: NetworkRef, report: Report, alert: Alert) -> str:
         exercise=report.exercise,
         kind=alert.msg_type,
     )
+
+
+def _restriction(label: str | None, members: str) -> str:
+    """For whom a restricted alert is: its TLP label, then the network's members in its language."""
+    return f"TLP:{label}: {members}" if label else members
