@@ -65,7 +65,7 @@ def test_create_list_show_cancel(tmp_path: Path) -> None:
     assert "scheduled" in _ok(config, "canvass", "list")
     shown = json.loads(_ok(config, "canvass", "show", "1", "--json"))
     assert shown["status"] == "scheduled" and shown["radius_m"] == 600.0
-    assert shown["place"] == "Metaalwerken Vos NV, Balendijk 112, 3920 Lommel"
+    assert shown["place"] == "Balendijk, 3920 Lommel"  # the area the neighbours read: not the company
     assert shown["window"] == ["2026-11-21 02:00", "2026-11-21 04:00"]
 
     assert "not a moderator" in _fails(

@@ -8,6 +8,7 @@ confirmation with the number of recipients as of now and the send time, whose re
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,8 +48,16 @@ async def _subscriber_point(session: AsyncSession, network_id: int, name: str) -
     subscriber = found[0]
     if subscriber.latitude is None or subscriber.longitude is None:
         raise CommandRefused(f"near: {subscriber.company} has no location; give coordinates instead")
-    place = f"{subscriber.company}, {subscriber.street}" if subscriber.street else subscriber.company
-    return subscriber.latitude, subscriber.longitude, place
+    return subscriber.latitude, subscriber.longitude, street_only(subscriber.street or "")
+
+
+def street_only(address: str) -> str:
+    """The street and town of an address without the house number: the area a canvass names to the
+    neighbours. Never the company named in ``near:`` (the victim, in most canvasses); its number
+    would point at it just as well. "Balendijk 112, 3920 Lommel" -> "Balendijk, 3920 Lommel"."""
+    street, _, rest = address.partition(",")
+    street = re.sub(r"\s+\d+\s*[A-Za-z]?(?:\s*(?:bus|bte|b)\.?\s*\w+)?$", "", street.strip(), flags=re.I)
+    return f"{street}, {rest.strip()}" if rest.strip() else street
 
 
 async def _zone_slugs(session: AsyncSession, network_id: int, requested: tuple[str, ...]) -> list[str]:
