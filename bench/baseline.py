@@ -40,6 +40,7 @@ def distribution_body(sink_port: int) -> tuple[NetworkRef, bytes]:
         groups=[],
         credit=False,
         edited_text=None,
+        tlp=str(network.settings.tlp),  # the network's default label, as a stored report has it
     )
     return network, render_distribution(network, report, parsed, raw)
 
