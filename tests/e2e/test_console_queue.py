@@ -5,12 +5,13 @@ moderation/decide and audited; a report decided meanwhile is refused without und
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from save_relay.app import Relay
+from save_relay.core.clock import as_utc
 from save_relay.core.errors import NotFound
 from save_relay.core.states import AccountRole
 from save_relay.store.reports import by_reference
@@ -62,7 +63,8 @@ async def test_filters_by_zone_category_and_period(relay: Relay, client: httpx.A
     assert '<option value="copper-theft" selected>koperdiefstal</option>' in by_category.text
     assert listed((await client.get("/reports", params={"category": first.category})).text) == {van}
 
-    today = datetime.now(ZoneInfo("Europe/Brussels")).date()
+    # the day the reports were received on the network's clock (not "now": a run across its midnight)
+    today = as_utc(first.received_at).astimezone(ZoneInfo("Europe/Brussels")).date()
     day = timedelta(days=1)
     assert listed((await client.get("/reports", params={"from": today, "to": today})).text) == {van, copper}
     assert listed((await client.get("/reports", params={"from": today + day})).text) == set()

@@ -4,7 +4,7 @@ moderator in Lommel means by it. Shared by the queue and the audit page."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from starlette.datastructures import QueryParams
@@ -33,8 +33,9 @@ def period(params: QueryParams, timezone: str) -> Period:
     first, last = day(params.get("from")), day(params.get("to"))
     clock = ZoneInfo(timezone)
     return Period(
-        since=datetime.combine(first, time(), clock) if first else None,
-        until=datetime.combine(last + timedelta(days=1), time(), clock) if last else None,
+        # in UTC: SQLite compares the stored (UTC, offset-less) text; a local time would be off
+        since=datetime.combine(first, time(), clock).astimezone(UTC) if first else None,
+        until=datetime.combine(last + timedelta(days=1), time(), clock).astimezone(UTC) if last else None,
         shown_from=first.isoformat() if first else "",
         shown_to=last.isoformat() if last else "",
     )
