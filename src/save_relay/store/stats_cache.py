@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,11 +41,9 @@ def month_of(moment: datetime, zone: ZoneInfo) -> str:
 
 def months_between(first: str, last: str) -> list[str]:
     """Every month from ``first`` to ``last`` ("YYYY-MM"), both included."""
-    year, month = int(first[:4]), int(first[5:])
-    out = []
-    while f"{year:04d}-{month:02d}" <= last:
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    out = [first]
+    while out[-1] < last:
+        out.append(_shift(out[-1], 1))
     return out
 
 
@@ -87,7 +85,7 @@ async def _changed(
     """(incident at, received at, changed at) of the month's reports changed after ``since``: a seek
     on the month index, then the few rows it finds."""
     query = select(Report.incident_at, Report.received_at, Report.changed_at).where(
-        Report.network_id == network_id, Report.incident_month == month, Report.changed_at > since
+        *_changed_after(network_id, month, since)
     )
     return [
         (incident, received, changed) for incident, received, changed in (await session.execute(query)).all()
@@ -162,10 +160,13 @@ async def month_figures(session: AsyncSession, network_id: int, months: list[str
 
 
 async def _changed_since(session: AsyncSession, network_id: int, month: str, since: datetime) -> bool:
-    query = select(Report.id).where(
-        Report.network_id == network_id, Report.incident_month == month, Report.changed_at > since
-    )
+    query = select(Report.id).where(*_changed_after(network_id, month, since))
     return await session.scalar(query.limit(1)) is not None
+
+
+def _changed_after(network_id: int, month: str, since: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The month's reports changed after ``since``: what ``ix_reports_month_changed`` answers."""
+    return (Report.network_id == network_id, Report.incident_month == month, Report.changed_at > since)
 
 
 async def _month_span(session: AsyncSession, network_id: int) -> tuple[str | None, str | None]:
