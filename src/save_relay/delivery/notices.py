@@ -27,6 +27,7 @@ from save_relay.mail.compose import (
 from save_relay.mail.labels import labelled
 from save_relay.store import deliveries
 from save_relay.store import tokens as token_store
+from save_relay.store.tables import Report
 
 
 def queue_notice(
@@ -190,3 +191,35 @@ async def notify_moderators(
         for moderator, token in zip(moderators, tokens, strict=True)
     ]
     await deliveries.enqueue_many(session, network_id=network.id, kind=kind, messages=messages)  # one INSERT
+
+
+async def ask_moderators(
+    session: AsyncSession,
+    ctx: Context,
+    network: NetworkRef,
+    report: Report,
+    *,
+    kind: str,
+    template: str,
+    expires_at: datetime,
+    context: Mapping[str, Any],
+    attachments: Sequence[tuple[str, str, bytes]] = (),
+    moderators: Sequence[str] | None = None,
+) -> None:
+    """``notify_moderators`` about ``report``: confirm tokens bound to it, its reference in a header,
+    its TLP label at the head (the notification, the reminder and the four-eyes request)."""
+    await notify_moderators(
+        session,
+        ctx,
+        network,
+        purpose="confirm",
+        report_id=report.id,
+        headers=[("X-Save-Relay-Reference", report.reference or "")],
+        kind=kind,
+        template=template,
+        expires_at=expires_at,
+        context=context,
+        attachments=attachments,
+        label=Label(report.tlp),
+        moderators=moderators,
+    )

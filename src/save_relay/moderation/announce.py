@@ -18,7 +18,7 @@ from save_relay.core.context import Context, NetworkRef
 from save_relay.core.routing import Purpose
 from save_relay.core.states import TokenPurpose
 from save_relay.core.tlp import Label
-from save_relay.delivery.notices import notify_moderators, queue_notice
+from save_relay.delivery.notices import ask_moderators, queue_notice
 from save_relay.mail import message_ids
 from save_relay.mail.i18n import reply_marker
 from save_relay.mail.parse import ParsedMessage, parse_message
@@ -85,18 +85,15 @@ async def announce(
         await _acknowledge(session, ctx, network, report, context, parsed.message_id)
     expires = utcnow() + timedelta(hours=conf.confirm_ttl_hours)
     local_expiry = expires.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M")
-    await notify_moderators(
+    await ask_moderators(
         session,
         ctx,
         network,
-        purpose="confirm",
-        report_id=report.id,
-        headers=[("X-Save-Relay-Reference", report.reference or "")],
+        report,
         kind="notification",
         template="notification",
         expires_at=expires,
         attachments=[(f.filename, f.content_type, f.data) for f in attached if f.data is not None],
-        label=label,
         context={
             **context,
             "reply_marker": reply_marker(conf.language),

@@ -28,7 +28,7 @@ from save_relay.core.errors import CommandRefused
 from save_relay.core.settings import NetworkSettings
 from save_relay.core.states import ApprovalStatus, ReportStatus
 from save_relay.core.tlp import Label
-from save_relay.delivery.notices import notify_moderators, queue_notice
+from save_relay.delivery.notices import ask_moderators, queue_notice
 from save_relay.mail.i18n import Reason, Refusal, reply_marker
 from save_relay.processing.gate import Actor
 from save_relay.store import approvals, audit
@@ -133,17 +133,14 @@ async def _wait(
     )
     others = [m for m in conf.moderators if m != actor.name]
     if others:
-        await notify_moderators(
+        await ask_moderators(
             session,
             ctx,
             network,
-            purpose="confirm",
-            report_id=report.id,
-            headers=[("X-Save-Relay-Reference", report.reference or "")],
+            report,
             kind="notification",
             template="four_eyes_request",
             expires_at=expires,
-            label=Label(report.tlp),
             moderators=others,
             context={
                 **_context(report, plan, recipients, why, conf),

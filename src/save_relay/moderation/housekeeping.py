@@ -16,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from save_relay.core.clock import as_utc
 from save_relay.core.context import Context
 from save_relay.core.states import ReportStatus
-from save_relay.core.tlp import Label
-from save_relay.delivery.notices import notify_moderators
+from save_relay.delivery.notices import ask_moderators
 from save_relay.mail.i18n import reply_marker
 from save_relay.mail.parse import parse_message
 from save_relay.moderation.outcome import tell_reporter
@@ -55,18 +54,15 @@ async def remind_moderators(session: AsyncSession, ctx: Context, now: datetime) 
             "hours": round((now - as_utc(report.received_at)).total_seconds() / 3600),
             "reply_marker": reply_marker(conf.language),
         }
-        await notify_moderators(
+        await ask_moderators(
             session,
             ctx,
             network,
-            purpose="confirm",
-            report_id=report.id,
-            headers=[("X-Save-Relay-Reference", report.reference or "")],
+            report,
             kind="reminder",
             template="moderation_reminder",
             expires_at=expires,
             context=context,
-            label=Label(report.tlp),
         )
         audit.record(
             session,
