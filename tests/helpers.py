@@ -26,6 +26,13 @@ class Received:
     def message(self) -> EmailMessage:
         return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
 
+    @property
+    def text(self) -> str:
+        """The plain-text body, decoded."""
+        body = self.message.get_body(preferencelist=("plain",))
+        assert body is not None
+        return str(body.get_content())  # type: ignore[attr-defined]
+
 
 @dataclass
 class Sink:

@@ -140,6 +140,55 @@ async def test_acknowledgements_are_rate_limited_per_unknown_sender(
         assert reference in {e.object_ref for e in await audited(relay, "ack_rate_limited")}
 
 
+async def test_the_same_message_again_earns_no_second_acknowledgement(
+    db_url: str, sink: Sink, tmp_path: Path
+) -> None:
+    """A double send or a loop: the same subject, text and photo with new headers. The reporter (a
+    subscriber, whom the hourly limit never stops) gets one acknowledgement, the moderators see both
+    reports and are told the second repeats the first; a different message still gets its own."""
+    photo = ("poort.jpg", b"\xff\xd8\xff\xe0 not really a jpeg")
+    async with running_relay(db_url, sink, tmp_path, networks=_with({"industrie": {}})) as relay:
+        first = await post_report(relay, attachment=photo)
+        await notification_for(sink, MODERATORS[0], first)
+        await wait_for(lambda: all_sent(relay))
+        again = await post_report(relay, attachment=photo)  # new Message-ID, same content
+        other_photo = await post_report(relay, attachment=("poort.jpg", photo[1] + b" (another one)"))
+        other_text = await post_report(relay, body="Vanmorgen stond de wagen er opnieuw.\n")
+        note = await notification_for(sink, MODERATORS[0], again)
+        await wait_for(lambda: all_processed(relay))
+        await wait_for(lambda: all_sent(relay))
+
+        acks = [m for m in sink.to(REPORTER) if str(m.message["Subject"]).startswith("Ontvangen")]
+        acked = {
+            r
+            for r in (first, again, other_photo, other_text)
+            if any(r in str(m.message["Subject"]) for m in acks)
+        }
+        assert acked == {first, other_photo, other_text}, [str(m.message["Subject"]) for m in acks]
+        assert f"hetzelfde bericht als {first}" in note.text
+        repeats = await audited(relay, "ack_repeat")
+        assert [(e.object_ref, e.detail["first"], e.detail["recipient"]) for e in repeats] == [
+            (again, first, REPORTER)
+        ]
+        for reference in (first, other_photo, other_text):
+            assert "hetzelfde bericht" not in (await notification_for(sink, MODERATORS[0], reference)).text
+
+
+async def test_an_unknown_sender_repeating_a_message_gets_one_acknowledgement(
+    db_url: str, sink: Sink, tmp_path: Path
+) -> None:
+    networks = {"industrie": {"ack_per_sender_per_hour": 3}}
+    async with running_relay(db_url, sink, tmp_path, networks=_with(networks)) as relay:
+        references = [await post_from_stranger(relay, "Zelfde melding") for _ in range(3)]
+        for reference in references:
+            await notification_for(sink, MODERATORS[0], reference)
+        await wait_for(lambda: all_sent(relay))
+        acks = [m for m in sink.to(STRANGER) if str(m.message["Subject"]).startswith("Ontvangen")]
+        assert len(acks) == 1
+        assert references[0] in str(acks[0].message["Subject"])
+        assert not await audited(relay, "ack_rate_limited")  # the repeats did not use up the hourly share
+
+
 def _with(networks: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
     """The test network of tests/conftest.py with ``networks``' overrides."""
     base: dict[str, object] = {

@@ -58,6 +58,8 @@ def context(**overrides: Any) -> dict[str, Any]:
             }
         ],
         "defects": ["invalid From"],
+        "repeat_of": "SAVE-2026-000122",
+        "repeat_received": "2026-11-24 03:05",
         "text": "Vannacht om 03:15 stond een witte bestelwagen (2-XYZ-987) aan poort 3.",
         "expires": "8/12/2026",
         "preview": "Vannacht om 03:15 stond een witte bestelwagen (2-XYZ-987) aan poort 3.",
@@ -194,6 +196,7 @@ def test_every_branch_renders_too(language: str, name: str) -> None:
             "proposed_zones": [],
             "attachments": [],
             "defects": [],
+            "repeat_of": None,
         },
         {"status": "not_subscribed", "reason": "", "reference": "", "missing": [], "credited": ""},
         {"status": "rejected", "known_zones": [], "known_groups": []},

@@ -7,7 +7,7 @@ loops are discarded with a reason (``discard.py``); anything else is a report to
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,9 +20,10 @@ from save_relay.core.states import TokenPurpose
 from save_relay.core.tlp import Label
 from save_relay.delivery.notices import ask_moderators, queue_notice
 from save_relay.mail import message_ids
+from save_relay.mail.fingerprint import content_digest
 from save_relay.mail.i18n import reply_marker
 from save_relay.mail.parse import ParsedMessage, parse_message
-from save_relay.moderation.ackrate import ack_allowed
+from save_relay.moderation.ackrate import ack_allowed, repeat_of
 from save_relay.moderation.discard import automatic_reason, discard
 from save_relay.moderation.incident import describe_incident, incident_context
 from save_relay.moderation.labels import label_on_arrival
@@ -74,6 +75,8 @@ async def announce(
     files = await make_preview(session, report, parsed, message.raw, conf)
     label_on_arrival(report, parsed, conf)
     label = Label(report.tlp)
+    report.content_digest = content_digest(parsed)
+    repeat = await repeat_of(session, report) if report.sender else None
     attached, _ = _fitting(files, conf.notification_attachments_max_bytes)
     context = {
         "reference": report.reference,
@@ -82,9 +85,9 @@ async def announce(
     # A null return path marks a bounce or other automatic mail (RFC 3834 section 2): never answered.
     automatic = is_auto_generated(parsed) or not message.mail_from.strip("<> ")
     if conf.send_acknowledgements and report.sender and not automatic:
-        await _acknowledge(session, ctx, network, report, context, parsed.message_id)
+        await _acknowledge(session, ctx, network, report, context, parsed.message_id, repeat)
     expires = utcnow() + timedelta(hours=conf.confirm_ttl_hours)
-    local_expiry = expires.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M")
+    local_expiry = _local(expires, conf.timezone)
     await ask_moderators(
         session,
         ctx,
@@ -99,7 +102,7 @@ async def announce(
             "reply_marker": reply_marker(conf.language),
             "sender": f"{report.sender_name} <{report.sender}>" if report.sender else "(onbekend)",
             "subscriber": info.company if info else None,
-            "received": report.received_at.astimezone(ZoneInfo(conf.timezone)).strftime("%Y-%m-%d %H:%M"),
+            "received": _local(report.received_at, conf.timezone),
             "proposed_zones": report.zones,
             "default_groups": report.groups,
             "attachments": files,
@@ -109,6 +112,8 @@ async def announce(
             "known_zones": list(zones.names),
             "defects": list(parsed.defects)[:5],
             "expires": local_expiry,
+            "repeat_of": repeat[0] if repeat else None,
+            "repeat_received": _local(repeat[1], conf.timezone) if repeat else None,
             **incident_context(report, conf),
         },
     )
@@ -140,8 +145,10 @@ async def _acknowledge(
     report: Report,
     context: dict[str, Any],
     in_reply_to: str | None,
+    repeat: tuple[str, datetime] | None,
 ) -> None:
-    """Queue the reporter's acknowledgement, unless an unknown address had its hourly share (then audited).
+    """Queue the reporter's acknowledgement, unless it is the same message again (``repeat``: the first
+    one's reference and time) or an unknown address had its hourly share; either is audited.
 
     A subscriber always gets one, so a busy company always has its reference number; the limit is there
     against floods and loops from addresses the network does not know (automatic mail is never answered).
@@ -149,6 +156,24 @@ async def _acknowledge(
     there is a follow-up, or ``intrekken`` withdraws the report (``moderation/followup.py``).
     """
     assert report.sender is not None
+    if repeat is not None:
+        log.info(
+            "no acknowledgement to %s: same message as %s",
+            report.sender,
+            repeat[0],
+            extra={"action": "ack_repeat", "reference": report.reference},
+        )
+        audit.record(
+            session,
+            action="ack_repeat",
+            actor="system",
+            via="system",
+            network_id=network.id,
+            object_ref=report.reference,
+            recipient=report.sender,
+            first=repeat[0],
+        )
+        return
     limit = network.settings.ack_per_sender_per_hour
     known = report.subscriber_id is not None
     if not known and not await ack_allowed(session, report.sender, limit):
@@ -188,6 +213,11 @@ async def _acknowledge(
         in_reply_to=in_reply_to,
         message_id=message_ids.message_id(report.reference or "", conf.domain, tag="ack"),
     )
+
+
+def _local(moment: datetime, timezone: str) -> str:
+    """``moment`` as the network's local "YYYY-MM-DD HH:MM"."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _fitting(files: list[PreviewFile], limit: int) -> tuple[list[PreviewFile], list[PreviewFile]]:

@@ -140,3 +140,27 @@ async def inbound_of(session: AsyncSession, report: Report) -> InboundMessage:
     if inbound is None:  # a foreign key makes this impossible; say so rather than crash
         raise NotFound(f"report {report.reference}: its received mail is missing")
     return inbound
+
+
+async def earlier_same(session: AsyncSession, report: Report, since: datetime) -> tuple[str, datetime] | None:
+    """The reference and reception time of another report of this network from the same sender with the
+    same ``content_digest`` received after ``since``, if any (``ix_reports_content``). A digest is set when
+    a report is announced, so the one announced first is the original whatever the processing order."""
+    if report.content_digest is None or report.sender is None:
+        return None
+    row = (
+        await session.execute(
+            select(Report.reference, Report.received_at)
+            .where(
+                Report.network_id == report.network_id,
+                Report.content_digest == report.content_digest,
+                Report.sender == report.sender,
+                Report.received_at > since,
+                Report.id != report.id,
+                Report.reference.is_not(None),
+            )
+            .order_by(Report.id)
+            .limit(1)
+        )
+    ).first()
+    return (str(row[0]), as_utc(row[1])) if row is not None else None

@@ -186,6 +186,8 @@ class Report(Base):
         Index("ix_reports_incident", "network_id", "incident_at"),
         # statistics: which of a month's reports changed since its figures were kept? (store/stats_cache.py)
         Index("ix_reports_month_changed", "network_id", "incident_month", "changed_at"),
+        # the same message again? (store/reports.repeat_of, moderation/announce._acknowledge)
+        Index("ix_reports_content", "network_id", "content_digest"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
@@ -228,6 +230,7 @@ class Report(Base):
     # The preview: the text a distribution sends (the reporter's signature and identifying details
     # out), decided when the report is announced and shown to the moderators as it is (invariant 7).
     preview_text: Mapped[str | None] = mapped_column(Text)
+    content_digest: Mapped[str | None] = mapped_column(String(64))  # mail/fingerprint.content_digest
     preview_removed: Mapped[list[list[str]]] = mapped_column(JSON, default=list)  # [kind, text] pairs
     # The TLP 2.0 label (core/tlp.py): ``tlp`` now; ``tlp_reporter`` what the reporter set (or the network's
     # default) when it came in, the floor a moderator lowers only with the reporter's consent:
