@@ -60,6 +60,9 @@ class Relay:
         self.write_gate = WriteGate(
             enabled=is_sqlite(self.engine)
         )  # the intake, processor and worker queue here
+        # The intake's commits and the processor's batches take turns on PostgreSQL too (on SQLite the
+        # write gate does it): see ``Processor`` ("Turns with the intake").
+        self.turns = self.write_gate if is_sqlite(self.engine) else WriteGate(enabled=True)
         self.intake: Intake | None = None
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -91,14 +94,14 @@ class Relay:
             write_gate=self.write_gate,
         )
         self.processor = processor = Processor(
-            ctx, self.sessions, routes.HANDLERS, on_processed=worker.wake, write_gate=self.write_gate
+            ctx, self.sessions, routes.HANDLERS, on_processed=worker.wake, write_gate=self.turns
         )
         self.intake = intake = Intake(
             self.settings,
             self.sessions,
             networks,
             on_stored=processor.wake,
-            write_gate=self.write_gate,
+            write_gate=self.turns,
             metrics=ctx.metrics,
         )
         processor.give_way_to = intake.busy  # intake first during a burst (Processor._give_way)

@@ -69,7 +69,15 @@ class _HandlerFailed(SaveRelayError):
 
 
 class Processor:
-    """Works through new inbound messages; ``wake()`` makes it look at once."""
+    """Works through new inbound messages; ``wake()`` makes it look at once.
+
+    Turns with the intake: a batch and the intake's group commit share one ``asyncio.Lock``
+    (``write_gate``: on SQLite the write gate itself, on PostgreSQL a lock of their own, ``Relay.turns``).
+    Without it, on PostgreSQL a batch's every statement waited in the event loop behind the senders'
+    sessions, and a report from a known subscriber posted during a flood waited ~0.9 s to be announced
+    (bench/RESULTS.md); with it, senders wait at their commit while a batch (at most ``batch_seconds``
+    plus one message) runs, then ``_give_way`` gives the intake as long again.
+    """
 
     def __init__(
         self,
