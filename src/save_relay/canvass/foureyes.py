@@ -26,7 +26,7 @@ from save_relay.core.errors import CommandRefused
 from save_relay.core.routing import Purpose
 from save_relay.core.states import ApprovalStatus, CanvassStatus, TokenPurpose
 from save_relay.delivery.notices import queue_notice
-from save_relay.mail.commands import REPLY_MARKERS
+from save_relay.mail.i18n import reply_marker
 from save_relay.processing.gate import Actor
 from save_relay.store import approvals, audit, tokens
 from save_relay.store import canvass as store
@@ -95,7 +95,7 @@ async def wait(
         "companies": companies,
         "limit": limit,
         "expires": local_minute(expires, conf.timezone),
-        "reply_marker": REPLY_MARKERS[0],
+        "reply_marker": reply_marker(conf.language),
     }
     for moderator, token in zip(others, asked, strict=True):
         queue_notice(
@@ -163,7 +163,7 @@ async def approve(session: AsyncSession, ctx: Context, canvass: Canvass, actor: 
             "send_now": as_utc(canvass.send_at) <= now,
         },
     )
-    first = {"by": waiting.first_by, "via": waiting.first_via, "at": as_utc(waiting.created_at).isoformat()}
+    first = waiting.first_approval()
     audit.record(
         session,
         action="canvass_approved",

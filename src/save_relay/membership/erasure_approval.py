@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.core.clock import as_utc, local_minute, utcnow
+from save_relay.core.clock import local_minute, utcnow
 from save_relay.core.context import Context, NetworkRef
 from save_relay.core.erased import keyed_hash
 from save_relay.core.errors import SaveRelayError
@@ -80,7 +80,7 @@ async def gate(session: AsyncSession, ctx: Context, address: str, moderator: str
         raise SaveRelayError(f"{who} already asked to erase this address: four-eyes needs another moderator")
     now = utcnow()
     waiting.status, waiting.second_by, waiting.closed_at = ApprovalStatus.CONFIRMED, who, now
-    first: dict[str, object] = {"by": waiting.first_by, "via": waiting.first_via, "at": as_utc(waiting.created_at).isoformat()}
+    first: dict[str, object] = waiting.first_approval()
     return Gate(False, first, subject)
 
 

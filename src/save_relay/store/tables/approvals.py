@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from save_relay.core.clock import utcnow
+from save_relay.core.clock import as_utc, utcnow
 from save_relay.store.tables.relay import Base, Id
 
 
@@ -45,3 +45,7 @@ class ApprovalRequest(Base):
     expires_at: Mapped[datetime]
     second_by: Mapped[str | None] = mapped_column(String(320))
     closed_at: Mapped[datetime | None]
+
+    def first_approval(self) -> dict[str, Any]:
+        """Who approved first, how and when: what the second approval's audit entry names."""
+        return {"by": self.first_by, "via": self.first_via, "at": as_utc(self.created_at).isoformat()}
