@@ -199,6 +199,8 @@ async def test_the_cli_approves_with_as(two: Relay, sink: Sink, tmp_path: Path) 
     stranger = await asyncio.to_thread(cli, "approve", "1", "--as", "iemand@politie.lommel.be")
     assert stranger.returncode == 1 and "not a moderator of this network" in stranger.stderr
     await not_sent_after_ticks(relay, sink)
+    shown = await asyncio.to_thread(cli, "show", "1")
+    assert f"four-eyes:  waits for a second moderator (first: {OWNER}, lapses " in shown.stdout, shown.stderr
     second = await asyncio.to_thread(cli, "approve", "1", "--as", SECOND.upper())
     assert second.returncode == 0 and f"canvass-1 approved by {SECOND}" in second.stdout, second.stderr
     await wait_for(lambda: len(questions(sink, 1)) >= 7)

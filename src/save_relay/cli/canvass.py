@@ -34,6 +34,7 @@ from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import SaveRelayError
 from save_relay.mail.attachments import extract
+from save_relay.store import approvals
 from save_relay.store import canvass as store
 from save_relay.store.tables import Canvass
 
@@ -160,7 +161,15 @@ def show_command(canvass_id: int, as_json: Annotated[bool, typer.Option("--json"
         async with _session() as (ctx, session):
             canvass = await store.get(session, canvass_id)
             tz = ctx.network(canvass.network_id).settings.timezone
-            return _describe(canvass, await summarize(session, canvass, tz), tz)
+            shown = _describe(canvass, await summarize(session, canvass, tz), tz)
+            waiting = await approvals.waiting_for_canvass(session, canvass_id)
+            if waiting is not None:  # four-eyes: before the question
+                shown = {key: shown[key] for key in shown if key != "question"} | {
+                    "four-eyes": f"waits for a second moderator (first: {waiting.first_by}, "
+                    f"lapses {local_time(waiting.expires_at, tz)})",
+                    "question": shown["question"],
+                }
+            return shown
 
     info = run(go)
     if as_json:
