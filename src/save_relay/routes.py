@@ -20,7 +20,7 @@ from save_relay.channels.dispatch import dispatch_events, purge_dispatched
 from save_relay.core.routing import Purpose
 from save_relay.core.states import TokenPurpose
 from save_relay.delivery.bounces import handle_bounce, match_unmatched
-from save_relay.membership import confirmations
+from save_relay.membership import confirmations, erasure_approval
 from save_relay.membership.digest import send_unsubscribe_digest
 from save_relay.membership.requests import handle_membership_request
 from save_relay.membership.retention import purge_expired
@@ -40,12 +40,20 @@ TOKEN_PURPOSES: Mapping[str, TokenHandler] = {
     TokenPurpose.LEAVE: confirmations.handle_confirmation,
     TokenPurpose.SUBSCRIPTION: confirmations.handle_confirmation,
     TokenPurpose.CANVASS_CANCEL: canvass_inbox.handle_cancel,
+    TokenPurpose.CANVASS_APPROVE: canvass_inbox.handle_approve,
     TokenPurpose.TLP_CONSENT: labels.handle_consent,
 }
 
 #: Purposes whose replies carry a moderator's authority: checked against ``require_dkim``. A requester's
 #: own opt-in (``subscribe``, ``leave``) is not: the token proves the mailbox, whatever its domain signs.
-MODERATOR_PURPOSES = frozenset({TokenPurpose.CONFIRM, TokenPurpose.SUBSCRIPTION, TokenPurpose.CANVASS_CANCEL})
+MODERATOR_PURPOSES = frozenset(
+    {
+        TokenPurpose.CONFIRM,
+        TokenPurpose.SUBSCRIPTION,
+        TokenPurpose.CANVASS_CANCEL,
+        TokenPurpose.CANVASS_APPROVE,
+    }
+)
 
 #: Sub-address purpose -> the handler of a stored message sent there.
 HANDLERS: Mapping[str, Handler] = {
@@ -67,6 +75,8 @@ JOBS: tuple[Job, ...] = (
     Job("moderation-reminders", housekeeping.remind_moderators, drain=True),
     Job("report-expiry", housekeeping.expire_reports, drain=True),
     Job("four-eyes-lapse", foureyes.lapse_due, drain=True),
+    Job("canvass-four-eyes-lapse", canvass_jobs.lapse_approvals, drain=True),
+    Job("erasure-four-eyes-lapse", erasure_approval.lapse_due, drain=True),
     Job("delivery-retries", housekeeping.retries_due),
     Job("webhook-events", dispatch_events, drain=True),
     Job("webhook-events-purge", purge_dispatched, every=timedelta(days=1)),

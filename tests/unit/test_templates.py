@@ -147,6 +147,12 @@ def context(**overrides: Any) -> dict[str, Any]:
         "reasons": ["recipients", "tlp_red"],
         "limit": 500,
         "kind": "distribution",
+        "step": "request",  # four-eyes of a canvass or an erasure: request, approved, lapsed
+        "waiting": False,
+        "companies": 42,
+        "second_by": "commissaris.janssens@politie.lommel.be",
+        "owner": "inspecteur.peeters@politie.lommel.be",
+        "ref": "3f9a0c1d2e4b",
         "attached": ["cam2.jpg"],
         "rate": "33%",
         "summary": {
@@ -204,6 +210,8 @@ def test_every_branch_renders_too(language: str, name: str) -> None:
         {"role": "other", "company": None, "sent_to": None, "files": 0, "text": ""},
         {"action": "update", "incident": {"exercise": False}, "moderators": False, "kind": "hold_release"},
         {"incident": {}},
+        {"step": "approved", "waiting": True},
+        {"step": "lapsed", "send_now": True},
     ):
         render(language, name, context(**overrides))
 

@@ -5,6 +5,9 @@
   audited, and gets no answer (no backscatter).
 - A reply to the confirmation (``+confirm-TOKEN``, purpose ``canvass-cancel``) with ``cancel`` on its
   first line cancels the canvass before it goes out; the token must have been sent to the sender.
+- A reply to a four-eyes request (``+confirm-TOKEN``, purpose ``canvass-approve``) with ``ok`` on its
+  first line is the second moderator's approval of a large canvass (``foureyes``); the token must have
+  been sent to the sender, who may not be the first moderator.
 - ``industrie+reply-TOKEN@...`` is an answer: stored, counted, forwarded to the owner. An unknown token
   or an automatic reply (out of office) is audited and otherwise ignored.
 """
@@ -16,20 +19,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.canvass import steps
+from save_relay.canvass import foureyes, steps
 from save_relay.canvass.service import cancel, create
 from save_relay.canvass.spec import RequestError, parse_mail
 from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import CommandRefused
-from save_relay.mail.commands import first_word, visible_reply
+from save_relay.mail.commands import APPROVE_WORDS, first_word, visible_reply
 from save_relay.mail.parse import parse_message
 from save_relay.processing.authgate import moderator_mail_authenticated
 from save_relay.processing.gate import Refused, actor_of, is_auto_generated, refuse
 from save_relay.store import audit
 from save_relay.store import canvass as store
 from save_relay.store.networks import is_moderator
-from save_relay.store.tables import InboundMessage, Token
+from save_relay.store.tables import ApprovalRequest, InboundMessage, Token
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,39 @@ async def handle_cancel(session: AsyncSession, ctx: Context, inbound: InboundMes
             raise Refused(str(exc), answer=True) from exc
     except Refused as refusal:
         refuse(session, network, actor, refusal, action="canvass_cancel_refused", object_ref=ref)
+
+
+async def handle_approve(session: AsyncSession, ctx: Context, inbound: InboundMessage, token: Token) -> None:
+    """A reply to a four-eyes request (token purpose ``canvass-approve``): ``ok`` is the second approval."""
+    network = ctx.network(inbound.network_id)
+    parsed = parse_message(inbound.raw)
+    actor = actor_of(parsed, inbound)
+    request = await session.get(ApprovalRequest, token.request_id) if token.request_id else None
+    canvass_id = request.canvass_id if request is not None else None
+    ref = store.ref(canvass_id) if canvass_id is not None else None
+    try:
+        if is_auto_generated(parsed):
+            raise Refused("automatic reply ignored", answer=False)
+        if actor.name != token.address:
+            raise Refused("this reply address was sent to another moderator", answer=False)
+        if not await is_moderator(session, network.id, actor.name):
+            raise Refused("the sender is no longer a moderator of this network", answer=False)
+        if canvass_id is None:
+            raise Refused("the canvass no longer exists", answer=True)
+        canvass = await store.get(session, canvass_id, lock=True)
+        if token.used_at is not None or as_utc(token.expires_at) <= utcnow():
+            raise Refused(
+                f"this reply address is no longer valid; the canvass is {canvass.status}", answer=True
+            )
+        word = first_word(visible_reply(parsed.text))
+        if word not in APPROVE_WORDS:
+            raise Refused("reply with 'ok' on the first line to approve the canvass", answer=True)
+        try:
+            await foureyes.approve(session, ctx, canvass, actor)
+        except CommandRefused as exc:
+            raise Refused(str(exc), answer=True) from exc
+    except Refused as refusal:
+        refuse(session, network, actor, refusal, action="canvass_approve_refused", object_ref=ref)
 
 
 async def handle_answer(session: AsyncSession, ctx: Context, inbound: InboundMessage) -> None:

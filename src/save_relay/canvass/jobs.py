@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.canvass import steps
+from save_relay.canvass import foureyes, steps
 from save_relay.core.context import Context
 from save_relay.store import audit
 from save_relay.store import canvass as store
@@ -18,6 +18,11 @@ log = logging.getLogger(__name__)
 async def run_due_step(session: AsyncSession, ctx: Context, now: datetime) -> str | None:
     """One due canvass step (send, remind or close); the scheduler drains them one transaction each."""
     return await steps.run_due_step(session, ctx, now)
+
+
+async def lapse_approvals(session: AsyncSession, ctx: Context, now: datetime) -> int:
+    """Four-eyes requests of large canvasses nobody confirmed in time: cancelled, with a notice."""
+    return await foureyes.lapse_due(session, ctx, now)
 
 
 async def send_digests(session: AsyncSession, ctx: Context, now: datetime) -> int:

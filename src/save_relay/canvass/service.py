@@ -2,7 +2,9 @@
 
 A canvass is created ``scheduled`` with ``due_at`` = its send time. Its owner (a moderator) gets a
 confirmation with the number of recipients as of now and the send time, whose reply address
-(``+confirm-TOKEN``, purpose ``canvass-cancel``) takes ``cancel`` until the canvass goes out.
+(``+confirm-TOKEN``, purpose ``canvass-cancel``) takes ``cancel`` until the canvass goes out. A canvass
+that would ask more companies than the network's ``four_eyes.canvass_companies_above`` waits, without a
+due time, for a second moderator (``foureyes``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay.canvass import foureyes
 from save_relay.canvass.mails import canvass_context
 from save_relay.canvass.spec import Request
 from save_relay.core.clock import utcnow
@@ -95,6 +98,11 @@ def area_of(canvass: Canvass) -> Area:
     )
 
 
+def awaiting_approval(canvass: Canvass) -> bool:
+    """Whether the canvass waits for a second moderator (four-eyes): scheduled, but not due."""
+    return canvass.status == CanvassStatus.SCHEDULED and canvass.due_at is None
+
+
 async def create(
     session: AsyncSession,
     ctx: Context,
@@ -137,6 +145,8 @@ async def create(
     )
     session.add(canvass)
     await session.flush()
+    companies = len({target.subscriber_id for target in targets})
+    limit = foureyes.companies_above(network, companies)
     token = await token_store.issue(
         session,
         purpose=CANCEL_PURPOSE,
@@ -157,7 +167,8 @@ async def create(
         context={
             **canvass_context(network, canvass),
             "recipients": len(targets),
-            "send_now": request.send_at <= utcnow(),
+            "send_now": request.send_at <= utcnow() and limit is None,
+            "waiting": limit is not None,
             "reply_marker": REPLY_MARKERS[0],
         },
     )
@@ -170,10 +181,14 @@ async def create(
         object_ref=store.ref(canvass.id),
         message_id=actor.message_id,
         recipients=len(targets),
+        companies=companies,
+        four_eyes=limit is not None,
         send_at=request.send_at.isoformat(),
         radius_m=area.radius_m,
         zones=list(area.zones),
     )
+    if limit is not None:
+        await foureyes.wait(session, ctx, network, canvass, actor, companies=companies, limit=limit)
     log.info(
         "canvass %d created by %s: %d recipient(s)",
         canvass.id,
@@ -194,6 +209,7 @@ async def cancel(session: AsyncSession, ctx: Context, canvass: Canvass, actor: A
     now = utcnow()
     canvass.status, canvass.due_at = CanvassStatus.CANCELLED, None
     canvass.cancelled_at, canvass.cancelled_by = now, actor.name
+    await foureyes.close_waiting(session, canvass, actor)
     if canvass.cancel_hash:
         await token_store.spend_hash(session, canvass.cancel_hash, now)
     queue_notice(

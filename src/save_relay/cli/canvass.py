@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from save_relay.canvass import foureyes
 from save_relay.canvass.results import Summary, attachment_name, local_time, summarize, to_csv
-from save_relay.canvass.service import cancel, create
+from save_relay.canvass.service import awaiting_approval, cancel, create
 from save_relay.canvass.spec import RequestError, request_from_fields
 from save_relay.cli.common import (
     ReasonOption,
@@ -24,6 +25,7 @@ from save_relay.cli.common import (
     cli_actor,
     disclosure_reason,
     fail,
+    moderator_actor,
     opened,
     record_disclosure,
     run,
@@ -32,6 +34,7 @@ from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import SaveRelayError
 from save_relay.mail.attachments import extract
+from save_relay.store import approvals
 from save_relay.store import canvass as store
 from save_relay.store.tables import Canvass
 
@@ -70,8 +73,15 @@ def create_command(
     question: Annotated[str | None, typer.Option(help="the question")] = None,
     question_file: Annotated[Path | None, typer.Option(help="file with the question")] = None,
     network: Annotated[str | None, typer.Option("--network", "-n", help="network key")] = None,
+    as_: Annotated[
+        str | None,
+        typer.Option("--as", help="the moderator approving it (four-eyes; default: the owner)"),
+    ] = None,
 ) -> None:
-    """Schedule a canvass; the owner gets a confirmation (reply 'cancel' to it to call it off)."""
+    """Schedule a canvass; the owner gets a confirmation (reply 'cancel' to it to call it off).
+
+    Above four_eyes.canvass_companies_above companies it waits for a second moderator: canvass approve.
+    """
     text = question_file.read_text(encoding="utf-8") if question_file else (question or "")
     given = {"near": near, "radius": radius, "zones": zones, "window": window}
     fields = {key: value for key, value in given.items() if value is not None}
@@ -86,8 +96,14 @@ def create_command(
                 )
             except RequestError as exc:
                 raise SaveRelayError("; ".join(exc.problems)) from None
-            canvass, count = await create(session, ctx, ref, request, owner=owner, actor=cli_actor())
+            actor = moderator_actor(ref, as_) if as_ else cli_actor()
+            canvass, count = await create(session, ctx, ref, request, owner=owner, actor=actor)
             send_at = local_time(canvass.send_at, ref.settings.timezone)
+        if awaiting_approval(canvass):
+            return (
+                f"canvass {canvass.id} waits for a second moderator (four-eyes): {count} recipient(s) "
+                f"as of now; another moderator runs: save-relay canvass approve {canvass.id} --as ADDRESS"
+            )
         return f"canvass {canvass.id} scheduled: {count} recipient(s) as of now, sent at {send_at}"
 
     typer.echo(run(go))
@@ -145,7 +161,15 @@ def show_command(canvass_id: int, as_json: Annotated[bool, typer.Option("--json"
         async with _session() as (ctx, session):
             canvass = await store.get(session, canvass_id)
             tz = ctx.network(canvass.network_id).settings.timezone
-            return _describe(canvass, await summarize(session, canvass, tz), tz)
+            shown = _describe(canvass, await summarize(session, canvass, tz), tz)
+            waiting = await approvals.waiting_for_canvass(session, canvass_id)
+            if waiting is not None:  # four-eyes: before the question
+                shown = {key: shown[key] for key in shown if key != "question"} | {
+                    "four-eyes": f"waits for a second moderator (first: {waiting.first_by}, "
+                    f"lapses {local_time(waiting.expires_at, tz)})",
+                    "question": shown["question"],
+                }
+            return shown
 
     info = run(go)
     if as_json:
@@ -155,6 +179,22 @@ def show_command(canvass_id: int, as_json: Annotated[bool, typer.Option("--json"
         if key != "question":
             typer.echo(f"{key + ':':<11} {value if value not in (None, '') else '-'}")
     typer.echo(f"\n{info['question']}")
+
+
+@canvass_app.command("approve")
+def approve_command(
+    canvass_id: int,
+    as_: Annotated[str, typer.Option("--as", help="the second moderator (not the one who made it)")],
+) -> None:
+    """Confirm a canvass that waits for a second moderator (four-eyes); it then goes out at its time."""
+
+    async def go() -> str:
+        async with _session(write=True) as (ctx, session):
+            canvass = await store.get(session, canvass_id, lock=True)
+            actor = moderator_actor(ctx.network(canvass.network_id), as_)
+            return await foureyes.approve(session, ctx, canvass, actor)
+
+    typer.echo(run(go))
 
 
 @canvass_app.command("cancel")

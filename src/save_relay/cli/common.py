@@ -176,6 +176,14 @@ def cli_actor() -> Actor:
     return Actor(name=actor_name(), via="cli")
 
 
+def moderator_actor(network: NetworkRef, moderator: str) -> Actor:
+    """The moderator ``--as`` names, who must be one of ``network``'s (four-eyes counts persons)."""
+    address = moderator.strip().lower()
+    if address not in network.settings.moderators:
+        raise SaveRelayError(f"--as {moderator}: not a moderator of this network")
+    return Actor(name=address, via="cli")
+
+
 def choose_network(ctx: Context, key: str | None) -> NetworkRef:
     """The network named by ``--network``, or the only one."""
     if not ctx.networks:

@@ -31,9 +31,10 @@ from save_relay.core.clock import utcnow
 from save_relay.core.context import Context, NetworkRef
 from save_relay.core.errors import NotFound, SaveRelayError
 from save_relay.core.geo import ZoneError
+from save_relay.membership import erasure_approval
 from save_relay.membership.digest import send_unsubscribe_digest
 from save_relay.membership.manage import add, describe, remove, set_enabled
-from save_relay.membership.privacy import Erasure, erase, export
+from save_relay.membership.privacy import Erasure, erasable, erase, export
 from save_relay.membership.retention import Purged, purge_expired
 from save_relay.membership.subscribers import SubscriberImport, export_csv, import_csv
 from save_relay.membership.suppress import key_of, lift
@@ -361,16 +362,36 @@ def privacy_export(
 
 @privacy_app.command("erase")
 def privacy_erase(
-    address: str, yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False
+    address: str,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    as_: Annotated[
+        str | None,
+        typer.Option("--as", help="the moderator asking (four_eyes.erase: a second one runs it again)"),
+    ] = None,
 ) -> None:
-    """Remove or pseudonymise an address everywhere (reports on an evidence hold are kept)."""
+    """Remove or pseudonymise an address everywhere (reports on an evidence hold are kept).
+
+    When a network sets four_eyes.erase, the first moderator's command (--as ADDRESS) only asks: the
+    erasure happens when another moderator runs the same command.
+    """
     if not yes and not typer.confirm(f"Erase every trace of {address}? This cannot be undone."):
         raise typer.Exit(1)
 
-    async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> Erasure:
-        return await erase(session, ctx.settings, address, actor=actor_name())
+    async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> Erasure | None:
+        checked = erasable(ctx.settings, address)
+        four_eyes = await erasure_approval.gate(session, ctx, checked, as_)
+        if four_eyes.waiting:
+            return None
+        actor = as_.strip().lower() if as_ else actor_name()
+        return await erase(session, ctx.settings, checked, actor=actor, first_approval=four_eyes.first)
 
     result = _everywhere(work)
+    if result is None:
+        typer.echo(
+            f"the erasure of {address.lower()} waits for a second moderator (four-eyes): nothing was erased; "
+            "another moderator runs the same command with --as and their own address"
+        )
+        return
 
     async def flush_wal() -> None:
         async with database() as engine:

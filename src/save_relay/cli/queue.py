@@ -17,6 +17,7 @@ from save_relay.cli.common import (
     disclosure_reason,
     fail,
     log_disclosure,
+    moderator_actor,
     opened,
     run,
     split,
@@ -172,12 +173,7 @@ def _label(value: str | None) -> Label | None:
 
 async def _as(ctx: Context, report_network_id: int, moderator: str | None) -> Actor:
     """The CLI user, or the moderator ``--as`` names (one of the network's: four-eyes counts persons)."""
-    if moderator is None:
-        return cli_actor()
-    address = moderator.strip().lower()
-    if address not in ctx.network(report_network_id).settings.moderators:
-        raise fail(f"--as {moderator}: not a moderator of this network")
-    return Actor(name=address, via="cli")
+    return cli_actor() if moderator is None else moderator_actor(ctx.network(report_network_id), moderator)
 
 
 def _decide(

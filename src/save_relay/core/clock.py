@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 
 def utcnow() -> datetime:
@@ -20,3 +21,8 @@ def local_parts(value: datetime, zone: tzinfo) -> tuple[int, int, str, int]:
     saving changes on any database (SQLite has no time zones), and can be kept per day."""
     local = as_utc(value).astimezone(zone)
     return local.weekday(), local.hour, f"{local.year:04d}-{local.month:02d}", local.day
+
+
+def local_minute(when: datetime, timezone: str) -> str:
+    """``2026-11-23 08:00``: ``when`` in the time zone ``timezone``, to the minute."""
+    return as_utc(when).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")

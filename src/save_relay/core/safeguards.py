@@ -30,6 +30,12 @@ class FourEyesSettings(BaseModel):
     )
     tlp_red: bool = Field(False, description="every TLP:RED distribution")
     hold_release: bool = Field(False, description="releasing a report's evidence hold (queue hold --release)")
+    canvass_companies_above: int | None = Field(
+        None, ge=0, description="a canvass that would ask more than this many companies (unset: no limit)"
+    )
+    erase: bool = Field(
+        False, description="erasing a person's data (privacy erase): a second moderator runs it again"
+    )
     hours: float = Field(
         24.0,
         gt=0,

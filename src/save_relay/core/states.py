@@ -74,7 +74,8 @@ class CanvassStatus(enum.StrEnum):
 
 class TokenPurpose(enum.StrEnum):
     """What a ``+confirm-TOKEN`` reply answers: a report's moderator, a requester's own opt-in
-    (subscribe, leave), a moderator approving a request, a canvass owner cancelling, a reporter agreeing to
+    (subscribe, leave), a moderator approving a request, a canvass owner cancelling, a second moderator
+    confirming a large canvass, a reporter agreeing to
     a lower TLP label; and the reporter's ``+followup-TOKEN`` of an acknowledgement (a follow-up, or
     ``intrekken``)."""
 
@@ -85,6 +86,7 @@ class TokenPurpose(enum.StrEnum):
     CANVASS_CANCEL = "canvass-cancel"
     FOLLOWUP = "followup"
     TLP_CONSENT = "tlp-consent"  # the reporter agrees to a lower TLP label (moderation/labels.py)
+    CANVASS_APPROVE = "canvass-approve"  # a second moderator confirms a large canvass (canvass/foureyes.py)
 
 
 class AccountRole(enum.StrEnum):

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.core.clock import as_utc, utcnow
+from save_relay.core.clock import utcnow
 from save_relay.core.errors import SaveRelayError
 from save_relay.core.states import ApprovalStatus
 from save_relay.store import approvals, audit
@@ -104,4 +104,4 @@ async def _second_eyes(
             "four-eyes needs another moderator"
         )
     waiting.status, waiting.second_by, waiting.closed_at = ApprovalStatus.CONFIRMED, actor, now
-    return {"by": waiting.first_by, "via": waiting.first_via, "at": as_utc(waiting.created_at).isoformat()}
+    return waiting.first_approval()

@@ -156,13 +156,27 @@ def _is_moderator(settings: Settings, address: str) -> bool:
     return any(address.lower() in network.moderators for network in settings.networks.values())
 
 
-async def erase(session: AsyncSession, settings: Settings, address: str, *, actor: str) -> Erasure:
-    """Erase ``address`` everywhere, in the caller's transaction (see the module docstring)."""
+def erasable(settings: Settings, address: str) -> str:
+    """``address`` as erased (lower-cased); ErasureRefused if it cannot be."""
     address = address.strip().lower()
     if "@" not in address:
         raise ErasureRefused(f"not an address: {address!r}")
     if _is_moderator(settings, address):
         raise ErasureRefused(f"{address} is a moderator in the settings: remove it there first")
+    return address
+
+
+async def erase(
+    session: AsyncSession,
+    settings: Settings,
+    address: str,
+    *,
+    actor: str,
+    first_approval: dict[str, Any] | None = None,
+) -> Erasure:
+    """Erase ``address`` everywhere, in the caller's transaction (see the module docstring).
+    ``first_approval``: four-eyes, who asked first (``erasure_approval``), kept in the audit entry."""
+    address = erasable(settings, address)
     now = utcnow()
     result = Erasure(pseudonym=pseudonym())
     deleted = result.deleted
@@ -210,6 +224,7 @@ async def erase(session: AsyncSession, settings: Settings, address: str, *, acto
         },
     )
     await audit.redact(session, result.pseudonym, actor=actor)
+    extra: dict[str, Any] = {"first_approval": first_approval} if first_approval else {}  # four-eyes
     await suppress(session, key_of(settings), address, actor=actor)
     audit.record(
         session,
@@ -220,5 +235,6 @@ async def erase(session: AsyncSession, settings: Settings, address: str, *, acto
         deleted=deleted,
         pseudonymised=result.pseudonymised,
         held=result.held,
+        **extra,
     )
     return result

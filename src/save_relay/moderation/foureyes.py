@@ -90,11 +90,7 @@ async def gate(
                 actor.name,
                 utcnow(),
             )
-            first = {
-                "by": waiting.first_by,
-                "via": waiting.first_via,
-                "at": as_utc(waiting.created_at).isoformat(),
-            }
+            first = waiting.first_approval()
             return Gate(False, dict(waiting.decision), first)
         waiting.status, waiting.second_by, waiting.closed_at = ApprovalStatus.SUPERSEDED, actor.name, utcnow()
     why = sensitive(network.settings, Label(report.tlp), recipients)

@@ -96,3 +96,12 @@ async def spend_hash(session: AsyncSession, token_hash: str, now: datetime) -> N
     await session.execute(
         update(Token).where(Token.hash == token_hash, Token.used_at.is_(None)).values(used_at=now)
     )
+
+
+async def spend_request(session: AsyncSession, purpose: str, request_id: int, now: datetime) -> None:
+    """Mark every unused token of ``purpose`` bound to the request ``request_id`` used."""
+    await session.execute(
+        update(Token)
+        .where(Token.purpose == purpose, Token.request_id == request_id, Token.used_at.is_(None))
+        .values(used_at=now)
+    )

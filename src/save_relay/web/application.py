@@ -75,6 +75,7 @@ ROUTES: list[BaseRoute] = [
     Route("/canvasses/{canvass_id:int}", canvass_results.canvass, name="canvass"),
     Route("/canvasses/{canvass_id:int}/results.csv", canvass_results.results_csv, name="canvass_csv"),
     Route("/canvasses/{canvass_id:int}/cancel", canvass_results.cancel_canvass, methods=["POST"]),
+    Route("/canvasses/{canvass_id:int}/approve", canvass_results.approve_canvass, methods=["POST"]),
     Route("/audit", audit_page.audit_log, name="audit"),
     Route("/cap/{network}.atom", capfeed.feed, name="cap_feed"),
     Route("/cap/{network}/{reference}.xml", capfeed.alert, name="cap_alert"),

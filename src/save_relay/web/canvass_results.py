@@ -1,5 +1,7 @@
 """One canvass: where, when and what was asked, and the results as they come in (answers with their
-attachments' names, who has not answered), a CSV of them, and cancelling one not sent yet.
+attachments' names, who has not answered), a CSV of them, cancelling one not sent yet, and the second
+approval of one that waits for it (four-eyes: ``canvass/foureyes``; only a moderator of the network, not
+the first one).
 
 The results disclose what people answered: each view is in the audit log (``console.canvass_results``),
 and the CSV asks for a reason, kept as the CLI's ``canvass results`` keeps it (``disclosed``, with
@@ -13,11 +15,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from save_relay.canvass import foureyes
 from save_relay.canvass.mails import canvass_context
 from save_relay.canvass.results import summarize, to_csv
 from save_relay.canvass.service import cancel
 from save_relay.core.errors import CommandRefused, NotFound
 from save_relay.processing.gate import Actor
+from save_relay.store import approvals
 from save_relay.store import canvass as canvass_store
 from save_relay.store.tables import Canvass
 from save_relay.web.access import CANVASSERS, form_of, network_of, own, to_login
@@ -59,7 +63,9 @@ async def _page(
             object_ref=canvass_store.ref(found.id),
         )
         info = canvass_context(network, found)
+        waiting = await approvals.waiting_for_canvass(session, found.id)
     context = {
+        "waiting": waiting,
         "who": who,
         "c": found,
         "info": info,
@@ -121,6 +127,35 @@ async def cancel_canvass(request: Request) -> Response:
                 who.account.login,
                 found.network_id,
                 object_ref=ref,
+            )
+    except CommandRefused as refused:
+        return await _page(request, who, canvass_id, message=str(refused), code=409)
+    web.on_change()
+    return RedirectResponse(f"/canvasses/{canvass_id}", status_code=303)
+
+
+async def approve_canvass(request: Request) -> Response:
+    """``POST /canvasses/N/approve``: a second moderator confirms a canvass that waits for one (409 for
+    the first moderator, an account that is not a moderator, or a canvass that does not wait)."""
+    asked = await form_of(request, CANVASSERS)
+    if asked is None:
+        return to_login()
+    who, _ = asked
+    canvass_id = request.path_params["canvass_id"]
+    web = deps(request)
+    try:
+        async with web.sessions() as session, session.begin():
+            found = await own_canvass(session, who, canvass_id, lock=True)
+            if who.account.login not in network_of(request, who).settings.moderators:
+                raise CommandRefused(f"{who.account.login} is not a moderator of this network")
+            await foureyes.approve(session, web.ctx, found, Actor(name=who.account.login, via="web"))
+            audit(
+                session,
+                request,
+                "console.canvass_approve",
+                who.account.login,
+                found.network_id,
+                object_ref=canvass_store.ref(found.id),
             )
     except CommandRefused as refused:
         return await _page(request, who, canvass_id, message=str(refused), code=409)
