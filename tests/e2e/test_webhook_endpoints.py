@@ -117,7 +117,9 @@ async def test_managed_endpoints_follow_the_same_rules_and_queue(
     retried, delivered, rotated = posted
     assert (retried.status, delivered.status) == (503, 200) and retried.verified and delivered.verified
     assert retried.headers["webhook-id"] == delivered.headers["webhook-id"]  # one delivery, retried
-    assert delivered.json()["type"] == "report.approved" and delivered.json()["data"]["reference"] == reference
+    assert (
+        delivered.json()["type"] == "report.approved" and delivered.json()["data"]["reference"] == reference
+    )
     assert not rotated.verified  # the old secret ...
     assert Receiver(secret=second).verify(rotated.body, rotated.headers)  # ... the new one signs it
     assert rotated.json()["type"] == "report.rejected"
@@ -142,7 +144,9 @@ async def test_the_endpoint_rules_are_checked(db_url: str, sink: Sink, tmp_path:
         refused = {
             "bad_url": endpoints.Wanted("meldkamer", "http://127.0.0.1:8080/hook"),  # loopback not allowed
             "bad_name": endpoints.Wanted("Meld Kamer", "https://meldkamer.example/hook"),
-            "bad_event": endpoints.Wanted("meldkamer", "https://meldkamer.example/hook", events=("report.x",)),
+            "bad_event": endpoints.Wanted(
+                "meldkamer", "https://meldkamer.example/hook", events=("report.x",)
+            ),
             "bad_zone": endpoints.Wanted("meldkamer", "https://meldkamer.example/hook", zones=("nergens",)),
         }
         for key, wanted in refused.items():
@@ -159,7 +163,9 @@ async def test_the_endpoint_rules_are_checked(db_url: str, sink: Sink, tmp_path:
                 session,
                 network,
                 endpoints.Wanted(
-                    " Meldkamer ", "https://meldkamer.example/hook", events=("canvass.sent", "report.approved")
+                    " Meldkamer ",
+                    "https://meldkamer.example/hook",
+                    events=("canvass.sent", "report.approved"),
                 ),
             )
             assert row.name == "meldkamer" and row.events == ["report.approved", "canvass.sent"]

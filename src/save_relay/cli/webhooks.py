@@ -116,7 +116,7 @@ def add_webhook(
         async with opened() as (ctx, sessions), sessions() as session, session.begin():
             network = choose_network(ctx, network_key)
             row, secret = await add(session, network, wanted)
-            _audit(session, network, "webhook.add", row.name, **describe(row))
+            _audit(session, network, "webhook.add", row.name, endpoint=describe(row))
             return f"added {network.key}/{row.name}\nsecret: {secret}  {ONCE}"
 
     typer.echo(run(go))

@@ -100,7 +100,7 @@ async def create(request: Request) -> Response:
                 who.account.login,
                 network.id,
                 object_ref=row.name,
-                **describe(row),
+                endpoint=describe(row),
             )
     except EndpointError as refused:
         kept = {
