@@ -39,7 +39,7 @@ async def endpoint(relay: Relay, name: str) -> WebhookEndpointRow:
 
 
 def shown_secret(page: str) -> str:
-    found = re.search(r'<code id="secret-value">(whsec_[^<]+)</code>', page)
+    found = re.search(r'<code id="secret-value"[^>]*>(whsec_[^<]+)</code>', page)
     assert found, page
     return found.group(1)
 
