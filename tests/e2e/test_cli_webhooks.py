@@ -9,24 +9,8 @@ import re
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from save_relay.core.webhook_settings import secret_key
-from tests.e2e.test_cli import relay_config, run_cli, write_config
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> tuple[Path, Path]:
-    config = write_config(tmp_path / "save-relay.toml", relay_config(tmp_path))
-    assert run_cli(config, "init", "--demo", cwd=tmp_path).returncode == 0  # the demo zones
-    return config, tmp_path
-
-
-def sr(cli: tuple[Path, Path], *args: str, code: int = 0) -> tuple[str, str]:
-    result = run_cli(cli[0], *args, cwd=cli[1])
-    assert result.returncode == code, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    return result.stdout, result.stderr
+from tests.e2e.test_cli_members import cli, sr  # noqa: F401 (the fixture)
 
 
 def secret_in(out: str) -> str:
@@ -43,7 +27,7 @@ def audit_rows(tmp_path: Path) -> list[tuple[str, str, str]]:
         return [(a, o, d if isinstance(d, str) else json.dumps(d)) for a, o, d in rows]
 
 
-def test_add_list_rotate_disable_remove(cli: tuple[Path, Path]) -> None:
+def test_add_list_rotate_disable_remove(cli: tuple[Path, Path]) -> None:  # noqa: F811
     _, err = sr(cli, "webhooks", "add", "meldkamer", "http://127.0.0.1:8080/hook", code=1)
     assert "must be an https:// URL" in err and len(err.strip().splitlines()) == 1
     _, err = sr(cli, "webhooks", "add", "meldkamer", "https://x.example/", "--zones", "nergens", code=1)
@@ -97,38 +81,36 @@ def test_add_list_rotate_disable_remove(cli: tuple[Path, Path]) -> None:
     assert first not in everything and second not in everything and "whsec_" not in everything
 
 
-def test_csv_import_checks_the_whole_file_first(cli: tuple[Path, Path]) -> None:
+def write(path: Path, *lines: str) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_csv_import_checks_the_whole_file_first(cli: tuple[Path, Path]) -> None:  # noqa: F811
     workdir = cli[1]
-    bad = workdir / "bad.csv"
-    bad.write_text(
-        "name,organisation,url,events,zones,enabled\n"
-        "securitas,Securitas,https://securitas.example/hook,report.approved;canvass.sent,maatheide,yes\n"
-        "g4s,G4S,http://g4s.example/hook,,,yes\n"
-        "seris,Seris,https://seris.example/hook,report.nothing,,maybe\n",
-        encoding="utf-8",
+    header = "name,organisation,url,events,zones,enabled"
+    securitas = (
+        "securitas,Securitas,https://securitas.example/hook,report.approved;canvass.sent,maatheide,yes"
+    )
+    bad = write(
+        workdir / "bad.csv", header, securitas, "g4s,G4S,http://g4s.example/hook,,,yes", "seris,,x,,,maybe"
     )
     _, err = sr(cli, "webhooks", "import", str(bad), code=1)
     assert "line 4: enabled must be yes or no" in err
-    bad.write_text(
-        "name,url,events\n"
-        "securitas,https://securitas.example/hook,report.approved\n"
-        "g4s,http://g4s.example/hook,\n"
-        "seris,https://seris.example/hook,report.nothing\n"
-        "securitas,https://securitas.example/other,\n",
-        encoding="utf-8",
+    write(
+        bad,
+        "name,url,events",
+        "securitas,https://securitas.example/hook,report.approved",
+        "g4s,http://g4s.example/hook,",
+        "seris,https://seris.example/hook,report.nothing",
+        "securitas,https://securitas.example/other,",
     )
     _, err = sr(cli, "webhooks", "import", str(bad), code=1)
     assert "line 3: 'http://g4s.example/hook': must be an https:// URL" in err
     assert "line 4: unknown event 'report.nothing'" in err and "line 5: 'securitas' is named twice" in err
     assert "no webhooks" in sr(cli, "webhooks", "list")[0]  # nothing changed
 
-    good = workdir / "endpoints.csv"
-    good.write_text(
-        "name,organisation,url,events,zones,enabled\n"
-        "securitas,Securitas,https://securitas.example/hook,report.approved;canvass.sent,maatheide,yes\n"
-        "g4s,G4S,https://g4s.example/hook,,,no\n",
-        encoding="utf-8",
-    )
+    good = write(workdir / "endpoints.csv", header, securitas, "g4s,G4S,https://g4s.example/hook,,,no")
     out, _ = sr(cli, "webhooks", "import", str(good))
     secrets = dict(re.findall(r"added (\S+)  secret: (whsec_\S+)", out))
     assert set(secrets) == {"securitas", "g4s"} and secrets["securitas"] != secrets["g4s"]
@@ -136,11 +118,11 @@ def test_csv_import_checks_the_whole_file_first(cli: tuple[Path, Path]) -> None:
     assert "industrie/g4s  https://g4s.example/hook  DISABLED  G4S" in listed
     assert "whsec_" not in listed
 
-    good.write_text(
-        "name,organisation,url,events,zones,enabled\n"
-        "securitas,Securitas,https://securitas.example/v2,report.approved,,yes\n"
-        "g4s,G4S,https://g4s.example/hook,,,no\n",
-        encoding="utf-8",
+    write(
+        good,
+        header,
+        "securitas,Securitas,https://securitas.example/v2,report.approved,,yes",
+        "g4s,G4S,https://g4s.example/hook,,,no",
     )
     out, _ = sr(cli, "webhooks", "import", str(good))
     assert "updated securitas" in out and "unchanged g4s" in out and "whsec_" not in out  # secrets stay

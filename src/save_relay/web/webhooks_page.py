@@ -18,7 +18,6 @@ from save_relay.channels.endpoints import ALL_EVENTS, EndpointError, Wanted, add
 from save_relay.core.states import AccountRole
 from save_relay.store import deliveries, webhook_endpoints
 from save_relay.store import zones as zone_store
-from save_relay.store.tables import WebhookEndpointRow
 from save_relay.web.access import form_of, network_of, to_login
 from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
@@ -114,48 +113,46 @@ async def create(request: Request) -> Response:
     return await _page(request, who, secret=(row.name, secret))
 
 
-async def _own(request: Request, who: Visitor) -> WebhookEndpointRow:
-    async with deps(request).sessions() as session:
-        row = await webhook_endpoints.by_id(session, request.path_params["endpoint_id"])
-    if row is None:
-        raise HTTPException(404)
-    if row.network_id != who.account.network_id:
-        raise HTTPException(403)
-    return row
-
-
-async def switch(request: Request) -> Response:
-    """``POST /webhooks/N/enabled``: ``enabled=0`` disables the endpoint, ``1`` enables it."""
+async def _change(request: Request, *, rotating: bool) -> tuple[str, str | None] | Response:
+    """Rotate the secret of the path's endpoint, or enable or disable it (the form's ``enabled``),
+    audited: (its name, the new secret when rotated) or the login redirect; 404 if none, 403 if
+    another network's."""
     asked = await form_of(request, ADMINS)
     if asked is None:
         return to_login()
     who, form = asked
-    found = await _own(request, who)
-    on = form.get("enabled") == "1"
+    action = "rotate" if rotating else ("enable" if form.get("enabled") == "1" else "disable")
     async with deps(request).sessions() as session, session.begin():
-        row = await webhook_endpoints.by_id(session, found.id)
+        row = await webhook_endpoints.by_id(session, request.path_params["endpoint_id"])
         if row is None:
             raise HTTPException(404)
-        row.enabled = on
-        action = "console.webhook_enable" if on else "console.webhook_disable"
-        audit(session, request, action, who.account.login, row.network_id, object_ref=row.name)
-    return RedirectResponse("/webhooks", status_code=303)
+        if row.network_id != who.account.network_id:
+            raise HTTPException(403)
+        secret = rotate(row) if action == "rotate" else None
+        if action != "rotate":
+            row.enabled = action == "enable"
+        audit(
+            session,
+            request,
+            f"console.webhook_{action}",
+            who.account.login,
+            row.network_id,
+            object_ref=row.name,
+        )
+        return row.name, secret
+
+
+async def switch(request: Request) -> Response:
+    """``POST /webhooks/N/enabled``: ``enabled=0`` disables the endpoint, ``1`` enables it."""
+    done = await _change(request, rotating=False)
+    return done if isinstance(done, Response) else RedirectResponse("/webhooks", status_code=303)
 
 
 async def rotate_secret(request: Request) -> Response:
     """``POST /webhooks/N/rotate``: a new secret, shown once; the old one stops signing at once."""
-    asked = await form_of(request, ADMINS)
-    if asked is None:
-        return to_login()
-    who, _ = asked
-    found = await _own(request, who)
-    async with deps(request).sessions() as session, session.begin():
-        row = await webhook_endpoints.by_id(session, found.id)
-        if row is None:
-            raise HTTPException(404)
-        secret = rotate(row)
-        audit(
-            session, request, "console.webhook_rotate", who.account.login, row.network_id, object_ref=row.name
-        )
-        name = row.name
-    return await _page(request, who, secret=(name, secret))
+    done = await _change(request, rotating=True)
+    if isinstance(done, Response):
+        return done
+    who = await visitor(request)
+    assert who is not None and done[1] is not None
+    return await _page(request, who, secret=(done[0], done[1]))
