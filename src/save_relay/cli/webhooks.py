@@ -146,7 +146,9 @@ def import_webhooks(
         lines += [f"updated {name}" for name in done.updated]
         lines += [f"unchanged {name}" for name in done.unchanged]
         if done.added:
-            lines.append(f"each secret is {ONCE}")
+            lines.append(
+                "each secret is shown once: give it to its receiver by a safe way (`rotate` makes a new one)"
+            )
         return lines or ["the file names no endpoints"]
 
     typer.echo("\n".join(run(go)))
