@@ -48,9 +48,11 @@ async def add_endpoint(relay: Relay, receiver: Receiver, name: str, **options: o
 
 
 async def dispatch(relay: Relay) -> None:
-    assert relay.ctx is not None
+    """The dispatch job's round, then the wake-up the scheduler gives the webhook worker after it."""
+    assert relay.ctx is not None and relay.webhooks is not None
     async with relay.sessions() as session, session.begin():
         await dispatch_events(session, relay.ctx, utcnow())
+    relay.webhooks.wake()
 
 
 async def emit_again(relay: Relay, reference: str, event: ChannelEvent, tlp: str | None = None) -> None:
@@ -109,7 +111,9 @@ async def test_managed_endpoints_follow_the_same_rules_and_queue(
         await emit_again(relay, reference, ChannelEvent.REPORT_REJECTED, tlp="GREEN")
         assert sorted((await queued_to(relay))[2:]) == ["afwijzingen", "alles", "instellingen"]
         receivers["alles"].secret = first
-        posted = await wait_for(lambda: len(receivers["alles"].posted) == 3 and receivers["alles"].posted)
+        posted = await wait_for(
+            lambda: len(receivers["alles"].posted) == 3 and receivers["alles"].posted, timeout=30
+        )
         await wait_for(lambda: receivers["afwijzingen"].posted, timeout=30)
     finally:
         await relay.stop()

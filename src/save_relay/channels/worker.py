@@ -28,6 +28,10 @@ from save_relay.store.deliveries import Claimed, Outcome
 
 log = logging.getLogger(__name__)
 BATCH = 20  # webhooks claimed per round
+#: The idle poll at the least: the worker runs in every daemon (endpoints are added at run time), and a
+#: claim is a write transaction on SQLite; the scheduler wakes it at once when the dispatch job queues
+#: webhooks or a retry falls due, so the poll only catches what another daemon without a scheduler queued.
+IDLE_SECONDS = 5.0
 PARALLEL = 4  # requests in flight at once
 RETRIED = frozenset({408, 425, 429})
 
@@ -55,7 +59,7 @@ class WebhookWorker(WorkLoop):
     def __init__(
         self, ctx: Context, sessions: SessionFactory, *, write_gate: WriteGate | None = None
     ) -> None:
-        super().__init__(ctx.settings.outbound.idle_poll_seconds)
+        super().__init__(max(ctx.settings.outbound.idle_poll_seconds, IDLE_SECONDS))
         self.ctx = ctx
         self.sessions = sessions
         self.conf = ctx.settings.outbound
