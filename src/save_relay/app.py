@@ -132,9 +132,9 @@ class Relay:
             asyncio.create_task(processor.run(), name="processor"),
             asyncio.create_task(worker.run(), name="outbound"),
         ]
-        if any(n.settings.webhooks for n in networks.values()):  # none configured: no polling for them
-            self.webhooks = WebhookWorker(ctx, self.sessions, write_gate=self.write_gate)
-            self._tasks.append(asyncio.create_task(self.webhooks.run(), name="webhooks"))
+        # always: endpoints are also added at run time (CLI, console); its claim is one indexed query
+        self.webhooks = WebhookWorker(ctx, self.sessions, write_gate=self.write_gate)
+        self._tasks.append(asyncio.create_task(self.webhooks.run(), name="webhooks"))
         if self.settings.scheduler.enabled:  # canvasses, reminders, expiry, retries: claimed from the db
 
             def wake_workers() -> None:

@@ -25,7 +25,7 @@ from save_relay.membership.digest import send_unsubscribe_digest
 from save_relay.membership.requests import handle_membership_request
 from save_relay.membership.retention import purge_expired
 from save_relay.membership.unsubscribe import handle_unsubscribe
-from save_relay.moderation import foureyes, housekeeping, labels
+from save_relay.moderation import foureyes, housekeeping, labels, monthly_test
 from save_relay.moderation.announce import handle_post
 from save_relay.moderation.confirm import handle_report_reply
 from save_relay.moderation.followup import handle_followup
@@ -85,4 +85,5 @@ JOBS: tuple[Job, ...] = (
     Job("membership-digest", send_unsubscribe_digest, every=timedelta(days=1)),
     Job("retention-purge", purge_expired, every=timedelta(days=1)),
     Job("monthly-report", monthly.send_monthly_reports, every=timedelta(hours=1)),
+    Job("monthly-test", monthly_test.send_monthly_tests, every=timedelta(hours=1)),
 )

@@ -133,3 +133,31 @@ async def test_every_new_page_passes_axe(relay: Relay, browser: Browser, tmp_pat
     await browser.open(base + "/zones")
     await browser.wait_for("Number(document.getElementById('area-map').dataset.zones || 0) > 0")
     await keep(browser, tmp_path, "console-zones")
+
+
+@sqlite_only
+async def test_an_admin_adds_a_webhook_and_sees_its_secret_once(
+    relay: Relay, browser: Browser, tmp_path: Path
+) -> None:
+    await moderator_logged_in(relay, browser, AccountRole.ADMIN)
+    base = base_url(relay)
+    await browser.click("a[href='/webhooks']")  # in an admin's menu
+    await browser.wait_for("location.pathname === '/webhooks'")
+    assert await browser.title() == "Webhooks · SaVE Lommel"
+    await assert_clean(browser)
+    await browser.type("#name", "meldkamer-securitas")
+    await browser.type("#organisation", "Securitas")
+    await browser.type("#url", "https://meldkamer.securitas.example/hooks/save-relay")
+    await browser.click("input[name=events][value='report.approved']")
+    await browser.click("form[action='/webhooks'] button[type=submit]")
+    await browser.wait_for("document.getElementById('secret-value') !== null")
+    secret = await browser.text("#secret-value")
+    assert secret.startswith("whsec_")
+    await assert_clean(browser)
+    await browser.call(browser.driver.set_window_size, *PHONE)
+    assert await browser.run("return document.documentElement.scrollWidth <= window.innerWidth;")
+    await browser.call(browser.driver.set_window_size, 1280, 900)
+    await keep(browser, tmp_path, "console-webhooks")
+    await browser.open(base + "/webhooks")
+    assert "meldkamer-securitas" in await browser.text("main")
+    assert secret not in await browser.run("return document.documentElement.outerHTML;")  # once only

@@ -71,6 +71,9 @@ def context(**overrides: Any) -> dict[str, Any]:
         "incident_place": "Metaalwerken Vos NV",
         "month": "2026-11",
         "moderators": True,
+        "moderator_count": 3,
+        "exercise_word": "OEFENING",
+        "webhooks": True,
         "charts": ["heatmap-2026-11.png", "months-2026-11.png"],
         "sections": [
             {

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from save_relay.core.states import ChannelEvent
-from save_relay.core.webhook_settings import WebhookSettings
+from save_relay.core.webhook_settings import Endpoint
 
 NEVER_TO_WEBHOOKS = frozenset({"RED", "AMBER+STRICT"})
 
@@ -23,10 +23,9 @@ def tlp_of(report: object) -> str | None:
     return str(label).strip().upper().removeprefix("TLP:") if label else None
 
 
-def eligible(
-    endpoint: WebhookSettings, event: ChannelEvent, zones: Collection[str], tlp: str | None = None
-) -> bool:
-    """True if ``endpoint`` may get ``event`` about something in ``zones`` labelled ``tlp``.
+def eligible(endpoint: Endpoint, event: ChannelEvent, zones: Collection[str], tlp: str | None = None) -> bool:
+    """True if ``endpoint`` (the settings' or a managed one) may get ``event`` about something in
+    ``zones`` labelled ``tlp``.
 
     An endpoint without zones gets events of every zone; one with zones only those that touch them
     (an event without zones, e.g. a canvass around a point outside every zone, then goes nowhere).

@@ -21,7 +21,7 @@ from save_relay.channels.eligibility import tlp_of
 from save_relay.core.clock import as_utc
 from save_relay.core.context import NetworkRef
 from save_relay.core.geo import ZoneIndex
-from save_relay.core.states import ChannelEvent
+from save_relay.core.states import TEST_EVENT, ChannelEvent
 from save_relay.store import canvass as canvass_store
 from save_relay.store import recipients, reports, zones
 from save_relay.store.tables import Canvass, ChannelEventRow, Report
@@ -109,6 +109,8 @@ async def _canvass(session: AsyncSession, network: NetworkRef, event: ChannelEve
 
 async def prepare(session: AsyncSession, network: NetworkRef, event: ChannelEventRow) -> Prepared | None:
     """The event's data and zones; None when its report or canvass is gone (nothing to tell)."""
+    if event.type == TEST_EVENT:  # the monthly test: the network, the month, marked an exercise
+        return Prepared({"network": _network(network), "exercise": True, **event.detail})
     if event.type.startswith("report."):
         return await _report(session, network, event)
     return await _canvass(session, network, event)

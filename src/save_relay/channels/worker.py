@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -18,14 +19,19 @@ import httpx
 from save_relay.channels.signing import headers, message_id
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
+from save_relay.core.webhook_settings import secret_key
 from save_relay.delivery.loop import WorkLoop
 from save_relay.delivery.retry import SendResult, retry_decision
-from save_relay.store import deliveries
+from save_relay.store import deliveries, webhook_endpoints
 from save_relay.store.db import SessionFactory, WriteGate
 from save_relay.store.deliveries import Claimed, Outcome
 
 log = logging.getLogger(__name__)
 BATCH = 20  # webhooks claimed per round
+#: The idle poll at the least: the worker runs in every daemon (endpoints are added at run time), and a
+#: claim is a write transaction on SQLite; the scheduler wakes it at once when the dispatch job queues
+#: webhooks or a retry falls due, so the poll only catches what another daemon without a scheduler queued.
+IDLE_SECONDS = 5.0
 PARALLEL = 4  # requests in flight at once
 RETRIED = frozenset({408, 425, 429})
 
@@ -40,31 +46,50 @@ def http_result(status: int, reason: str) -> SendResult:
     return SendResult(554, text)
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    url: str
+    key: bytes
+    timeout: float
+
+
 class WebhookWorker(WorkLoop):
     """Sends the queue's webhooks until stopped; ``client`` is shared by all requests."""
 
     def __init__(
         self, ctx: Context, sessions: SessionFactory, *, write_gate: WriteGate | None = None
     ) -> None:
-        super().__init__(ctx.settings.outbound.idle_poll_seconds)
+        super().__init__(max(ctx.settings.outbound.idle_poll_seconds, IDLE_SECONDS))
         self.ctx = ctx
         self.sessions = sessions
         self.conf = ctx.settings.outbound
         self.write_gate = write_gate or WriteGate(enabled=False)
         self.client = httpx.AsyncClient(follow_redirects=False, headers={"user-agent": "save-relay"})
 
-    async def _post(self, item: Claimed) -> SendResult:
+    async def _target(self, item: Claimed) -> Target | SendResult:
+        """Where ``item`` goes and its key: the settings' endpoint of that name, else the managed one
+        (read now: a rotated secret signs the retries, a disabled or removed endpoint gets nothing)."""
         endpoint = self.ctx.network(item.network_id).settings.webhook(item.recipient)
-        if endpoint is None:
-            return SendResult(554, f"no webhook {item.recipient!r} in the settings any more")
+        if endpoint is not None:
+            return Target(endpoint.url, endpoint.key(), endpoint.timeout)
+        async with self.sessions() as session:
+            row = await webhook_endpoints.by_name(session, item.network_id, item.recipient)
+        if row is None:
+            return SendResult(554, f"no webhook {item.recipient!r} any more")
+        if not row.enabled:
+            return SendResult(554, f"webhook {item.recipient!r} is disabled")
+        return Target(row.url, secret_key(row.secret), row.timeout)
+
+    async def _post(self, item: Claimed) -> SendResult:
+        target = await self._target(item)
+        if isinstance(target, SendResult):
+            return target
         data = item.message or b""
-        signed = headers(endpoint.key(), message_id(item.id), int(time.time()), data)
+        signed = headers(target.key, message_id(item.id), int(time.time()), data)
         try:
-            answer = await self.client.post(
-                endpoint.url, content=data, headers=signed, timeout=endpoint.timeout
-            )
+            answer = await self.client.post(target.url, content=data, headers=signed, timeout=target.timeout)
         except httpx.TimeoutException:
-            return SendResult(451, f"no answer within {endpoint.timeout:g} s")
+            return SendResult(451, f"no answer within {target.timeout:g} s")
         except httpx.HTTPError as exc:  # refused, reset, DNS: the receiver may be back later
             return SendResult(451, f"{type(exc).__name__}: {exc}"[:300])
         return http_result(answer.status_code, answer.reason_phrase)

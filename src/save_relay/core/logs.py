@@ -28,7 +28,9 @@ _MIN_SECRET = 4  # shorter secrets are masked where they appear in URLs only (el
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 # Libraries that log every protocol line at INFO: quiet unless [logging] levels says otherwise.
-NOISY = ("mail.log", "alembic", "aioimaplib", "httpx", "httpcore")  # httpx: a line per webhook, its URL
+# httpx: a line per webhook, its URL; aiosqlite: every statement with its parameters at DEBUG (a managed
+# webhook's secret, addresses): quiet even when the level is DEBUG, unless [logging] levels names it.
+NOISY = ("mail.log", "alembic", "aioimaplib", "httpx", "httpcore", "aiosqlite")
 
 
 def mask_url_passwords(text: str) -> str:

@@ -241,6 +241,16 @@ class NetworkSettings(_Section):
     webhooks: list[WebhookSettings] = Field(
         default_factory=list, description="signed webhook endpoints (Standard Webhooks): control rooms"
     )
+    webhook_http_loopback: bool = Field(
+        False,
+        description="endpoints managed in the database (CLI, CSV, console) may be http:// to 127.0.0.1, "
+        "::1 or localhost (a receiver on this machine, tests); otherwise they must be https://",
+    )
+    monthly_test: bool = Field(
+        False,
+        description="once a month, a test message (marked as an exercise) to the moderators and a "
+        "network.test event to every enabled webhook endpoint: shows that both paths work",
+    )
 
     @field_validator("address")
     @classmethod

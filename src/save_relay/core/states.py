@@ -109,6 +109,11 @@ class ChannelEvent(enum.StrEnum):
     CANVASS_CLOSED = "canvass.closed"
 
 
+#: The monthly test's webhook event (``moderation/monthly_test.py``): not one of the ``ChannelEvent``
+#: an endpoint chooses, it goes to every enabled endpoint, to show that the connection works.
+TEST_EVENT = "network.test"
+
+
 class ApprovalStatus(enum.StrEnum):
     """A four-eyes approval (``approval_requests``): waiting for its second moderator, or closed."""
 

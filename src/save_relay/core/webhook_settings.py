@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
+from collections.abc import Collection
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -16,6 +19,41 @@ from save_relay.core.states import ChannelEvent
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the prefix, not a secret)
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+KEY_BYTES = 32  # the recommended key length of a generated secret
+
+
+class Endpoint(Protocol):
+    """What the eligibility rules read of an endpoint: the settings' or a managed one (the database's)."""
+
+    @property
+    def events(self) -> Collection[str]: ...
+
+    @property
+    def zones(self) -> Collection[str]: ...
+
+
+def new_secret() -> str:
+    """A fresh Standard Webhooks secret: ``whsec_`` + base64 of 32 bytes from ``secrets``."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
+
+
+def check_url(value: str, *, http_loopback: bool = True) -> str:
+    """``value`` if it is an https:// URL with a host (or, when ``http_loopback``, http:// to
+    127.0.0.1, ::1 or localhost); ValueError otherwise."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        raise ValueError("not a URL") from None
+    if parts.scheme == "https" and host and not parts.username and not parts.password:
+        return value
+    if http_loopback and parts.scheme == "http" and host in LOOPBACK:
+        return value
+    if not http_loopback:
+        raise ValueError("must be an https:// URL")
+    raise ValueError("must be an https:// URL (http:// only to 127.0.0.1, ::1 or localhost)")
 
 
 def secret_key(secret: str) -> bytes:
@@ -36,7 +74,7 @@ class WebhookSettings(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="its name in the CLI and the queue")
+    name: str = Field(pattern=NAME_PATTERN, description="its name in the CLI and the queue")
     url: str = Field(description="https:// URL (http:// only to loopback)")
     secret: SecretStr = Field(description="whsec_ + base64 key, shared with the receiver")
     events: list[ChannelEvent] = Field(
@@ -50,12 +88,7 @@ class WebhookSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme == "https" and parts.hostname:
-            return value
-        if parts.scheme == "http" and parts.hostname in LOOPBACK:
-            return value
-        raise ValueError("must be an https:// URL (http:// only to 127.0.0.1, ::1 or localhost)")
+        return check_url(value)
 
     @field_validator("secret")
     @classmethod

@@ -24,7 +24,7 @@ def emit(
     session: AsyncSession,
     *,
     network_id: int,
-    event: ChannelEvent,
+    event: ChannelEvent | str,
     report_id: int | None = None,
     canvass_id: int | None = None,
     **detail: Any,

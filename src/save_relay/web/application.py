@@ -31,6 +31,7 @@ from save_relay.web import (
     reports,
     subscriber_import,
     subscribers,
+    webhooks_page,
     zonemap,
     zones_page,
 )
@@ -76,6 +77,10 @@ ROUTES: list[BaseRoute] = [
     Route("/canvasses/{canvass_id:int}/results.csv", canvass_results.results_csv, name="canvass_csv"),
     Route("/canvasses/{canvass_id:int}/cancel", canvass_results.cancel_canvass, methods=["POST"]),
     Route("/canvasses/{canvass_id:int}/approve", canvass_results.approve_canvass, methods=["POST"]),
+    Route("/webhooks", webhooks_page.webhooks, methods=["GET"], name="webhooks"),
+    Route("/webhooks", webhooks_page.create, methods=["POST"]),
+    Route("/webhooks/{endpoint_id:int}/enabled", webhooks_page.switch, methods=["POST"]),
+    Route("/webhooks/{endpoint_id:int}/rotate", webhooks_page.rotate_secret, methods=["POST"]),
     Route("/audit", audit_page.audit_log, name="audit"),
     Route("/cap/{network}.atom", capfeed.feed, name="cap_feed"),
     Route("/cap/{network}/{reference}.xml", capfeed.alert, name="cap_alert"),

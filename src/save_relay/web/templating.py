@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from save_relay.core.states import AccountRole
 from save_relay.web.i18n import texts
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -26,6 +27,13 @@ NAV: tuple[tuple[str, str | None], ...] = (
     ("canvasses", "/canvasses"),
     ("audit", "/audit"),
 )
+#: Pages only admins see in the menu (others get 403 there).
+ADMIN_NAV: tuple[tuple[str, str | None], ...] = (("webhooks", "/webhooks"),)
+
+
+def _role(context: Mapping[str, Any]) -> str | None:
+    """The role of the page's visitor (``who``), if logged in."""
+    return getattr(getattr(context.get("who"), "account", None), "role", None)
 
 
 @functools.cache
@@ -65,7 +73,7 @@ def render(
         "lang": language,
         "t": texts(language),
         "site_name": site_name or getattr(request.app.state, "site_name", "save-relay"),
-        "nav": NAV,
+        "nav": NAV + ADMIN_NAV if _role(context) == AccountRole.ADMIN else NAV,
     }
     response = templates.TemplateResponse(
         request, name, {**base, **context}, status_code=status, headers=headers

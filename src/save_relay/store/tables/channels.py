@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from save_relay.core.clock import utcnow
@@ -30,3 +30,27 @@ class ChannelEventRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     dispatched_at: Mapped[datetime | None]
+
+
+class WebhookEndpointRow(Base):
+    """A webhook endpoint managed in the database (CLI, CSV import, console), beside the settings' ones.
+
+    ``secret`` is the ``whsec_`` key itself: Standard Webhooks signs with HMAC-SHA256, so the sender
+    needs the raw key (a hash could not sign). It is shown once, at creation or rotation, and never
+    read out again but by the webhook worker (docs/security.md).
+    """
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (UniqueConstraint("network_id", "name"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    zones: Mapped[list[str]] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    timeout: Mapped[float] = mapped_column(default=10.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    secret_at: Mapped[datetime] = mapped_column(default=utcnow)  # created or last rotated
