@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import email.policy
+import os
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -85,7 +86,9 @@ async def test_every_corpus_message_is_stored_and_notified_or_refused_with_a_rea
     references = {name: found.group(0) for name, found in accepted.items() if found}
     assert len(set(references.values())) == len(references) > 0.9 * len(files)
 
-    await wait_for(lambda: _all_processed(relay), timeout=240)
+    # 240 s on a quiet machine; longer in proportion when other work loads its cores (a shared machine).
+    loaded = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    await wait_for(lambda: _all_processed(relay), timeout=240 * loaded)
     async with relay.sessions() as session:
         rows = (
             await session.execute(
