@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from save_relay.web.texts_pages import PAGE_TEXTS
+from save_relay.web.texts_sms import SMS_TEXTS
 
 LANGUAGES: Final = ("nl", "fr", "en")
 DEFAULT: Final = "nl"
@@ -330,6 +331,8 @@ def texts(language: str) -> dict[str, str]:
     return {
         **TEXTS[DEFAULT],
         **PAGE_TEXTS[DEFAULT],
+        **SMS_TEXTS[DEFAULT],
         **TEXTS.get(language, {}),
         **PAGE_TEXTS.get(language, {}),
+        **SMS_TEXTS.get(language, {}),
     }
