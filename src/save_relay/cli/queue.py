@@ -209,7 +209,8 @@ def _decide(
                 else f"in zones [{', '.join(applied.zones)}] groups [{', '.join(applied.groups)}]"
             )
             by_sms = f", {applied.sms} SMS" if applied.urgent else ""
-            return f"{applied.reference} approved: {applied.recipients} recipient(s) {to}, TLP:{applied.tlp}{by_sms}"
+            count = f"{applied.recipients} recipient(s)"
+            return f"{applied.reference} approved: {count} {to}, TLP:{applied.tlp}{by_sms}"
         return f"{applied.reference} rejected"
 
     typer.echo(run(go))
