@@ -66,6 +66,15 @@ class _Sequence:
         return self.sequence
 
 
+def answer_to(name: str, request: Any, sequence: Any, **fields: Any) -> Any:
+    """The response PDU ``name`` to ``request``, under the request's sequence number: ``smpplib``'s
+    ``sequence=`` argument is ignored whenever its client has a counter (``Command._set_vars`` sets only
+    unset attributes, and ``sequence`` then reads the client's), so it is set afterwards."""
+    pdu = make_pdu(name, client=sequence, **fields)
+    pdu.sequence = request.sequence
+    return pdu
+
+
 def text_of(value: Any) -> str:
     if isinstance(value, bytes):
         return value.rstrip(b"\0").decode("latin-1")
@@ -180,24 +189,17 @@ class SmppSession:
                 future.set_result(pdu)
             return
         if pdu.command == "deliver_sm":
-            self._send(make_pdu("deliver_sm_resp", client=self.sequence, sequence=pdu.sequence))
+            self._send(answer_to("deliver_sm_resp", pdu, self.sequence))
             if (found := receipt_of(pdu)) is not None:
                 task = asyncio.create_task(self.on_receipt(*found))
                 self._receipts.add(task)
                 task.add_done_callback(self._receipts.discard)
         elif pdu.command == "enquire_link":
-            self._send(make_pdu("enquire_link_resp", client=self.sequence, sequence=pdu.sequence))
+            self._send(answer_to("enquire_link_resp", pdu, self.sequence))
         elif pdu.command == "unbind":
-            self._send(make_pdu("unbind_resp", client=self.sequence, sequence=pdu.sequence))
+            self._send(answer_to("unbind_resp", pdu, self.sequence))
         else:
-            self._send(
-                make_pdu(
-                    "generic_nack",
-                    client=self.sequence,
-                    sequence=pdu.sequence,
-                    status=consts.SMPP_ESME_RINVCMDID,
-                )
-            )
+            self._send(answer_to("generic_nack", pdu, self.sequence, status=consts.SMPP_ESME_RINVCMDID))
 
     async def submit(
         self, *, sender: str, number: str, payload: bytes, data_coding: int, esm_class: int

@@ -41,6 +41,9 @@ class SmsTransport(Protocol):
 
     async def close(self) -> None: ...
 
+    @property
+    def cap(self) -> RateCap: ...
+
 
 class SmppTransport:
     """Each part submitted in turn over one session; a part refused stops the message, and its retry
@@ -55,8 +58,8 @@ class SmppTransport:
     async def send(self, *, number: str, text: str, delivery_id: int, done: int = 0) -> Sent:
         message = gsm.segment(text, reference=delivery_id)
         ids: list[str] = []
-        for part in message.parts[done:]:
-            await self.cap.wait()
+        for index, part in enumerate(message.parts[done:]):
+            await self.cap.wait(first=index == 0)
             try:
                 answer = await self.session.submit(
                     sender=self.conf.sender,
@@ -117,7 +120,7 @@ class HttpTransport:
     async def send(self, *, number: str, text: str, delivery_id: int, done: int = 0) -> Sent:
         gateway = self.gateway
         text = gsm.plain(text)
-        await self.cap.wait(len(gsm.segment(text).parts))
+        await self.cap.wait(len(gsm.segment(text).parts), first=True)
         values = {"to": number, "text": text, "sender": self.conf.sender}
         body = json.dumps(fill(gateway.template, values | {"id": str(delivery_id)}), ensure_ascii=False)
         headers = {"content-type": "application/json"}

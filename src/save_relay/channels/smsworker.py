@@ -2,8 +2,9 @@
 
 The queue is the mail's (``deliveries``, kind ``sms``): the same leases, retries with backoff and
 jitter (``outbound.retry_*``, ``outbound.max_attempts``) and take-back at start, so an SMS survives a
-restart; it is recorded sent (with its parts' message ids) right after the gateway took it, so a
-stop sends nothing twice and a kill resends at most what was in flight. Throttling is retried, a
+restart; it is recorded sent (with its parts' message ids) right after the gateway took it, and on a
+stop what was not started is given back unsent, so a stop sends nothing twice and a kill resends at
+most what was in flight. Throttling is retried, a
 refusal is not. A network without ``[sms]`` (or with ``enabled = false``) keeps its SMS queued.
 Receipts (SMPP ``deliver_sm``; an HTTP gateway's answer or callback) are stored per part.
 """
@@ -14,7 +15,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from save_relay.channels.ratecap import RateCap
+from save_relay.channels.ratecap import RateCap, Stopped
 from save_relay.channels.smstransports import HttpTransport, Sent, SmppTransport, SmsTransport
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
@@ -80,12 +81,17 @@ class SmsWorker(WorkLoop):
             extra={"action": "sms_receipt", "message_id": message_id, "state": state, "error": error},
         )
 
-    async def _send(self, item: Claimed, done: int, slots: asyncio.Semaphore) -> Outcome:
+    async def _send(self, item: Claimed, done: int, slots: asyncio.Semaphore) -> Outcome | None:
+        """Send one SMS and record it; None: the worker is stopping and it was not started."""
         async with slots:
+            if self._stopping:
+                return None
             try:
                 sent = await self._transport(item.network_id).send(
                     number=item.recipient, text=(item.message or b"").decode(), delivery_id=item.id, done=done
                 )
+            except Stopped:
+                return None
             except Exception as exc:  # a transport's own failure: retried, never a lost SMS
                 log.exception("SMS send failed", extra={"action": "sms_error", "delivery_id": item.id})
                 sent = Sent(SendResult(451, f"{type(exc).__name__}"))
@@ -130,7 +136,18 @@ class SmsWorker(WorkLoop):
             )
             done = await sms_store.parts_taken(session, [i.id for i in items if i.attempts])
         slots = asyncio.Semaphore(PARALLEL)
-        return len(await asyncio.gather(*(self._send(i, done.get(i.id, 0), slots) for i in items)))
+        outcomes = await asyncio.gather(*(self._send(i, done.get(i.id, 0), slots) for i in items))
+        left = [item.id for item, outcome in zip(items, outcomes, strict=True) if outcome is None]
+        if left:  # a stop came: what was not started goes back to the queue at once, for the next start
+            async with self.write_gate(), self.sessions() as session, session.begin():
+                await deliveries.release(session, left)
+        return len(items)
+
+    def stop(self) -> None:
+        """Finish the SMS under way; those not started yet go back to the queue (``RateCap.stopping``)."""
+        for transport in self.transports.values():
+            transport.cap.stopping = True
+        super().stop()
 
     def round_failed(self) -> None:
         log.exception("SMS round failed", extra={"action": "sms_error"})
