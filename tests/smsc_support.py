@@ -170,7 +170,8 @@ class Smsc:
     ) -> None:
         await asyncio.sleep(self.receipt_delay)
         stat = self.receipt_states.get(number, "DELIVRD")
-        text = f"id:{message_id} sub:001 dlvrd:001 submit date:2612060210 done date:2612060210 stat:{stat} err:000"
+        dates = "submit date:2612060210 done date:2612060210"
+        text = f"id:{message_id} sub:001 dlvrd:001 {dates} stat:{stat} err:000"
         receipt = make_pdu(
             "deliver_sm",
             client=seq,

@@ -171,7 +171,8 @@ async def test_a_restart_mid_queue_loses_no_sms_and_sends_none_twice(
     db_url: str, sink: Sink, tmp_path: Path, smsc: Smsc
 ) -> None:
     numbers = [f"+324705{i:05d}" for i in range(40)]
-    many = f"company,addresses,sms\nPolitie Lommel – ploeg A,ploeg.a@politie.lommel.example,{';'.join(numbers)}\n"
+    ploeg = "Politie Lommel – ploeg A,ploeg.a@politie.lommel.example"
+    many = f"company,addresses,sms\n{ploeg},{';'.join(numbers)}\n"
     settings = sms_settings(db_url, sink, tmp_path, smsc, rate=10)  # the relay's own cap: 10 a second
     relay = await started(settings, many)
     try:

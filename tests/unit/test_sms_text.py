@@ -98,7 +98,10 @@ def test_the_csv_sms_column_is_optional_and_each_bad_number_named() -> None:
     old = "company,addresses\nVos NV,a@vos.example\n"
     parsed = parse_subscribers(old, zones=(), groups=None, test_environment=True)
     assert parsed.rows[0].sms == () and not parsed.errors and "sms" not in parsed.columns
-    text = "company,addresses,sms\nVos NV,a@vos.example,0470 12 34 56; +31 6 12345678\nBos BV,b@bos.example,0470 12\n"
+    text = (
+        "company,addresses,sms\nVos NV,a@vos.example,0470 12 34 56; +31 6 12345678\n"
+        "Bos BV,b@bos.example,0470 12\n"
+    )
     parsed = parse_subscribers(text, zones=(), groups=None, test_environment=True)
     assert parsed.rows[0].sms == ("+32470123456", "+31612345678")
     [error] = parsed.errors
