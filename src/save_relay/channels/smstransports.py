@@ -8,7 +8,7 @@ The HTTP contract (README "SMS over an HTTP gateway"): one POST per SMS of the s
 ``template``, a JSON object whose strings may name ``{to}`` (E.164), ``{text}``, ``{sender}`` and
 ``{id}`` (the delivery's id); ``Authorization: Bearer TOKEN`` when a token is set; a 2xx answer's JSON
 gives the message id at ``id_field`` and, if the gateway knows it at once, a state at ``status_field``.
-Receipts that come later are POSTed back by the gateway to ``/sms/receipt/NETWORK`` (web side).
+Receipts that come later are POSTed back by the gateway to ``/sms/receipts/NETWORK`` (``web/smsreceipts``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import httpx
 from save_relay.channels.ratecap import RateCap
 from save_relay.channels.smpp import TRANSIENT, Receipt, SmppError, SmppSession
 from save_relay.core import gsm
-from save_relay.core.sms_settings import HttpGatewaySettings, SmsSettings
+from save_relay.core.sms_settings import HttpGatewaySettings, SmsSettings, pick, receipt_state
 from save_relay.delivery.retry import SendResult
 
 RETRIED_HTTP = frozenset({408, 425, 429})
@@ -95,18 +95,6 @@ def fill(template: Any, values: dict[str, str]) -> Any:
     return template
 
 
-def pick(data: Any, path: str) -> str | None:
-    """``a.b.0.c`` of a JSON answer, as text (None: absent)."""
-    for key in path.split("."):
-        if isinstance(data, dict):
-            data = data.get(key)
-        elif isinstance(data, list) and key.isdigit() and int(key) < len(data):
-            data = data[int(key)]
-        else:
-            return None
-    return None if data is None or isinstance(data, dict | list) else str(data)
-
-
 class HttpTransport:
     """One POST per SMS; the gateway segments it (the cap counts its parts all the same)."""
 
@@ -144,7 +132,8 @@ class HttpTransport:
         except ValueError:
             data = {}
         message_id = pick(data, gateway.id_field) or f"delivery-{delivery_id}"
-        return Sent(SendResult(250, status), (message_id,), pick(data, gateway.status_field))
+        state = pick(data, gateway.status_field)
+        return Sent(SendResult(250, status), (message_id,), receipt_state(state) if state else None)
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -19,6 +19,34 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 DEFAULT_TEMPLATE: dict[str, Any] = {"to": "{to}", "from": "{sender}", "text": "{text}", "reference": "{id}"}
 
 
+#: A gateway's word for a final state, as SMPP's receipt ``stat`` (what ``queue show`` shows).
+STATES = {
+    **dict.fromkeys(("delivered", "delivrd", "success", "ok"), "DELIVRD"),
+    **dict.fromkeys(("failed", "undelivered", "undeliv", "error"), "UNDELIV"),
+    **dict.fromkeys(("rejected", "rejectd", "refused"), "REJECTD"),
+    **dict.fromkeys(("expired",), "EXPIRED"),
+    **dict.fromkeys(("accepted", "acceptd", "queued", "sent", "enroute", "submitted"), "ACCEPTD"),
+}
+
+
+def receipt_state(value: str) -> str:
+    """``delivered`` -> ``DELIVRD``; an unknown word as it is, upper-cased (16 characters at most)."""
+    word = value.strip().lower()
+    return STATES.get(word, word.upper()[:16])
+
+
+def pick(data: Any, path: str) -> str | None:
+    """``a.b.0.c`` of a JSON document, as text (None: absent, or not a plain value)."""
+    for key in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(key)
+        elif isinstance(data, list) and key.isdigit() and int(key) < len(data):
+            data = data[int(key)]
+        else:
+            return None
+    return None if data is None or isinstance(data, dict | list) else str(data)
+
+
 class SmppSettings(BaseModel):
     """An SMSC (or an aggregator's SMPP 3.4 server) bound as a transceiver: submits and receipts."""
 
