@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select
 
 from save_relay.app import Relay
 from save_relay.core.settings import Settings
@@ -19,7 +21,8 @@ from save_relay.core.sms_settings import SmsSettings
 from save_relay.membership.subscribers import import_csv
 from save_relay.moderation.decide import Decision
 from save_relay.moderation.queue import describe
-from save_relay.store.tables import AuditEntry, Delivery
+from save_relay.store.db import create_engine
+from save_relay.store.tables import AuditEntry, Base, Delivery
 from tests.conftest import MODERATORS, make_settings, seed_demo
 from tests.e2e.test_report_flow import _distribution_count, distributed, notification_for, post_report, reply
 from tests.e2e.test_webhooks import decide_on
@@ -205,3 +208,27 @@ async def test_a_restart_mid_queue_loses_no_sms_and_sends_none_twice(
     if len(stamps) > 4:  # the cap: 10 a second (a little slack for the timer)
         assert (stamps[-1] - stamps[0]) / (len(stamps) - 1) >= 0.9 / 10
     await asyncio.sleep(0)
+
+
+def _about_sms(diff: Any) -> bool:
+    for item in diff if isinstance(diff, list) else [diff]:
+        text = repr(item)
+        if any(name in text for name in ("subscriber_phones", "sms_parts", "'urgent'", "'sms_text'")):
+            return True
+    return False
+
+
+async def test_migration_0024_matches_the_models(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as connection:
+            diff = await connection.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+                )
+            )
+            tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    finally:
+        await engine.dispose()
+    assert {"subscriber_phones", "sms_parts"} <= tables
+    assert [d for d in diff if _about_sms(d)] == []
