@@ -16,6 +16,7 @@ import logging
 from datetime import timedelta
 
 from save_relay.channels.ratecap import RateCap, Stopped
+from save_relay.channels.smsrecords import Receipt, Recorder, Taken
 from save_relay.channels.smstransports import HttpTransport, Sent, SmppTransport, SmsTransport
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context
@@ -48,9 +49,7 @@ class SmsWorker(WorkLoop):
             for ref in ctx.networks.values()
             if ref.settings.sms is not None and ref.settings.sms.enabled
         ]
-        self._early: dict[
-            tuple[int, str], tuple[str, str | None]
-        ] = {}  # receipts before their submit's record
+        self.recorder = Recorder(sessions, self.write_gate)
 
     def _transport(self, network_id: int) -> SmsTransport:
         if (found := self.transports.get(network_id)) is not None:
@@ -70,11 +69,8 @@ class SmsWorker(WorkLoop):
 
     async def receipt(self, network_id: int, message_id: str, state: str, error: str | None) -> None:
         """Store a receipt; one for a part whose submit is not recorded yet waits for it."""
-        async with self.write_gate(), self.sessions() as session, session.begin():
-            matched = await sms_store.record_receipt(session, network_id, message_id, state, error)
-        if not matched:
-            self._early[(network_id, message_id)] = (state, error)
-        log.info(
+        await self.recorder.record(Receipt(network_id, message_id, state, error))
+        log.debug(
             "SMS receipt %s: %s",
             message_id,
             state,
@@ -105,13 +101,8 @@ class SmsWorker(WorkLoop):
         )
         outcome = Outcome(id=item.id, sent=decision.sent, retry_at=decision.retry_at, error=decision.error)
         taken = sent.message_ids if decision.sent else sent.parts
-        async with self.write_gate(), self.sessions() as session, session.begin():
-            sms_store.record_parts(session, item.network_id, item.id, taken, first=done + 1, state=sent.state)
-            await deliveries.record_outcomes(session, [outcome])  # at once: a kill resends only this one
-            for message_id in taken:
-                if (early := self._early.pop((item.network_id, message_id), None)) is not None:
-                    await session.flush()
-                    await sms_store.record_receipt(session, item.network_id, message_id, *early)
+        # Committed before this send counts as done: a kill resends only what was in flight.
+        await self.recorder.record(Taken(item.network_id, outcome, taken, done + 1, sent.state))
         log.info(
             "SMS %d to %s: %s",
             item.id,
