@@ -6,6 +6,7 @@ import pytest
 
 from save_relay.web.i18n import TEXTS, negotiate, texts
 from save_relay.web.texts_pages import PAGE_TEXTS
+from save_relay.web.texts_sms import SMS_TEXTS
 
 
 @pytest.mark.parametrize(
@@ -32,5 +33,7 @@ def test_negotiate(header: str | None, language: str) -> None:
 def test_every_language_has_every_text() -> None:
     assert {lang: set(t) for lang, t in TEXTS.items()} == {lang: set(TEXTS["nl"]) for lang in TEXTS}
     assert {lang: set(t) for lang, t in PAGE_TEXTS.items()} == {lang: set(PAGE_TEXTS["nl"]) for lang in TEXTS}
+    assert {lang: set(t) for lang, t in SMS_TEXTS.items()} == {lang: set(SMS_TEXTS["nl"]) for lang in TEXTS}
     assert not set(TEXTS["nl"]) & set(PAGE_TEXTS["nl"])  # a key in both would hide one of them
-    assert texts("xx") == {**TEXTS["nl"], **PAGE_TEXTS["nl"]}
+    assert not (set(TEXTS["nl"]) | set(PAGE_TEXTS["nl"])) & set(SMS_TEXTS["nl"])
+    assert texts("xx") == {**TEXTS["nl"], **PAGE_TEXTS["nl"], **SMS_TEXTS["nl"]}
