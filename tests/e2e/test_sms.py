@@ -19,10 +19,11 @@ from save_relay.app import Relay
 from save_relay.core.settings import Settings
 from save_relay.core.sms_settings import SmsSettings
 from save_relay.membership.subscribers import import_csv
-from save_relay.moderation.decide import Decision
+from save_relay.moderation.decide import Decision, decide
 from save_relay.moderation.queue import describe
+from save_relay.processing.gate import Actor
 from save_relay.store.db import create_engine
-from save_relay.store.tables import AuditEntry, Base, Delivery
+from save_relay.store.tables import AuditEntry, Base, Delivery, Report
 from tests.conftest import MODERATORS, make_settings, seed_demo
 from tests.e2e.test_report_flow import _distribution_count, distributed, notification_for, post_report, reply
 from tests.e2e.test_webhooks import decide_on
@@ -137,8 +138,6 @@ async def test_a_long_text_goes_in_concatenated_ucs2_parts_and_red_only_to_the_n
         essence = "Façade van hal 3 beschadigd; " * 5  # ç: UCS-2, 145 units: three parts of 67
         named = ["security@metaalwerken-vos.example"]
         async with relay.sessions() as session, session.begin():
-            from save_relay.store.tables import Report
-
             report = await session.scalar(select(Report).where(Report.reference == reference))
             assert report is not None
             report.tlp = "RED"
@@ -232,3 +231,25 @@ async def test_migration_0024_matches_the_models(db_url: str) -> None:
         await engine.dispose()
     assert {"subscriber_phones", "sms_parts"} <= tables
     assert [d for d in diff if _about_sms(d)] == []
+
+
+async def test_without_a_gateway_an_urgent_report_goes_by_mail_only(
+    db_url: str, sink: Sink, tmp_path: Path
+) -> None:
+    relay = await started(make_settings(db_url, sink.port, tmp_path))  # no [sms]: no SMS worker either
+    try:
+        assert relay.sms is None and relay.ctx is not None
+        reference = await post_report(relay)
+        await notification_for(sink, MODERATORS[0], reference)
+        async with relay.sessions() as session, session.begin():
+            report = await session.scalar(select(Report).where(Report.reference == reference))
+            assert report is not None
+            applied = await decide(
+                session, relay.ctx, report, Decision("approve", urgent=True), Actor("cli:test", "cli")
+            )
+        expected = await wait_for(lambda: _distribution_count(relay))
+        await wait_for(lambda: distributed(sink, reference, expected), timeout=20)
+        rows = await sms_rows(relay)
+    finally:
+        await relay.stop()
+    assert applied.urgent and applied.sms == 0 and applied.recipients == expected and rows == {}

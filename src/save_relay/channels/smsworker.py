@@ -5,7 +5,8 @@ jitter (``outbound.retry_*``, ``outbound.max_attempts``) and take-back at start,
 restart; it is recorded sent (with its parts' message ids) right after the gateway took it, and on a
 stop what was not started is given back unsent, so a stop sends nothing twice and a kill resends at
 most what was in flight. Throttling is retried, a
-refusal is not. A network without ``[sms]`` (or with ``enabled = false``) keeps its SMS queued.
+refusal is not. A network without ``[sms]`` (or with ``enabled = false``) queues no SMS; one whose
+gateway is turned off later keeps what it had queued until it is back.
 Receipts (SMPP ``deliver_sm``; an HTTP gateway's answer or callback) are stored per part.
 """
 
@@ -28,7 +29,7 @@ from save_relay.store.db import SessionFactory, WriteGate
 from save_relay.store.deliveries import Claimed, Outcome
 
 log = logging.getLogger(__name__)
-BATCH = 200  # SMS claimed per round
+BATCH = 500  # SMS claimed per round at most (fewer at a low rate cap: see ``_batch``)
 PARALLEL = 50  # sends in flight at once (each network's SMPP window and rate cap bound its own)
 
 
@@ -50,6 +51,16 @@ class SmsWorker(WorkLoop):
             if ref.settings.sms is not None and ref.settings.sms.enabled
         ]
         self.recorder = Recorder(sessions, self.write_gate)
+        self.batch = self._batch()
+
+    def _batch(self) -> int:
+        """A round must end well within its lease (else another node could claim it again): at most
+        what the slowest network's rate cap sends in half the lease."""
+        rates = [
+            c.rate for ref in self.ctx.networks.values() if (c := ref.settings.sms) is not None and c.enabled
+        ]
+        slowest = min(rates, default=1.0)
+        return max(1, min(BATCH, int(slowest * self.conf.lease_seconds / 2)))
 
     def _transport(self, network_id: int) -> SmsTransport:
         if (found := self.transports.get(network_id)) is not None:
@@ -120,7 +131,7 @@ class SmsWorker(WorkLoop):
             items = await deliveries.claim(
                 session,
                 worker=self.ctx.settings.node_name,
-                limit=BATCH,
+                limit=self.batch,
                 lease=timedelta(seconds=self.conf.lease_seconds),
                 kinds=[deliveries.SMS],
                 networks=self.networks,

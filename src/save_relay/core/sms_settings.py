@@ -1,8 +1,8 @@
 """A network's SMS gateway (``[networks.X.sms]``): SMPP or a plain HTTP gateway, and its rate cap.
 
 Secrets (the SMPP password, the gateway's token) are ``SecretStr``: printing the settings shows
-``**********`` and ``Settings.secrets`` masks them in logs. No ``[sms]`` section: no SMS is sent
-(urgent distributions still go by mail, and their SMS wait in the queue for a gateway).
+``**********`` and ``Settings.secrets`` masks them in logs. No ``[sms]`` section (or ``enabled =
+false``): an urgent distribution goes by mail only, and no SMS is queued.
 """
 
 from __future__ import annotations

@@ -21,8 +21,6 @@ from save_relay.store import deliveries
 from save_relay.store.phones import sms_query
 from save_relay.store.tables import Distribution, Report
 
-DEFAULT_MAX_PARTS = 3
-
 
 def _folded(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
@@ -47,14 +45,19 @@ async def queue_sms(
     recipients: Select[tuple[str]],
     shown: str,
 ) -> int:
-    """Queue the SMS of an urgent ``distribution`` whose mail goes to ``recipients``; returns how many."""
+    """Queue the SMS of an urgent ``distribution`` whose mail goes to ``recipients``; returns how many.
+
+    None without an enabled gateway: an urgent SMS sent once someone configures one, hours later,
+    would mislead; the mail goes all the same and the confirmation says 0 SMS."""
     conf = network.settings
+    if conf.sms is None or not conf.sms.enabled:
+        return 0
     text = compose(
         language=conf.language,
         reference=report.reference or "",
         essence=distribution.sms_text,
         shown=shown,
         exercise=report.exercise,
-        max_parts=conf.sms.max_parts if conf.sms is not None else DEFAULT_MAX_PARTS,
+        max_parts=conf.sms.max_parts,
     )
     return await deliveries.fan_out_sms(session, distribution, sms_query(network.id, recipients), text)
