@@ -253,3 +253,24 @@ async def test_without_a_gateway_an_urgent_report_goes_by_mail_only(
     finally:
         await relay.stop()
     assert applied.urgent and applied.sms == 0 and applied.recipients == expected and rows == {}
+
+
+async def test_an_sms_still_throttled_after_max_age_fails_as_expired(
+    db_url: str, sink: Sink, tmp_path: Path, smsc: Smsc
+) -> None:
+    smsc.answers["32470333333"] = [THROTTLED] * 100
+    relay = await started(sms_settings(db_url, sink, tmp_path, smsc, max_age_minutes=0.02))  # 1.2 s
+    try:
+        reference = await post_report(relay)
+        await notification_for(sink, MODERATORS[0], reference)
+        await decide_on(relay, reference, Decision("approve", groups=["politie-ploegen"], urgent=True))
+
+        async def expired() -> Delivery | None:
+            row = (await sms_rows(relay)).get(PLOEG_A)
+            return row if row is not None and row.status == "failed" else None
+
+        row = await wait_for(expired, timeout=20)
+    finally:
+        await relay.stop()
+    assert (row.last_error or "").startswith("expired: not sent within 0.02 min")
+    assert 1 <= len([n for n, _ in smsc.refused if n == "32470333333"]) < 20 and smsc.texts(PLOEG_A) == []

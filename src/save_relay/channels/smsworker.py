@@ -33,6 +33,10 @@ BATCH = 500  # SMS claimed per round at most (fewer at a low rate cap: see ``_ba
 PARALLEL = 50  # sends in flight at once (each network's SMPP window and rate cap bound its own)
 
 
+class _Expired(Exception):
+    """Too old to be urgent any more."""
+
+
 class SmsWorker(WorkLoop):
     """Sends the queue's SMS until stopped; one transport (and rate cap) per network, opened lazily."""
 
@@ -52,6 +56,16 @@ class SmsWorker(WorkLoop):
         ]
         self.recorder = Recorder(sessions, self.write_gate)
         self.batch = self._batch()
+
+    def _expired(self, item: Claimed) -> str | None:
+        """Why ``item`` is too late to send (``sms.max_age_minutes`` after it was queued), or None."""
+        conf = self.ctx.network(item.network_id).settings.sms
+        if conf is None or item.created_at is None:
+            return None
+        age = (utcnow() - item.created_at).total_seconds() / 60
+        return (
+            f"expired: not sent within {conf.max_age_minutes:g} min" if age > conf.max_age_minutes else None
+        )
 
     def _batch(self) -> int:
         """A round must end well within its lease (else another node could claim it again): at most
@@ -94,11 +108,15 @@ class SmsWorker(WorkLoop):
             if self._stopping:
                 return None
             try:
+                if (expired := self._expired(item)) is not None:
+                    raise _Expired(expired)
                 sent = await self._transport(item.network_id).send(
                     number=item.recipient, text=(item.message or b"").decode(), delivery_id=item.id, done=done
                 )
             except Stopped:
                 return None
+            except _Expired as late:
+                sent = Sent(SendResult(554, str(late)))  # failed, not retried
             except Exception as exc:  # a transport's own failure: retried, never a lost SMS
                 log.exception("SMS send failed", extra={"action": "sms_error", "delivery_id": item.id})
                 sent = Sent(SendResult(451, f"{type(exc).__name__}"))

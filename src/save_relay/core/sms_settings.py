@@ -99,6 +99,9 @@ class SmsSettings(BaseModel):
     )
     rate: float = Field(10.0, gt=0, le=10_000, description="at most this many SMS parts a second")
     max_parts: int = Field(3, ge=1, le=10, description="parts of a moderator's 'sms:' text at most")
+    max_age_minutes: float = Field(
+        60.0, gt=0, description="an SMS not sent this long after its approval fails instead (it is urgent)"
+    )
     smpp: SmppSettings | None = None
     http: HttpGatewaySettings | None = None
 

@@ -62,6 +62,7 @@ class Claimed:
     bounce_token: str = ""
     unsubscribe_token: str | None = None
     followup_token: str | None = None  # a distribution copy's Reply-To (+followup-TOKEN)
+    created_at: datetime | None = None  # when it was queued (an urgent SMS expires)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +193,7 @@ async def claim(
             Delivery.recipient,
             Delivery.message,
             Delivery.attempts,
+            Delivery.created_at,
         )
         .where(
             Delivery.status == DeliveryStatus.QUEUED,
@@ -206,7 +208,8 @@ async def claim(
     )
     rows = [
         Claimed(
-            *row,
+            *row[:7],
+            created_at=as_utc(row[7]),
             bounce_token=delivery_token(row[0]),
             unsubscribe_token=delivery_token(row[0]) if row[2] else None,
             followup_token=delivery_token(row[0]) if row[2] else None,
