@@ -34,9 +34,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("subscriber_id", "number", name="uq_subscriber_phones"),
     )
     op.create_index("ix_subscriber_phones_subscriber_id", "subscriber_phones", ["subscriber_id"])
-    with op.batch_alter_table("distributions") as batch:
-        batch.add_column(sa.Column("urgent", sa.Boolean, nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("sms_text", sa.Text, nullable=True))
+    # A plain ADD COLUMN (SQLite has it): batch mode would reflect the table and those it refers to.
+    op.add_column("distributions", sa.Column("urgent", sa.Boolean, nullable=False, server_default=sa.false()))
+    op.add_column("distributions", sa.Column("sms_text", sa.Text, nullable=True))
     op.create_table(
         "sms_parts",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
