@@ -150,11 +150,7 @@ async def test_a_long_text_goes_in_concatenated_ucs2_parts_and_red_only_to_the_n
 
         rows = await wait_for(sent, timeout=20)
 
-        async def receipts() -> list[str] | None:  # those of the second run's SMS at least (the first
-            lines = await shown_sms(relay, reference)  # run's may have come after its unbind)
-            return lines if sum("receipt DELIVRD" in line for line in lines) >= 40 - before else None
-
-        lines = await wait_for(receipts, timeout=10)
+        lines = await wait_for(lambda: _with_receipts(relay, reference), timeout=10)
     finally:
         await relay.stop()
     assert set(rows) == {VOS, VOS_NIGHT}  # TLP:RED: only the named recipient's company, never ploeg A
@@ -199,7 +195,11 @@ async def test_a_restart_mid_queue_loses_no_sms_and_sends_none_twice(
             return rows if len(rows) == 40 and all(r.status == "sent" for r in rows.values()) else None
 
         rows = await wait_for(all_sent, timeout=30)
-        lines = await wait_for(lambda: _with_receipts(relay, reference), timeout=10)
+        async def receipts() -> list[str] | None:  # those of the second run's SMS at least (the first
+            lines = await shown_sms(relay, reference)  # run's may have come after its unbind)
+            return lines if sum("receipt DELIVRD" in line for line in lines) >= 40 - before else None
+
+        lines = await wait_for(receipts, timeout=10)
     finally:
         await relay.stop()
     assert len(lines) == 40
