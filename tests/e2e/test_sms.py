@@ -195,6 +195,7 @@ async def test_a_restart_mid_queue_loses_no_sms_and_sends_none_twice(
             return rows if len(rows) == 40 and all(r.status == "sent" for r in rows.values()) else None
 
         rows = await wait_for(all_sent, timeout=30)
+
         async def receipts() -> list[str] | None:  # those of the second run's SMS at least (the first
             lines = await shown_sms(relay, reference)  # run's may have come after its unbind)
             return lines if sum("receipt DELIVRD" in line for line in lines) >= 40 - before else None
