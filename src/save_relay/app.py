@@ -12,6 +12,7 @@ import socket
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from save_relay import __version__, routes
+from save_relay.channels.smsworker import SmsWorker
 from save_relay.channels.worker import WebhookWorker
 from save_relay.core.clock import utcnow
 from save_relay.core.context import Context, NetworkRef
@@ -70,6 +71,7 @@ class Relay:
         self.processor: Processor | None = None
         self.worker: OutboundWorker | None = None
         self.webhooks: WebhookWorker | None = None
+        self.sms: SmsWorker | None = None
         self.lmtp: LmtpListener | None = None
         self.imap_pollers: list[ImapPoller] = []
         self.http: HttpServer | None = None
@@ -94,7 +96,7 @@ class Relay:
             write_gate=self.write_gate,
         )
         self.processor = processor = Processor(
-            ctx, self.sessions, routes.HANDLERS, on_processed=worker.wake, write_gate=self.turns
+            ctx, self.sessions, routes.HANDLERS, on_processed=self._wake_senders, write_gate=self.turns
         )
         self.intake = intake = Intake(
             self.settings,
@@ -135,12 +137,17 @@ class Relay:
         # always: endpoints are also added at run time (CLI, console); its claim is one indexed query
         self.webhooks = WebhookWorker(ctx, self.sessions, write_gate=self.write_gate)
         self._tasks.append(asyncio.create_task(self.webhooks.run(), name="webhooks"))
+        if any(n.settings.sms is not None for n in networks.values()):  # SMS of urgent distributions
+            self.sms = SmsWorker(ctx, self.sessions, write_gate=self.write_gate)
+            self._tasks.append(asyncio.create_task(self.sms.run(), name="sms"))
         if self.settings.scheduler.enabled:  # canvasses, reminders, expiry, retries: claimed from the db
 
             def wake_workers() -> None:
                 worker.wake()
                 if self.webhooks is not None:
                     self.webhooks.wake()
+                if self.sms is not None:
+                    self.sms.wake()
 
             self.scheduler = Scheduler(
                 ctx, self.sessions, self.settings.scheduler, jobs=routes.JOBS, on_work=wake_workers
@@ -169,6 +176,13 @@ class Relay:
                 extra={"action": "public_url_not_https"},
             )
 
+    def _wake_senders(self) -> None:
+        """What a processed message queued goes out at once: mail, and the SMS of an urgent approval."""
+        if self.worker is not None:
+            self.worker.wake()
+        if self.sms is not None:
+            self.sms.wake()
+
     async def _fill_local_times(self, networks: dict[str, NetworkRef]) -> None:
         """Reports' weekday and hour on each network's clock: missing ones (from before migration 0008)
         or all of them after a change of ``timezone`` in the settings."""
@@ -194,8 +208,7 @@ class Relay:
         conf = self.settings.http
 
         def wake() -> None:
-            if self.worker is not None:
-                self.worker.wake()  # the confirmation mail goes out at once
+            self._wake_senders()  # the confirmation mail (and an urgent approval's SMS) go out at once
 
         web = Deps(ctx=ctx, sessions=self.sessions, on_change=wake, ready=self.readiness)
         ops = self.settings.metrics
@@ -312,7 +325,7 @@ class Relay:
             await self.scheduler.stop()
         for server in self._servers:
             server.close()
-        for loop in (self.processor, self.worker, self.webhooks, *self.imap_pollers):
+        for loop in (self.processor, self.worker, self.webhooks, self.sms, *self.imap_pollers):
             if loop is not None:
                 loop.stop()
         if self._tasks:  # let them finish what they hold; cancel only what does not end in time
@@ -323,10 +336,9 @@ class Relay:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self._close_listeners()
-        if self.worker is not None:
-            await self.worker.close()
-        if self.webhooks is not None:
-            await self.webhooks.close()
+        for sender in (self.worker, self.webhooks, self.sms):
+            if sender is not None:
+                await sender.close()
         if heartbeat is not None:  # started: a clean stop is recorded
             await self._mark_stopped()
         await self.engine.dispose()

@@ -6,6 +6,7 @@ import pytest
 
 from save_relay.web.i18n import TEXTS, negotiate, texts
 from save_relay.web.texts_pages import PAGE_TEXTS
+from save_relay.web.texts_sms import SMS_TEXTS
 from save_relay.web.texts_webhooks import WEBHOOK_TEXTS
 
 
@@ -36,6 +37,8 @@ def test_every_language_has_every_text() -> None:
     assert {lang: set(t) for lang, t in WEBHOOK_TEXTS.items()} == {
         lang: set(WEBHOOK_TEXTS["nl"]) for lang in TEXTS
     }
+    assert {lang: set(t) for lang, t in SMS_TEXTS.items()} == {lang: set(SMS_TEXTS["nl"]) for lang in TEXTS}
     assert not set(TEXTS["nl"]) & set(PAGE_TEXTS["nl"])  # a key in both would hide one of them
     assert not (set(TEXTS["nl"]) | set(PAGE_TEXTS["nl"])) & set(WEBHOOK_TEXTS["nl"])
-    assert texts("xx") == {**TEXTS["nl"], **PAGE_TEXTS["nl"], **WEBHOOK_TEXTS["nl"]}
+    assert not (set(TEXTS["nl"]) | set(PAGE_TEXTS["nl"]) | set(WEBHOOK_TEXTS["nl"])) & set(SMS_TEXTS["nl"])
+    assert texts("xx") == {**TEXTS["nl"], **PAGE_TEXTS["nl"], **WEBHOOK_TEXTS["nl"], **SMS_TEXTS["nl"]}

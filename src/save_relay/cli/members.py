@@ -33,7 +33,7 @@ from save_relay.core.errors import NotFound, SaveRelayError
 from save_relay.core.geo import ZoneError
 from save_relay.membership import erasure_approval
 from save_relay.membership.digest import send_unsubscribe_digest
-from save_relay.membership.manage import add, describe, remove, set_enabled
+from save_relay.membership.manage import add, describe, remove, set_enabled, set_sms
 from save_relay.membership.privacy import Erasure, erasable, erase, export
 from save_relay.membership.retention import Purged, purge_expired
 from save_relay.membership.subscribers import SubscriberImport, export_csv, import_csv
@@ -106,7 +106,8 @@ def subscribers_import(
     ] = False,
     create_groups: Annotated[bool, typer.Option(help="create the groups the file names")] = False,
 ) -> None:
-    """Upsert subscribers from CSV (company, contact, addresses, street, latitude, longitude, zones, groups).
+    """Upsert subscribers from CSV (company, contact, addresses, street, latitude, longitude, zones, groups,
+    sms).
 
     Every bad line is reported with its number and reason and skipped whole; the others are applied.
     Exits with 1 when a line was refused.
@@ -117,7 +118,12 @@ def subscribers_import(
         content = text if text is not None else await asyncio.to_thread(_read, file)
         groups: bool | list[str] = True if create_groups else list(ref.settings.default_groups)
         return await import_csv(
-            session, ref.id, content, create_groups=groups, suppression_key=key_of(ctx.settings)
+            session,
+            ref.id,
+            content,
+            create_groups=groups,
+            suppression_key=key_of(ctx.settings),
+            region=ref.settings.phone_region,
         )
 
     result = _in_transaction(network, work, dry_run=dry_run)
@@ -199,6 +205,9 @@ def subscribers_add(
     location: Annotated[str, typer.Option(help="latitude, longitude in degrees")] = "",
     zones: Annotated[str, typer.Option(help="manual zones, comma-separated")] = "",
     groups: Annotated[str, typer.Option(help="groups, comma-separated")] = "",
+    sms: Annotated[
+        list[str] | None, typer.Option(help="a mobile number opted in to urgent SMS; repeat for more")
+    ] = None,
 ) -> None:
     """Add a subscriber (validated like an import line)."""
     lat, _, lon = location.partition(",")
@@ -211,11 +220,37 @@ def subscribers_add(
         "longitude": lon.strip(),
         "zones": zones.replace(",", ";"),
         "groups": groups.replace(",", ";"),
+        "sms": ";".join(sms or []),
     }
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> list[str]:
-        added = await add(session, ref.id, cells, actor=actor_name(), suppression_key=key_of(ctx.settings))
+        added = await add(
+            session,
+            ref.id,
+            cells,
+            actor=actor_name(),
+            suppression_key=key_of(ctx.settings),
+            region=ref.settings.phone_region,
+        )
         return added.changes or ["nothing to change"]
+
+    _echo_lines(_in_transaction(network, work))
+
+
+@subscribers_app.command("sms")
+def subscribers_sms(
+    company: Annotated[str, typer.Argument(help="the company")],
+    numbers: Annotated[
+        list[str] | None, typer.Argument(help="its mobile numbers (none: remove them all)")
+    ] = None,
+    network: NetworkOption = None,
+) -> None:
+    """Set the mobile numbers of a company that get urgent reports by SMS (E.164 or national)."""
+
+    async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> list[str]:
+        return await set_sms(
+            session, ref.id, company, numbers or [], region=ref.settings.phone_region, actor=actor_name()
+        )
 
     _echo_lines(_in_transaction(network, work))
 

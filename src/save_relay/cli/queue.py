@@ -85,10 +85,10 @@ def queue_show(reference: str, as_json: Annotated[bool, typer.Option("--json")] 
         typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
     for key, value in info.items():
-        if key in {"text", "history", "followups"}:
+        if key in {"text", "history", "followups", "sms"}:
             continue
         typer.echo(f"{key + ':':<12} {', '.join(map(str, value)) if isinstance(value, list) else value}")
-    for key in ("followups", "history"):
+    for key in ("sms", "followups", "history"):
         typer.echo(f"{key}:")
         for line in info[key]:  # type: ignore[attr-defined]
             typer.echo(f"  {line}")
@@ -204,7 +204,9 @@ def _decide(
                 if applied.named
                 else f"in zones [{', '.join(applied.zones)}] groups [{', '.join(applied.groups)}]"
             )
-            return f"{applied.reference} approved: {applied.recipients} recipient(s) {to}, TLP:{applied.tlp}"
+            by_sms = f", {applied.sms} SMS" if applied.urgent else ""
+            count = f"{applied.recipients} recipient(s)"
+            return f"{applied.reference} approved: {count} {to}, TLP:{applied.tlp}{by_sms}"
         return f"{applied.reference} rejected"
 
     typer.echo(run(go))
@@ -239,8 +241,15 @@ def queue_approve(
     as_: Annotated[
         str | None, typer.Option("--as", help="the moderator approving (four-eyes: a second one confirms)")
     ] = None,
+    urgent: Annotated[
+        bool, typer.Option("--urgent", help="also by SMS to the recipients' opted-in mobile numbers")
+    ] = False,
+    sms: Annotated[
+        str | None, typer.Option(help="the SMS's text (implies --urgent; default: a shortened report)")
+    ] = None,
 ) -> None:
-    """Approve a pending report and send it to its zones and groups (TLP:RED: to --recipients only)."""
+    """Approve a pending report and send it to its zones and groups (TLP:RED: to --recipients only);
+    --urgent: also by SMS."""
     text = edit_file.read_text(encoding="utf-8") if edit_file else None
     _decide(
         reference,
@@ -252,6 +261,8 @@ def queue_approve(
         credit=credit,
         edit_text=text,
         recipients=split(recipients),
+        urgent=urgent or bool(sms and sms.strip()),
+        sms_text=" ".join(sms.split()) if sms and sms.strip() else None,
     )
 
 

@@ -25,6 +25,7 @@ from save_relay.core.addresses import normalize_address
 from save_relay.core.categories import DEFAULT_CATEGORIES, OTHER, Category
 from save_relay.core.errors import ConfigError
 from save_relay.core.safeguards import FourEyesSettings, GroupSettings
+from save_relay.core.sms_settings import SmsSettings
 from save_relay.core.states import AccountRole
 from save_relay.core.tlp import Label
 from save_relay.core.tlp import parse as parse_label
@@ -251,6 +252,10 @@ class NetworkSettings(_Section):
         description="once a month, a test message (marked as an exercise) to the moderators and a "
         "network.test event to every enabled webhook endpoint: shows that both paths work",
     )
+    phone_region: str = Field(
+        "BE", pattern=r"^[A-Z]{2}$", description="the country of mobile numbers written without +32 etc."
+    )
+    sms: SmsSettings | None = Field(None, description="the SMS gateway of urgent distributions")
 
     @field_validator("address")
     @classmethod
@@ -518,6 +523,7 @@ class Settings(BaseSettings):
         found += [n.imap.password for n in self.networks.values() if n.imap is not None]
         found.append(self.privacy.suppression_key)
         found += [w.secret.get_secret_value() for n in self.networks.values() for w in n.webhooks]
+        found += [s for n in self.networks.values() if n.sms is not None for s in n.sms.secrets()]
         return [s for s in found if s]
 
     @model_validator(mode="after")

@@ -94,6 +94,11 @@ TLP_WORDS: frozenset[str] = frozenset({"tlp"})
 RECIPIENT_WORDS: frozenset[str] = frozenset(
     {"ontvangers", "ontvanger", "recipients", "recipient", "destinataires", "destinataire", "empfänger"}
 )
+#: ``dringend``: approve as urgent, i.e. also by SMS to the recipients' opted-in numbers; ``sms: ...``:
+#: the SMS's essence (and urgent too: saying what to text means text it).
+URGENT_WORDS: frozenset[str] = frozenset({"dringend", "spoed", "urgent", "urgence", "eilig"})
+SMS_WORDS: frozenset[str] = frozenset({"sms"})
+MAX_SMS_CHARS = 480  # of a moderator's ``sms:`` text (what fits is decided by the SMS's parts)
 #: A reporter's answer to a request to lower the TLP label of their report: the whole first line.
 CONSENT_WORDS: frozenset[str] = frozenset(
     {
@@ -131,6 +136,8 @@ _Kind = Literal[
     "exercise",
     "tlp",
     "recipients",
+    "urgent",
+    "sms",
 ]
 Action = Literal["approve", "reject", "withdraw"]
 Role = Literal["moderator", "reporter"]
@@ -152,6 +159,7 @@ _COMMANDS: tuple[tuple[_Kind, frozenset[str]], ...] = (
     *(("category", CATEGORY_WORDS), ("time", TIME_WORDS), ("place", PLACE_WORDS)),
     ("exercise", EXERCISE_WORDS),
     *(("tlp", TLP_WORDS), ("recipients", RECIPIENT_WORDS)),
+    *(("urgent", URGENT_WORDS), ("sms", SMS_WORDS)),
 )
 _KEYWORDS: dict[str, _Kind] = {_fold(w).replace("’", "'"): kind for kind, words in _COMMANDS for w in words}
 _MARKER_CORES = tuple(" ".join(_fold(m).strip("- ").split()) for m in REPLY_MARKERS)
@@ -325,6 +333,8 @@ class ModeratorCommand:
     incident: IncidentChange | None = None
     tlp: Label | None = None
     recipients: tuple[str, ...] | None = None
+    urgent: bool = False
+    sms_text: str | None = None
 
     @property
     def is_correction(self) -> bool:
@@ -355,6 +365,7 @@ class _State:
     incident: dict[str, str | bool] = field(default_factory=dict)
     recipients: list[str] | None = None
     tlp: Label | None = None
+    sms_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,6 +443,12 @@ def _read_line(text: str) -> _Line:
     if (kind in _VALUE_KINDS or (kind == "exercise" and words)) and not colon:
         # "Tijd voor koffie", "Plaats genoeg": ordinary words, not a field (after a command: a greeting)
         return _Line(None, refusal=_no_command(text, norm, command_word=True))
+    if kind == "sms":  # free text after "sms:", as typed
+        if not colon:
+            return _Line(None, refusal=_no_command(text, norm, command_word=True))
+        if not rest:
+            return _Line(kind, refusal=Refusal.of(Reason.EMPTY_VALUE, field=kind))
+        return _Line(kind, rest)
     if kind in _FIELD_KINDS:
         if "?" in words:
             return _Line(kind, refusal=_no_command(text, norm, command_word=True))
@@ -479,6 +496,8 @@ def _apply(state: _State, kind: _Kind, rest: str) -> None:
         state.tlp = parse_label(rest)
         if state.tlp is None:
             state.refusals.append(Refusal.of(Reason.INVALID_TLP, value=rest[:_SHOWN_CHARS]))
+    elif kind == "sms":
+        state.sms_text = " ".join(rest.split())[:MAX_SMS_CHARS]
     elif kind == "reject" and state.reason is None and any(c.isalnum() for c in rest):
         state.reason = rest
     elif kind in _LIST_KINDS:
@@ -539,7 +558,8 @@ def parse_commands(visible: str, *, role: Role = "moderator") -> ModeratorComman
     approve/reject word but with edit, zones, groups or credit counts as approve: saying where or how
     to send it means send it. Approve and reject together resolve to no action, with a refusal.
     Incident fields (``categorie:``, ``tijdstip:``, ``plaats:``, ``oefening``) go with a decision or
-    alone (:attr:`ModeratorCommand.is_correction`): alone they decide nothing.
+    alone (:attr:`ModeratorCommand.is_correction`): alone they decide nothing. ``dringend`` (``urgent``,
+    ``urgence``) approves as urgent; ``sms: TEXT`` gives the SMS's text (and is urgent too).
     """
     state, edit_text = _State(), None
     lines = _lines(visible)
@@ -575,6 +595,8 @@ def parse_commands(visible: str, *, role: Role = "moderator") -> ModeratorComman
         incident=_incident(state),
         tlp=state.tlp,
         recipients=tuple(a.lower() for a in state.recipients) if state.recipients else None,
+        urgent=action == "approve" and bool({"urgent", "sms"} & state.kinds),
+        sms_text=state.sms_text if action == "approve" else None,
     )
 
 

@@ -2,9 +2,12 @@
 
 Columns (a header line names them; ``company`` and ``addresses`` are required, the others optional):
 
-    company,contact,addresses,street,latitude,longitude,zones,groups
+    company,contact,addresses,street,latitude,longitude,zones,groups,sms
 
-``addresses``, ``zones`` and ``groups`` hold several values separated by ``;``. Latitude and longitude
+``addresses``, ``zones``, ``groups`` and ``sms`` hold several values separated by ``;``. ``sms``: the
+mobile numbers that opted in to urgent SMS, national (``0470 12 34 56``, read in the network's
+``phone_region``) or international (``+31 6 ...``), kept as E.164; a file without the column leaves
+the numbers as they are. Latitude and longitude
 are decimal degrees (WGS 84), both given or both empty. Every bad line is reported with its line number
 and all its reasons; a bad line is never half-applied because the caller only ever sees good rows.
 """
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 
 from save_relay.core.addresses import normalize_address
 from save_relay.core.geo import SLUG_RE
+from save_relay.core.phones import InvalidNumber, e164
 
 COLUMNS: tuple[str, ...] = (
     "company",
@@ -29,6 +33,7 @@ COLUMNS: tuple[str, ...] = (
     "longitude",
     "zones",
     "groups",
+    "sms",
 )
 REQUIRED: tuple[str, ...] = ("company", "addresses")
 MAX_LENGTHS = {"company": 200, "contact": 200, "street": 300}
@@ -48,6 +53,7 @@ class SubscriberRow:
     longitude: float | None = None
     zones: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    sms: tuple[str, ...] = ()  # E.164 numbers opted in to SMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +115,16 @@ def _addresses(cell: str, problems: list[str], test_environment: bool) -> tuple[
     return tuple(found)
 
 
+def _numbers(cell: str, region: str, problems: list[str]) -> tuple[str, ...]:
+    found: dict[str, None] = {}
+    for raw in split_list(cell):
+        try:
+            found[e164(raw, region)] = None
+        except InvalidNumber as exc:
+            problems.append(str(exc))
+    return tuple(found)
+
+
 def _slugs(cell: str, kind: str, known: Collection[str] | None, problems: list[str]) -> tuple[str, ...]:
     slugs = tuple(dict.fromkeys(split_list(cell)))
     for slug in slugs:
@@ -125,8 +141,10 @@ def validate_row(
     zones: Collection[str],
     groups: Collection[str] | None,
     test_environment: bool = False,
+    region: str = "BE",
 ) -> SubscriberRow | list[str]:
-    """One line's cells (by column name) as a row, or the list of what is wrong with them."""
+    """One line's cells (by column name) as a row, or the list of what is wrong with them; ``region``:
+    the country of numbers written nationally."""
     problems: list[str] = []
     company = " ".join(cells.get("company", "").split())
     if not company:
@@ -138,6 +156,7 @@ def validate_row(
     latitude, longitude = _location(cells.get("latitude", ""), cells.get("longitude", ""), problems)
     zone_slugs = _slugs(cells.get("zones", ""), "zone", zones, problems)
     group_slugs = _slugs(cells.get("groups", ""), "group", groups, problems)
+    numbers = _numbers(cells.get("sms", ""), region, problems)
     if problems:
         return problems
     return SubscriberRow(
@@ -150,6 +169,7 @@ def validate_row(
         longitude=longitude,
         zones=zone_slugs,
         groups=group_slugs,
+        sms=numbers,
     )
 
 
@@ -176,6 +196,7 @@ def parse_subscribers(
     zones: Collection[str],
     groups: Collection[str] | None,
     test_environment: bool = False,
+    region: str = "BE",
 ) -> Parsed:
     """Read the CSV ``text``; ``zones``/``groups`` are the known slugs (``groups=None``: any name).
 
@@ -204,7 +225,7 @@ def parse_subscribers(
                 errors.append(LineError(start, f"{len(cells)} fields, the header has {len(header)}"))
                 continue
             cells_by_name = dict(zip(header, cells, strict=True))
-            found = validate_row(start, cells_by_name, zones, groups, test_environment)
+            found = validate_row(start, cells_by_name, zones, groups, test_environment, region)
             if isinstance(found, list):
                 errors.append(LineError(start, "; ".join(found)))
             elif (first := companies.setdefault(found.company.casefold(), start)) != start:
@@ -236,6 +257,7 @@ def write_subscribers(rows: Iterable[SubscriberRow]) -> str:
                 _number(row.longitude),
                 ";".join(row.zones),
                 ";".join(row.groups),
+                ";".join(row.sms),
             ]
         )
     return out.getvalue()

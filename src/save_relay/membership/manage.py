@@ -6,15 +6,17 @@ subscriber).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.errors import NotFound, SaveRelayError
+from save_relay.core.phones import InvalidNumber, e164
 from save_relay.core.states import AddressStatus
 from save_relay.membership.csvfile import validate_row
 from save_relay.membership.subscribers import SubscriberImport, apply_rows, without_suppressed
-from save_relay.store import audit, events
+from save_relay.store import audit, events, phones
 from save_relay.store import subscribers as store
 from save_relay.store.tables import Subscriber
 
@@ -35,6 +37,7 @@ async def describe(session: AsyncSession, network_id: int, target: str) -> list[
     found = await _subscribers(session, network_id, target)
     member_of = await store.memberships(session, network_id)
     rows = await store.address_rows(session, network_id)
+    numbers = await phones.sms_numbers(session, network_id)
     out = []
     for subscriber in found:
         manual, computed, groups = member_of.get(subscriber.id, ([], [], []))
@@ -58,6 +61,7 @@ async def describe(session: AsyncSession, network_id: int, target: str) -> list[
                 "zones": computed,
                 "manual zones": manual,
                 "groups": groups,
+                "sms": numbers.get(subscriber.id, []),
             }
         )
     return out
@@ -72,6 +76,7 @@ async def add(
     suppression_key: bytes | None = None,
     via: str = "cli",
     replace: bool = False,
+    region: str = "BE",
 ) -> SubscriberImport:
     """Add (or extend) one subscriber from CSV-like cells, with the import's validation (and its
     refusal of erased addresses, given the suppression key).
@@ -80,7 +85,7 @@ async def add(
     field): then an empty street, location, zone or group list clears it."""
     zones = await store.zone_ids(session, network_id)
     groups = await store.group_ids(session, network_id)
-    row = validate_row(0, cells, zones, groups)
+    row = validate_row(0, cells, zones, groups, region=region)
     if isinstance(row, list):
         raise SaveRelayError("; ".join(row))
     _, refused = await without_suppressed(session, suppression_key, [row])
@@ -96,8 +101,43 @@ async def add(
         network_id=network_id,
         object_ref=row.company[:64],
         addresses=list(row.addresses),
+        sms=len(row.sms),
     )
     return result
+
+
+async def set_sms(
+    session: AsyncSession,
+    network_id: int,
+    company: str,
+    numbers: Sequence[str],
+    *,
+    region: str,
+    actor: str,
+    via: str = "cli",
+) -> list[str]:
+    """Make ``numbers`` a company's SMS numbers (none: it gets no SMS); SaveRelayError for a bad one."""
+    found = [s for s in await _subscribers(session, network_id, company) if not _is_address(company)]
+    if len(found) != 1:
+        raise NotFound(f"no single company {company!r}")
+    valid: dict[str, None] = {}
+    for raw in numbers:
+        try:
+            valid[e164(raw, region)] = None
+        except InvalidNumber as exc:
+            raise SaveRelayError(str(exc)) from None
+    changed = await phones.set_sms_numbers(session, found[0].id, list(valid))
+    audit.record(
+        session,
+        action="subscriber_sms",
+        actor=actor,
+        via=via,
+        network_id=network_id,
+        object_ref=found[0].company[:64],
+        sms=len(valid),
+    )
+    shown = ", ".join(valid) or "none"
+    return [f"{found[0].company}: SMS to {shown}" if changed else f"{found[0].company}: unchanged ({shown})"]
 
 
 async def remove(session: AsyncSession, network_id: int, target: str, *, actor: str) -> list[str]:

@@ -18,6 +18,7 @@ from save_relay.core.geo import ZoneIndex
 from save_relay.core.states import AddressStatus
 from save_relay.membership.csvfile import LineError, SubscriberRow, parse_subscribers, write_subscribers
 from save_relay.membership.suppress import refusal, suppressed
+from save_relay.store import phones
 from save_relay.store import subscribers as store
 from save_relay.store import zones as zone_store
 from save_relay.store.tables import Subscriber
@@ -76,6 +77,7 @@ async def _create(session: AsyncSession, ctx: _Context, row: SubscriberRow, out:
     await store.set_zones(session, subscriber.id, store.COMPUTED, (), _computed(ctx, row))
     await store.set_zones(session, subscriber.id, store.MANUAL, (), {ctx.zone_ids[z] for z in row.zones})
     await store.set_groups(session, subscriber.id, (), {ctx.group_ids[g] for g in row.groups})
+    await phones.set_sms_numbers(session, subscriber.id, row.sms)
     out.created += 1
     out.addresses_added += len(row.addresses)
     out.changes.append(f"line {row.line}: new subscriber {row.company} ({', '.join(row.addresses)})")
@@ -120,6 +122,8 @@ async def _update(
         if old != new:
             await store.set_groups(session, subscriber.id, old, new)
             changed.append(f"groups {_names(new, _by_id(ctx.group_ids))}")
+    if "sms" in ctx.columns and await phones.set_sms_numbers(session, subscriber.id, row.sms):
+        changed.append(f"sms {', '.join(row.sms) or '-'}")
     if changed:
         out.updated += 1
         out.changes.append(f"line {row.line}: {subscriber.company}: {'; '.join(changed)}")
@@ -167,19 +171,22 @@ async def import_csv(
     create_groups: Collection[str] | bool = (),
     test_environment: bool = False,
     suppression_key: bytes | None = None,
+    region: str = "BE",
 ) -> SubscriberImport:
     """Parse, validate and apply a subscribers CSV; bad lines are reported and skipped whole.
 
     ``create_groups``: True creates any group a line names; a collection creates those (the network's
     default groups) and refuses other unknown ones. ``suppression_key``: refuse lines that name an
-    erased address (the suppression list).
+    erased address (the suppression list). ``region``: the country of numbers written nationally.
     """
     zones = await store.zone_ids(session, network_id)
     if isinstance(create_groups, bool):
         groups = None if create_groups else await store.group_ids(session, network_id)
     else:
         groups = await store.ensure_groups(session, network_id, create_groups)
-    parsed = parse_subscribers(text, zones=zones, groups=groups, test_environment=test_environment)
+    parsed = parse_subscribers(
+        text, zones=zones, groups=groups, test_environment=test_environment, region=region
+    )
     if groups is None:
         await store.ensure_groups(session, network_id, (g for row in parsed.rows for g in row.groups))
     rows, refused = await without_suppressed(session, suppression_key, parsed.rows)
@@ -209,6 +216,7 @@ async def export_csv(session: AsyncSession, network_id: int, *, every_status: bo
     statuses = None if every_status else (AddressStatus.ACTIVE,)
     rows = await store.address_rows(session, network_id, statuses=statuses)
     member_of = await store.memberships(session, network_id)
+    numbers = await phones.sms_numbers(session, network_id)
     grouped: dict[int, list[store.AddressRow]] = {}
     for row in rows:
         grouped.setdefault(row.subscriber_id, []).append(row)
@@ -227,6 +235,7 @@ async def export_csv(session: AsyncSession, network_id: int, *, every_status: bo
                 longitude=first.longitude,
                 zones=tuple(manual),
                 groups=tuple(groups),
+                sms=tuple(numbers.get(subscriber_id, ())),
             )
         )
     return write_subscribers(out)

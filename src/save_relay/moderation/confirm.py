@@ -172,6 +172,8 @@ async def _apply(
         credit=command.credit,
         reason=command.reason,
         recipients=command.recipients,
+        urgent=command.urgent,
+        sms_text=command.sms_text,
     )
     applied = await decide(session, ctx, report, decision, actor)
     return confirmation_context(applied, decision) | {"incident": incident}

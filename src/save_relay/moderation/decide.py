@@ -40,11 +40,14 @@ class Decision:
     credit: bool = False
     reason: str | None = None
     recipients: Sequence[str] | None = None  # named recipients: TLP:RED only
+    urgent: bool = False  # also by SMS to the recipients' opted-in numbers
+    sms_text: str | None = None  # the SMS's essence (None: a shortened preview)
 
     @property
     def plain(self) -> bool:
         """An approval that changes nothing (a plain ``ok``): it may confirm a four-eyes approval."""
-        return (self.zones, self.groups, self.edit_text, self.recipients) == (None,) * 4 and not self.credit
+        same = (self.zones, self.groups, self.edit_text, self.recipients) == (None,) * 4
+        return same and not self.credit and not self.urgent
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,8 @@ class Applied:
     unknown: tuple[str, ...] = field(default_factory=tuple)
     tlp: str = "AMBER"
     named: tuple[str, ...] = ()
+    sms: int = 0  # SMS queued (urgent)
+    urgent: bool = False
 
 
 def _resolve(requested: Sequence[str], known: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -166,7 +171,16 @@ async def decide(
         )
         report.credit = decision.credit
         report.edited_text = decision.edit_text
-        fanout = await distribute(session, network, report, parsed, inbound.raw, named=chosen.named)
+        fanout = await distribute(
+            session,
+            network,
+            report,
+            parsed,
+            inbound.raw,
+            named=chosen.named,
+            urgent=decision.urgent,
+            sms_text=decision.sms_text,
+        )
         applied = Applied(
             applied.reference,
             "approve",
@@ -175,6 +189,8 @@ async def decide(
             fanout.recipients,
             tlp=label.value,
             named=chosen.named,
+            sms=fanout.sms,
+            urgent=decision.urgent,
         )
     approved = report.status == ReportStatus.APPROVED
     event = ChannelEvent.REPORT_APPROVED if approved else ChannelEvent.REPORT_REJECTED
@@ -202,6 +218,8 @@ async def decide(
         named=list(chosen.named),
         groups_left_out=list(chosen.left_out),
         first_approval=first,
+        urgent=decision.urgent,
+        sms=applied.sms,
     )
     _count(session, ctx, report)
     log.info(
@@ -229,6 +247,8 @@ def _plan(chosen: Targets, decision: Decision, label: Label) -> dict[str, object
         "edit_text": decision.edit_text,
         "credit": decision.credit,
         "tlp": label.value,
+        "urgent": decision.urgent,
+        "sms_text": decision.sms_text,
     }
 
 
@@ -241,9 +261,13 @@ def _from_plan(plan: dict[str, object]) -> Targets:
 
 
 def _decision(plan: dict[str, object]) -> Decision:
-    edit = plan.get("edit_text")
+    edit, sms = plan.get("edit_text"), plan.get("sms_text")
     return Decision(
-        "approve", edit_text=edit if isinstance(edit, str) else None, credit=bool(plan.get("credit"))
+        "approve",
+        edit_text=edit if isinstance(edit, str) else None,
+        credit=bool(plan.get("credit")),
+        urgent=bool(plan.get("urgent")),
+        sms_text=sms if isinstance(sms, str) else None,
     )
 
 
@@ -274,6 +298,8 @@ def confirmation_context(applied: Applied, decision: Decision) -> dict[str, obje
         "incident": {},
         "tlp": applied.tlp,
         "named": applied.named,
+        "sms": applied.sms,
+        "urgent": applied.urgent,
     }
 
 

@@ -13,6 +13,7 @@ from save_relay.delivery.notices import base_context
 from save_relay.mail.compose import Rendered, as_bytes, build_message, copy_attachments, render
 from save_relay.mail.labels import labelled
 from save_relay.mail.parse import ParsedMessage
+from save_relay.moderation.urgent import queue_sms
 from save_relay.store import deliveries, recipients, reports
 from save_relay.store.recipients import named_query, recipients_query
 from save_relay.store.tables import Distribution, Report, ReportAttachment
@@ -22,6 +23,7 @@ from save_relay.store.tables import Distribution, Report, ReportAttachment
 class Fanout:
     distribution_id: int
     recipients: int
+    sms: int = 0
 
 
 def list_id(network: NetworkRef) -> str:
@@ -105,9 +107,13 @@ async def distribute(
     parsed: ParsedMessage,
     raw: bytes,
     named: Sequence[str] = (),
+    *,
+    urgent: bool = False,
+    sms_text: str | None = None,
 ) -> Fanout:
     """Create the distribution and its deliveries in the caller's transaction: to ``named`` addresses
-    only when given (TLP:RED), else to the report's zones and groups."""
+    only when given (TLP:RED), else to the report's zones and groups; ``urgent``: also an SMS to each
+    opted-in number of those recipients (``sms_text``: the moderator's essence)."""
     files = await reports.attachments(session, report.id) if report.preview_text is not None else None
     company = None
     if report.credit and report.subscriber_id is not None:
@@ -119,9 +125,15 @@ async def distribute(
         zones=list(report.zones),
         groups=list(report.groups),
         body=render_distribution(network, report, parsed, raw, files, company),
+        urgent=urgent,
+        sms_text=sms_text if urgent else None,
     )
     session.add(distribution)
     await session.flush()
     chosen = named_query(named) if named else recipients_query(network.id, report.zones, report.groups)
     count = await deliveries.fan_out(session, distribution, chosen)
-    return Fanout(distribution_id=distribution.id, recipients=count)
+    sms = 0
+    if urgent:
+        shown = f"{report.subject or parsed.subject or ''}: {_text(report, parsed)}".lstrip(": ")
+        sms = await queue_sms(session, network, report, distribution, chosen, shown)
+    return Fanout(distribution_id=distribution.id, recipients=count, sms=sms)

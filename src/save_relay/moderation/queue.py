@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc
 from save_relay.mail.parse import parse_message
-from save_relay.store import audit, deliveries, followups, reports
+from save_relay.store import audit, deliveries, followups, reports, sms
 from save_relay.store.tables import InboundMessage
 
 
@@ -18,7 +18,8 @@ async def describe(session: AsyncSession, reference: str) -> dict[str, object]:
     parsed = parse_message(inbound.raw)
     history = await audit.entries_about(session, report.reference or "")
     sent: dict[str, int] = {}
-    for distribution_id in await reports.distribution_ids(session, report.id):
+    distribution_ids = await reports.distribution_ids(session, report.id)
+    for distribution_id in distribution_ids:
         for key, value in (await deliveries.counts(session, distribution_id)).items():
             sent[key] = sent.get(key, 0) + value
     return {
@@ -42,6 +43,7 @@ async def describe(session: AsyncSession, reference: str) -> dict[str, object]:
         "decided_by": report.decided_by,
         "reason": report.reason,
         "deliveries": sent,
+        "sms": [sms_line(line) for line in await sms.of_distributions(session, distribution_ids)],
         "followups": [
             f"{as_utc(f.received_at).isoformat(timespec='seconds')} from {f.sender} ({f.role}, "
             f"{f.size} bytes, sha256 {f.sha256[:16]}...): {' '.join(f.text.split())[:200]}"
@@ -54,6 +56,17 @@ async def describe(session: AsyncSession, reference: str) -> dict[str, object]:
             for e in history
         ],
     }
+
+
+def sms_line(line: sms.SmsLine) -> str:
+    """``+32470123456 sent (2 parts), receipt DELIVRD 2026-12-06T02:10:00+00:00``, with the last error."""
+    parts = f" ({line.parts} parts)" if line.parts > 1 else ""
+    receipt = "no receipt yet"
+    if line.receipt is not None:
+        at = f" {as_utc(line.receipt_at).isoformat(timespec='seconds')}" if line.receipt_at else ""
+        receipt = f"receipt {line.receipt}{at}"
+    error = f", {line.attempts} attempt(s), last error: {line.error}" if line.error else ""
+    return f"{line.number} {line.status}{parts}, {receipt}{error}"
 
 
 def _label(tlp: str, reporter: str, consent: str | None) -> str:

@@ -17,6 +17,7 @@ from save_relay.store.tables import (
     GroupMembership,
     Subscriber,
     SubscriberAddress,
+    SubscriberPhone,
     Zone,
     ZoneMembership,
 )
@@ -92,6 +93,16 @@ async def search_subscribers(
 
 async def subscriber(session: AsyncSession, subscriber_id: int) -> Subscriber | None:
     return await session.get(Subscriber, subscriber_id)
+
+
+async def sms_numbers_of(session: AsyncSession, subscriber_id: int) -> list[str]:
+    """A subscriber's numbers opted in to SMS (the edit form shows them)."""
+    rows = await session.scalars(
+        select(SubscriberPhone.number)
+        .where(SubscriberPhone.subscriber_id == subscriber_id, SubscriberPhone.sms)
+        .order_by(SubscriberPhone.id)
+    )
+    return list(rows)
 
 
 async def addresses_of(session: AsyncSession, subscriber_id: int) -> list[SubscriberAddress]:

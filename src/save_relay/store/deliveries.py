@@ -10,7 +10,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, CursorResult, Select, Table, and_, bindparam, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -21,6 +32,8 @@ from save_relay.store.tables import Delivery, Distribution, Report
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 WEBHOOK = "webhook"  # the kind of a webhook delivery (recipient: the endpoint's name; message: the JSON)
+SMS = "sms"  # the kind of an SMS (recipient: an E.164 number; message: the text, UTF-8)
+NOT_MAIL = (WEBHOOK, SMS)  # kinds the mail worker leaves to their own workers
 LANE_KEY = "save_relay_delivery_lane"  # in ``session.info``: the lane of what the transaction queues
 
 
@@ -49,6 +62,7 @@ class Claimed:
     bounce_token: str = ""
     unsubscribe_token: str | None = None
     followup_token: str | None = None  # a distribution copy's Reply-To (+followup-TOKEN)
+    created_at: datetime | None = None  # when it was queued (an urgent SMS expires)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,15 +137,53 @@ async def fan_out(session: AsyncSession, distribution: Distribution, recipients:
     return count
 
 
+async def fan_out_sms(
+    session: AsyncSession, distribution: Distribution, numbers: Select[str], text: str
+) -> int:
+    """One ``sms`` delivery per number of ``numbers``, all with ``text``, in a single INSERT ... SELECT."""
+    now = utcnow()
+    chosen = numbers.subquery()
+    source = select(
+        literal(distribution.network_id),
+        literal(distribution.id),
+        literal(SMS),
+        chosen.c[0],
+        literal(text.encode(), type_=Delivery.message.type),
+        literal("queued"),
+        literal(int(DeliveryLane.URGENT)),
+        literal(0),
+        literal(now, type_=Delivery.next_attempt_at.type),
+        literal(now, type_=Delivery.created_at.type),
+    )
+    columns = ["network_id", "distribution_id", "kind", "recipient", "message", "status", "lane", "attempts"]
+    columns += ["next_attempt_at", "created_at"]
+    await session.execute(DELIVERIES.insert().from_select(columns, source))
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.distribution_id == distribution.id, Delivery.kind == SMS)
+        )
+        or 0
+    )
+
+
 async def claim(
-    session: AsyncSession, *, worker: str, limit: int, lease: timedelta, kinds: Sequence[str] | None = None
+    session: AsyncSession,
+    *,
+    worker: str,
+    limit: int,
+    lease: timedelta,
+    kinds: Sequence[str] | None = None,
+    networks: Sequence[int] | None = None,
 ) -> list[Claimed]:
     """Lease up to ``limit`` due deliveries to ``worker``; the caller commits.
 
-    ``kinds`` None: every kind but ``webhook`` (the mail worker's); the webhook worker names its kind.
+    ``kinds`` None: every kind but ``webhook`` and ``sms`` (the mail worker's); their workers name theirs.
+    ``networks``: only these networks' (the SMS worker's: those with a gateway).
     """
     now = utcnow()
-    of_kind = Delivery.kind.in_(kinds) if kinds is not None else Delivery.kind != WEBHOOK
+    of_kind = Delivery.kind.in_(kinds) if kinds is not None else Delivery.kind.not_in(NOT_MAIL)
     query = (
         select(
             Delivery.id,
@@ -141,12 +193,14 @@ async def claim(
             Delivery.recipient,
             Delivery.message,
             Delivery.attempts,
+            Delivery.created_at,
         )
         .where(
             Delivery.status == DeliveryStatus.QUEUED,
             Delivery.next_attempt_at <= now,
             (Delivery.lease_until.is_(None)) | (Delivery.lease_until < now),
             of_kind,
+            Delivery.network_id.in_(networks) if networks is not None else true(),
         )
         .order_by(Delivery.lane, Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
@@ -154,7 +208,8 @@ async def claim(
     )
     rows = [
         Claimed(
-            *row,
+            *row[:7],
+            created_at=as_utc(row[7]),
             bounce_token=delivery_token(row[0]),
             unsubscribe_token=delivery_token(row[0]) if row[2] else None,
             followup_token=delivery_token(row[0]) if row[2] else None,
@@ -279,9 +334,10 @@ async def next_due(session: AsyncSession) -> datetime | None:
 
 
 async def counts(session: AsyncSession, distribution_id: int) -> dict[str, int]:
+    """A distribution's mail deliveries by status (its SMS: ``store/sms.py``)."""
     rows = await session.execute(
         select(Delivery.status, func.count())
-        .where(Delivery.distribution_id == distribution_id)
+        .where(Delivery.distribution_id == distribution_id, Delivery.kind != SMS)
         .group_by(Delivery.status)
     )
     return {status: count for status, count in rows.all()}

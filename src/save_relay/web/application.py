@@ -29,6 +29,7 @@ from save_relay.web import (
     pages,
     queue,
     reports,
+    smsreceipts,
     subscriber_import,
     subscribers,
     webhooks_page,
@@ -84,6 +85,7 @@ ROUTES: list[BaseRoute] = [
     Route("/audit", audit_page.audit_log, name="audit"),
     Route("/cap/{network}.atom", capfeed.feed, name="cap_feed"),
     Route("/cap/{network}/{reference}.xml", capfeed.alert, name="cap_alert"),
+    Route("/sms/receipts/{network}", smsreceipts.receipts, methods=["POST"], name="sms_receipts"),
     # Operations: liveness (the process answers) and readiness (it can do its work: web/ops.py).
     Route("/healthz", pages.healthz, name="healthz"),
     Route("/readyz", ops.readyz, name="readyz"),

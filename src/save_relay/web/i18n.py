@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from save_relay.web.texts_pages import PAGE_TEXTS
+from save_relay.web.texts_sms import SMS_TEXTS
 from save_relay.web.texts_webhooks import WEBHOOK_TEXTS
 
 LANGUAGES: Final = ("nl", "fr", "en")
@@ -332,7 +333,9 @@ def texts(language: str) -> dict[str, str]:
         **TEXTS[DEFAULT],
         **PAGE_TEXTS[DEFAULT],
         **WEBHOOK_TEXTS[DEFAULT],
+        **SMS_TEXTS[DEFAULT],
         **TEXTS.get(language, {}),
         **PAGE_TEXTS.get(language, {}),
         **WEBHOOK_TEXTS.get(language, {}),
+        **SMS_TEXTS.get(language, {}),
     }

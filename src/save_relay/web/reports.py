@@ -18,11 +18,13 @@ from starlette.responses import RedirectResponse, Response
 from save_relay.core.errors import CommandRefused
 from save_relay.core.states import AccountRole, ReportStatus
 from save_relay.mail.attachments import extract
+from save_relay.mail.commands import MAX_SMS_CHARS
 from save_relay.moderation.decide import Applied, Decision, decide
 from save_relay.moderation.queue import describe
 from save_relay.processing.gate import Actor
 from save_relay.store import recipients
 from save_relay.store import reports as report_store
+from save_relay.store import sms as sms_store
 from save_relay.store.tables import Report
 from save_relay.web.access import form_of, own_report
 from save_relay.web.auth import Visitor, audit, visitor
@@ -46,6 +48,9 @@ async def _report_page(
         targets = list(dict.fromkeys([*always, *report.groups]))
         count = await recipients.recipient_count(session, report.network_id, report.zones, targets)
         originals = extract(await report_store.raw_of(session, report), {"reference": report.reference})
+        texted = await sms_store.of_distributions(
+            session, await report_store.distribution_ids(session, report.id)
+        )
     conf = deps(request).ctx.settings.console
     context = {
         "who": who,
@@ -63,6 +68,7 @@ async def _report_page(
         "pending": report.status == ReportStatus.PENDING,
         "may_decide": who.account.role in DECIDERS,
         "message": message,
+        "sms": texted,
     }
     response = render(request, "report.html", context, language=who.account.language, status=code)
     if conf.map_tiles:
@@ -126,11 +132,14 @@ def _decision(form: FormData) -> Decision:
     action = form.get("action")
     if action == "approve":
         zones, groups = form.getlist("zones"), form.getlist("groups")
+        sms_text = " ".join(str(form.get("sms_text", "")).split())[:MAX_SMS_CHARS] or None
         return Decision(
             action="approve",
             zones=[str(z) for z in zones],
             groups=[str(g) for g in groups],
             edit_text=_edit(form),
+            urgent=form.get("urgent") == "1" or bool(sms_text),
+            sms_text=sms_text,
         )
     if action == "reject":
         return Decision(action="reject", reason=str(form.get("reason", "")).strip() or None)

@@ -64,6 +64,7 @@ async def _run(request: Request, who: Visitor, text: str, *, apply: bool) -> Sub
                 text,
                 create_groups=list(network.settings.default_groups),
                 suppression_key=key_of(web.ctx.settings),
+                region=network.settings.phone_region,
             )
             if apply:
                 audit(

@@ -19,14 +19,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from save_relay.core.errors import SaveRelayError
+from save_relay.core.phones import InvalidNumber, e164
 from save_relay.membership.manage import add, set_enabled
 from save_relay.membership.suppress import key_of
 from save_relay.store import console_reads, recipients
 from save_relay.store.subscribers import find_subscribers
 from save_relay.store.tables import Subscriber
-from save_relay.web.access import EDITORS, form_of, own, to_login
+from save_relay.web.access import EDITORS, form_of, network_of, own, to_login
 from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
+from save_relay.web.i18n import texts
 from save_relay.web.templating import render
 
 MAX_LISTED = 200
@@ -60,7 +62,23 @@ def _cells(form: FormData) -> dict[str, str]:
     cells["addresses"] = ";".join(str(form.get("addresses", "")).replace(",", ";").split())
     cells["zones"] = ";".join(str(z) for z in form.getlist("zones"))
     cells["groups"] = ";".join(str(g) for g in form.getlist("groups"))
+    cells["sms"] = ";".join(
+        n.strip() for n in str(form.get("sms", "")).replace(",", ";").split(";") if n.strip()
+    )
     return cells
+
+
+def _number_problems(cells: dict[str, str], region: str, language: str) -> list[str]:
+    """Each mobile number of the form that is none, in the visitor's language (one line each)."""
+    t = texts(language)
+    problems = []
+    for raw in cells.get("sms", "").split(";"):
+        if raw.strip():
+            try:
+                e164(raw, region)
+            except InvalidNumber as bad:
+                problems.append(t["invalid_number"].format(value=bad.value, why=t[f"number_{bad.reason}"]))
+    return problems
 
 
 async def _choices(session: AsyncSession, network_id: int) -> dict[str, Any]:
@@ -96,11 +114,14 @@ async def create(request: Request) -> Response:
     who, form = asked
     cells = _cells(form)
     web = deps(request)
+    region = network_of(request, who).settings.phone_region
+    if problems := _number_problems(cells, region, who.account.language):
+        return await _new_page(request, who, cells, problems, code=400)
     try:
         async with web.sessions() as session, session.begin():
             login, network_id = who.account.login, who.account.network_id
             key = key_of(web.ctx.settings)
-            await add(session, network_id, cells, actor=login, via="web", suppression_key=key)
+            await add(session, network_id, cells, actor=login, via="web", suppression_key=key, region=region)
             audit(session, request, "console.subscriber_add", login, network_id, object_ref=cells["company"])
             found = await find_subscribers(session, network_id, " ".join(cells["company"].split()))
     except SaveRelayError as refused:
@@ -130,6 +151,7 @@ async def _company_page(
             "computed": computed,
             "member_of": groups,
             "problems": problems or [],
+            "sms_numbers": await console_reads.sms_numbers_of(session, found.id),
             "may": _may(who),
             **await _choices(session, found.network_id),
         }
@@ -153,6 +175,9 @@ async def edit(request: Request) -> Response:
     who, form = asked
     subscriber_id = request.path_params["subscriber_id"]
     web = deps(request)
+    region = network_of(request, who).settings.phone_region
+    if problems := _number_problems(_cells(form), region, who.account.language):
+        return await _company_page(request, who, subscriber_id, problems, code=400)
     try:
         async with web.sessions() as session, session.begin():
             found = await own_subscriber(session, who, subscriber_id)
@@ -162,7 +187,14 @@ async def edit(request: Request) -> Response:
             key = key_of(web.ctx.settings)
             login = who.account.login
             await add(
-                session, found.network_id, cells, actor=login, via="web", suppression_key=key, replace=True
+                session,
+                found.network_id,
+                cells,
+                actor=login,
+                via="web",
+                suppression_key=key,
+                replace=True,
+                region=region,
             )
             audit(
                 session, request, "console.subscriber_edit", login, found.network_id, object_ref=found.company

@@ -8,7 +8,7 @@ from __future__ import annotations
 from save_relay.store.tables.accounts import Account, ConsoleSession
 from save_relay.store.tables.approvals import ApprovalRequest
 from save_relay.store.tables.canvass import Canvass, CanvassAnswer, CanvassRecipient, CanvassToken
-from save_relay.store.tables.channels import ChannelEventRow, WebhookEndpointRow
+from save_relay.store.tables.channels import ChannelEventRow, SmsPart, SubscriberPhone, WebhookEndpointRow
 from save_relay.store.tables.counters import ReferenceCounter
 from save_relay.store.tables.followups import Followup
 from save_relay.store.tables.imap import ImapMailbox
@@ -74,9 +74,11 @@ __all__ = [
     "ReferenceCounter",
     "Report",
     "ReportAttachment",
+    "SmsPart",
     "StatsPeriod",
     "Subscriber",
     "SubscriberAddress",
+    "SubscriberPhone",
     "SubscriptionRequest",
     "Suppression",
     "Token",

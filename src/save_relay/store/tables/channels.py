@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from save_relay.core.clock import utcnow
@@ -54,3 +54,32 @@ class WebhookEndpointRow(Base):
     timeout: Mapped[float] = mapped_column(default=10.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     secret_at: Mapped[datetime] = mapped_column(default=utcnow)  # created or last rotated
+
+
+class SubscriberPhone(Base):
+    """A subscriber's mobile number (E.164, ``+3247...``); ``sms``: it opted in to urgent SMS."""
+
+    __tablename__ = "subscriber_phones"
+    __table_args__ = (UniqueConstraint("subscriber_id", "number", name="uq_subscriber_phones"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(16))
+    sms: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SmsPart(Base):
+    """One part of one SMS delivery as the gateway took it: its message id there and, once the
+    gateway's delivery receipt arrives, the state it reports (``DELIVRD``, ``UNDELIV``, ...)."""
+
+    __tablename__ = "sms_parts"
+    __table_args__ = (Index("ix_sms_parts_message", "network_id", "message_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
+    part: Mapped[int] = mapped_column(Integer, default=1)
+    message_id: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(String(200))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    receipt_at: Mapped[datetime | None]

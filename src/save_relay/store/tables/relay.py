@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -295,6 +296,10 @@ class Distribution(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Urgent (issue 21): also by SMS to the opted-in numbers of its recipients; ``sms_text``: the
+    # moderator's essence (``sms: ...``), None: a shortened preview.
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    sms_text: Mapped[str | None] = mapped_column(Text)
 
 
 class Delivery(Base):

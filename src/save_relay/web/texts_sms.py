@@ -1,0 +1,68 @@
+"""The console's texts about SMS (mobile numbers, urgent distributions, receipts), per language."""
+
+from __future__ import annotations
+
+from typing import Final
+
+SMS_TEXTS: Final[dict[str, dict[str, str]]] = {
+    "nl": {
+        "sms_numbers": "Gsm-nummers voor dringende sms",
+        "sms_hint": "gescheiden door komma's, bv. 0470 12 34 56 of +32 470 12 34 56",
+        "invalid_number": "Ongeldig gsm-nummer „{value}”: {why}",
+        "number_unreadable": "geen telefoonnummer",
+        "number_invalid": "dat nummer bestaat niet",
+        "number_not_mobile": "geen gsm-nummer",
+        "urgent": "Dringend: ook per sms naar de gsm-nummers van de ontvangers",
+        "sms_text": "Tekst van de sms (leeg: een ingekorte versie van de melding)",
+        "sms_title": "Sms'en",
+        "sms_number": "Nummer",
+        "sms_status": "Wachtrij",
+        "sms_receipt": "Ontvangstbevestiging",
+        "sms_none": "nog geen",
+    },
+    "fr": {
+        "sms_numbers": "Numéros GSM pour les SMS urgents",
+        "sms_hint": "séparés par des virgules, p. ex. 0470 12 34 56 ou +32 470 12 34 56",
+        "invalid_number": "Numéro GSM « {value} » invalide : {why}",
+        "number_unreadable": "ce n'est pas un numéro de téléphone",
+        "number_invalid": "ce numéro n'existe pas",
+        "number_not_mobile": "ce n'est pas un numéro de GSM",
+        "urgent": "Urgent : aussi par SMS aux numéros GSM des destinataires",
+        "sms_text": "Texte du SMS (vide : une version raccourcie du signalement)",
+        "sms_title": "SMS",
+        "sms_number": "Numéro",
+        "sms_status": "File d'attente",
+        "sms_receipt": "Accusé de réception",
+        "sms_none": "pas encore",
+    },
+    "en": {
+        "sms_numbers": "Mobile numbers for urgent SMS",
+        "sms_hint": "separated by commas, e.g. 0470 12 34 56 or +32 470 12 34 56",
+        "invalid_number": "Invalid mobile number “{value}”: {why}",
+        "number_unreadable": "not a phone number",
+        "number_invalid": "no such number",
+        "number_not_mobile": "not a mobile number",
+        "urgent": "Urgent: also by SMS to the recipients' mobile numbers",
+        "sms_text": "Text of the SMS (empty: a shortened version of the report)",
+        "sms_title": "SMS",
+        "sms_number": "Number",
+        "sms_status": "Queue",
+        "sms_receipt": "Delivery receipt",
+        "sms_none": "none yet",
+    },
+    "de": {
+        "sms_numbers": "Handynummern für dringende SMS",
+        "sms_hint": "durch Kommas getrennt, z. B. 0470 12 34 56 oder +32 470 12 34 56",
+        "invalid_number": "Ungültige Handynummer „{value}“: {why}",
+        "number_unreadable": "keine Telefonnummer",
+        "number_invalid": "diese Nummer gibt es nicht",
+        "number_not_mobile": "keine Handynummer",
+        "urgent": "Dringend: auch per SMS an die Handynummern der Empfänger",
+        "sms_text": "Text der SMS (leer: eine gekürzte Fassung der Meldung)",
+        "sms_title": "SMS",
+        "sms_number": "Nummer",
+        "sms_status": "Warteschlange",
+        "sms_receipt": "Zustellbestätigung",
+        "sms_none": "noch keine",
+    },
+}
