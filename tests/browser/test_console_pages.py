@@ -95,7 +95,7 @@ async def test_import_preview_shows_the_bad_line(relay: Relay, browser: Browser,
     await browser.click("#import-preview")
     await browser.wait_for("document.getElementById('import-refused') !== null")
     refused = await browser.text("#import-refused")
-    assert "line 3: invalid address 'geen-adres'" in refused
+    assert "regel 3: ongeldig adres 'geen-adres'" in refused
     assert await subscriber(relay, "Bakkerij Lommel") is None
     await assert_clean(browser)
     await keep(browser, tmp_path, "console-import-preview")

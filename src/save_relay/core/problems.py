@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from save_relay.core.errors import SaveRelayError
+
 ParamValue: TypeAlias = str | int | float | tuple[str, ...]
 
 #: English, for the CLI and the logs; ``{name}`` are the problem's parameters.
@@ -67,6 +69,7 @@ ENGLISH: dict[str, str] = {
     # where a GeoJSON problem is, before its text (not codes of their own)
     "at_feature": "feature #{feature} ('{slug}'): ",
     "at_feature_bare": "feature #{feature}: ",
+    "at_line": "line {line}: ",
 }
 
 
@@ -114,3 +117,11 @@ def at_feature(problem: Problem, index: int, slug: object) -> Problem:
 def joined(problems: tuple[Problem, ...] | list[Problem]) -> str:
     """Several problems as one English line, ``"; "`` between them."""
     return "; ".join(map(str, problems))
+
+
+class ProblemsError(SaveRelayError):
+    """A refusal made of problems (a subscriber's fields); the message is their English text."""
+
+    def __init__(self, problems: tuple[Problem, ...] | list[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(joined(self.problems))

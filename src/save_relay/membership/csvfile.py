@@ -172,8 +172,8 @@ def _header(reader: Iterable[list[str]]) -> list[str] | LineError:
     missing = [n for n in REQUIRED if n not in names]
     duplicate = sorted({n for n in names if names.count(n) > 1})
     if unknown or missing or duplicate:
-        found = (("csv_unknown_columns", unknown), ("csv_missing_columns", missing))
-        found += (("csv_repeated_columns", duplicate),)
+        found = [("csv_unknown_columns", unknown), ("csv_missing_columns", missing)]
+        found += [("csv_repeated_columns", duplicate)]
         parts = [Problem.of(code, names=tuple(names)) for code, names in found if names]
         return LineError(1, (*parts, Problem.of("csv_header_expected", expected=",".join(COLUMNS))))
     return names

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from save_relay.core.errors import NotFound, SaveRelayError
+from save_relay.core.errors import NotFound
+from save_relay.core.problems import ProblemsError
 from save_relay.core.states import AddressStatus
 from save_relay.membership.csvfile import validate_row
 from save_relay.membership.subscribers import SubscriberImport, apply_rows, without_suppressed
@@ -82,10 +83,10 @@ async def add(
     groups = await store.group_ids(session, network_id)
     row = validate_row(0, cells, zones, groups)
     if isinstance(row, list):
-        raise SaveRelayError("; ".join(row))
+        raise ProblemsError(row)
     _, refused = await without_suppressed(session, suppression_key, [row])
     if refused:
-        raise SaveRelayError(refused[0].reason)
+        raise ProblemsError(refused[0].problems)
     columns = set(cells) if replace else {name for name, value in cells.items() if value}
     result = await apply_rows(session, network_id, [row], columns=columns | {"company", "addresses"})
     audit.record(

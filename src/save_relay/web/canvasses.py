@@ -29,6 +29,7 @@ from save_relay.store.canvass_targets import Area, select_targets
 from save_relay.web.access import CANVASSERS, form_of, network_of, to_login
 from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
+from save_relay.web.i18n import refusal_text
 from save_relay.web.templating import render
 
 MAX_LISTED = 200
@@ -141,7 +142,7 @@ async def create_canvass(request: Request) -> Response:
     except RequestError as invalid:
         return _form_page(request, who, shown, invalid.problems, code=400)
     except CommandRefused as refused:
-        return _form_page(request, who, shown, [str(refused)], code=400)
+        return _form_page(request, who, shown, [refusal_text(refused, who.account.language)], code=400)
     web.on_change()
     return RedirectResponse(f"/canvasses/{made.id}", status_code=303)
 

@@ -23,6 +23,7 @@ from save_relay.store import recipients
 from save_relay.store import reports as report_store
 from save_relay.web.auth import Visitor, visitor
 from save_relay.web.deps import deps
+from save_relay.web.i18n import refusal_text
 from save_relay.web.period import period
 from save_relay.web.reports import DECIDERS, decide_as, decider_form
 from save_relay.web.templating import render
@@ -101,7 +102,7 @@ async def _reject_one(request: Request, who: Visitor, reference: str, reason: st
     except HTTPException as refused:
         return str(refused.status_code)
     except CommandRefused as refused:
-        return str(refused)
+        return refusal_text(refused, who.account.language)
     return None
 
 

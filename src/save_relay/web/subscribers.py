@@ -27,6 +27,7 @@ from save_relay.store.tables import Subscriber
 from save_relay.web.access import EDITORS, form_of, own, to_login
 from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
+from save_relay.web.i18n import error_lines
 from save_relay.web.templating import render
 
 MAX_LISTED = 200
@@ -104,7 +105,7 @@ async def create(request: Request) -> Response:
             audit(session, request, "console.subscriber_add", login, network_id, object_ref=cells["company"])
             found = await find_subscribers(session, network_id, " ".join(cells["company"].split()))
     except SaveRelayError as refused:
-        return await _new_page(request, who, cells, str(refused).split("; "), code=400)
+        return await _new_page(request, who, cells, error_lines(refused, who.account.language), code=400)
     return RedirectResponse(f"/subscribers/{found[0].id}", status_code=303)
 
 
@@ -168,7 +169,8 @@ async def edit(request: Request) -> Response:
                 session, request, "console.subscriber_edit", login, found.network_id, object_ref=found.company
             )
     except SaveRelayError as refused:
-        return await _company_page(request, who, subscriber_id, str(refused).split("; "), code=400)
+        problems = error_lines(refused, who.account.language)
+        return await _company_page(request, who, subscriber_id, problems, code=400)
     return RedirectResponse(f"/subscribers/{subscriber_id}", status_code=303)
 
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from save_relay.core.geo import ZoneError
+from save_relay.core.problems import Problem
 from save_relay.membership.zones import ZoneImport, import_zones
 from save_relay.store.subscribers import zone_counts
 from save_relay.web.access import EDITORS, network_of, to_login
@@ -28,7 +29,7 @@ async def _page(
     who: Visitor,
     *,
     result: ZoneImport | None = None,
-    problems: list[str] | None = None,
+    problems: list[Problem] | None = None,
     problem: str = "",
 ) -> Response:
     """The page; ``problems``: the validation's, ``problem``: a text key (both answered 400)."""
