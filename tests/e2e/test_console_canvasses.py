@@ -128,7 +128,7 @@ async def test_problems_are_listed_and_a_scheduled_one_cancelled(
     assert (await client.post(f"/canvasses/{later}/cancel", data={"csrf": csrf})).status_code == 303
     await wait_status(relay, "cancelled", later)
     again = await client.post(f"/canvasses/{later}/cancel", data={"csrf": csrf})
-    assert again.status_code == 409 and "only a scheduled one can be cancelled" in again.text
+    assert again.status_code == 409 and "kan niet meer geannuleerd worden" in again.text
 
 
 async def test_another_networks_account_gets_403(relay: Relay, client: httpx.AsyncClient) -> None:  # noqa: F811

@@ -40,6 +40,7 @@ ENGLISH: dict[str, str] = {
     "csv_unknown_group": "unknown group {value!r}",
     "csv_no_company": "no company given",
     "csv_too_long": "{field} longer than {limit} characters",
+    "company_taken": "another company is already called {company!r}",
     "csv_address_erased": (
         "{address} was erased on request (an admin may lift it: save-relay privacy unsuppress ADDRESS)"
     ),

@@ -558,19 +558,25 @@ for _lang, _texts in _SAFEGUARD_REASONS.items():
 _CANVASS_REASONS: dict[Language, dict[Reason, str]] = {
     "nl": {
         Reason.NO_LOCATION: "{company} heeft geen locatie: geef coördinaten",
-        Reason.CANVASS_NOT_SCHEDULED: "buurtonderzoek {number} is {status}: enkel een gepland kan weg",
+        Reason.CANVASS_NOT_SCHEDULED: (
+            "buurtonderzoek {number} is niet meer gepland ({status}): het kan niet meer geannuleerd worden"
+        ),
     },
     "fr": {
         Reason.NO_LOCATION: "{company} n'a pas de position : donnez des coordonnées",
-        Reason.CANVASS_NOT_SCHEDULED: "l'enquête {number} est {status} : seule une planifiée s'annule",
+        Reason.CANVASS_NOT_SCHEDULED: (
+            "l'enquête {number} n'est plus planifiée ({status}) : elle ne peut plus être annulée"
+        ),
     },
     "en": {
         Reason.NO_LOCATION: "{company} has no location; give coordinates instead",
-        Reason.CANVASS_NOT_SCHEDULED: "canvass {number} is {status}: only a scheduled one can be cancelled",
+        Reason.CANVASS_NOT_SCHEDULED: ("canvass {number} is {status}: only a scheduled one can be cancelled"),
     },
     "de": {
         Reason.NO_LOCATION: "{company} hat keinen Standort: geben Sie Koordinaten an",
-        Reason.CANVASS_NOT_SCHEDULED: "Befragung {number} ist {status}: nur eine geplante wird storniert",
+        Reason.CANVASS_NOT_SCHEDULED: (
+            "Befragung {number} ist nicht mehr geplant ({status}): sie kann nicht mehr storniert werden"
+        ),
     },
 }
 for _lang, _texts in _CANVASS_REASONS.items():

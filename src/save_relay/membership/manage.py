@@ -1,7 +1,9 @@
-"""One subscriber at a time, for the CLI: show, add, remove, disable and enable; all audited.
+"""One subscriber at a time, for the CLI and the console: show, add, rename, remove, disable and enable;
+all audited.
 
 A target is an address (that address, in whichever company it is) or a company name (the whole
-subscriber).
+subscriber). The console names a subscriber by its row (``rename``, ``remove_subscriber``,
+``remove_address``): one company's address, never the same address in another company.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.errors import NotFound
-from save_relay.core.problems import ProblemsError
+from save_relay.core.problems import Problem, ProblemsError
 from save_relay.core.states import AddressStatus
-from save_relay.membership.csvfile import validate_row
+from save_relay.membership.csvfile import MAX_LENGTHS, validate_row
 from save_relay.membership.subscribers import SubscriberImport, apply_rows, without_suppressed
 from save_relay.store import audit, events
 from save_relay.store import subscribers as store
@@ -29,6 +31,18 @@ async def _subscribers(session: AsyncSession, network_id: int, target: str) -> l
     if not found:
         raise NotFound(f"no subscriber or address {target!r}")
     return found
+
+
+async def subscriber_named(session: AsyncSession, network_id: int, company: str) -> Subscriber:
+    """The company called ``company`` (any case); NotFound otherwise."""
+    found = [
+        s
+        for s in await _subscribers(session, network_id, company)
+        if s.company.casefold() == company.casefold()
+    ]
+    if not found:
+        raise NotFound(f"no company {company!r}")
+    return found[0]
 
 
 async def describe(session: AsyncSession, network_id: int, target: str) -> list[dict[str, Any]]:
@@ -101,7 +115,9 @@ async def add(
     return result
 
 
-async def remove(session: AsyncSession, network_id: int, target: str, *, actor: str) -> list[str]:
+async def remove(
+    session: AsyncSession, network_id: int, target: str, *, actor: str, via: str = "cli"
+) -> list[str]:
     """Delete an address (a company left without addresses goes too) or a whole company."""
     found = await _subscribers(session, network_id, target)
     lines = []
@@ -109,7 +125,7 @@ async def remove(session: AsyncSession, network_id: int, target: str, *, actor: 
         for row in await store.addresses_in_network(session, network_id, target):
             await session.delete(row)
         await session.flush()
-        events.record(session, network_id=network_id, address=target, event="removed", via="cli")
+        events.record(session, network_id=network_id, address=target, event="removed", via=via)
         lines.append(f"removed {target.lower()}")
         for subscriber in found:
             if not await store.remaining_addresses(session, subscriber.id):
@@ -119,15 +135,74 @@ async def remove(session: AsyncSession, network_id: int, target: str, *, actor: 
         for subscriber in found:
             await session.delete(subscriber)
             lines.append(f"removed {subscriber.company} and its addresses")
+    _removed(session, network_id, target, actor, via)
+    return lines
+
+
+def _removed(session: AsyncSession, network_id: int, target: str, actor: str, via: str) -> None:
     audit.record(
         session,
         action="subscriber_removed",
         actor=actor,
-        via="cli",
+        via=via,
         network_id=network_id,
         object_ref=target[:64],
     )
-    return lines
+
+
+async def remove_subscriber(session: AsyncSession, subscriber: Subscriber, *, actor: str, via: str) -> None:
+    """Delete one company with its addresses and memberships."""
+    await session.delete(subscriber)
+    await session.flush()
+    _removed(session, subscriber.network_id, subscriber.company, actor, via)
+
+
+async def remove_address(
+    session: AsyncSession, subscriber: Subscriber, address: str, *, actor: str, via: str
+) -> bool:
+    """Delete ``address`` of this company only; the company goes too when it has no address left
+    (returned True then). NotFound if the company has no such address."""
+    row = await store.address_of(session, subscriber.id, address)
+    if row is None:
+        raise NotFound(f"{subscriber.company} has no address {address!r}")
+    await session.delete(row)
+    await session.flush()
+    network_id = subscriber.network_id
+    events.record(session, network_id=network_id, address=row.address, event="removed", via=via)
+    _removed(session, network_id, row.address, actor, via)
+    if await store.remaining_addresses(session, subscriber.id):
+        return False
+    await remove_subscriber(session, subscriber, actor=actor, via=via)
+    return True
+
+
+async def rename(session: AsyncSession, subscriber: Subscriber, name: str, *, actor: str, via: str) -> None:
+    """Give the company a new name (the import and the CLI find it by that name from then on).
+
+    ``ProblemsError`` when the name is empty, too long, or another company of the network has it (any
+    case): two companies of one name would be one for the import."""
+    new = " ".join(name.split())
+    limit = MAX_LENGTHS["company"]
+    problems = [Problem.of("csv_no_company")] if not new else []
+    problems += [Problem.of("csv_too_long", field="company", limit=limit)] if len(new) > limit else []
+    others = [
+        s for s in await store.find_subscribers(session, subscriber.network_id, new) if s.id != subscriber.id
+    ]
+    if new and any(s.company.casefold() == new.casefold() for s in others):
+        problems.append(Problem.of("company_taken", company=new))
+    if problems:
+        raise ProblemsError(problems)
+    old, subscriber.company = subscriber.company, new
+    await session.flush()
+    audit.record(
+        session,
+        action="subscriber_renamed",
+        actor=actor,
+        via=via,
+        network_id=subscriber.network_id,
+        object_ref=new[:64],
+        old=old,
+    )
 
 
 async def set_enabled(

@@ -14,6 +14,7 @@ from save_relay.core.problems import ENGLISH, Problem, ProblemsError, render
 from save_relay.mail.i18n import Refusal, reason_text
 from save_relay.membership.csvfile import LineError
 from save_relay.web.problem_texts import PROBLEM_TEXTS
+from save_relay.web.texts_changes import CHANGE_TEXTS
 from save_relay.web.texts_pages import PAGE_TEXTS
 
 LANGUAGES: Final = ("nl", "fr", "en")
@@ -335,8 +336,10 @@ def texts(language: str) -> dict[str, str]:
     return {
         **TEXTS[DEFAULT],
         **PAGE_TEXTS[DEFAULT],
+        **CHANGE_TEXTS[DEFAULT],
         **TEXTS.get(language, {}),
         **PAGE_TEXTS.get(language, {}),
+        **CHANGE_TEXTS.get(language, {}),
     }
 
 

@@ -29,6 +29,7 @@ PROBLEM_TEXTS: Final[dict[str, dict[str, str]]] = {
         "csv_unknown_zone": "onbekende zone '{value}'",
         "csv_unknown_group": "onbekende groep '{value}'",
         "csv_no_company": "geen bedrijf opgegeven",
+        "company_taken": "een ander bedrijf heet al '{company}'",
         "csv_too_long": "{field} is langer dan {limit} tekens",
         "csv_address_erased": "{address} werd op verzoek gewist (een beheerder kan dat opheffen)",
         "geo_not_json": "geen geldige JSON: {detail}",
@@ -77,6 +78,7 @@ PROBLEM_TEXTS: Final[dict[str, dict[str, str]]] = {
         "csv_unknown_zone": "zone inconnue « {value} »",
         "csv_unknown_group": "groupe inconnu « {value} »",
         "csv_no_company": "aucune entreprise donnée",
+        "company_taken": "une autre entreprise s'appelle déjà « {company} »",
         "csv_too_long": "{field} dépasse {limit} caractères",
         "csv_address_erased": (
             "{address} a été effacée à sa demande (un administrateur peut lever l'effacement)"
@@ -127,6 +129,7 @@ PROBLEM_TEXTS: Final[dict[str, dict[str, str]]] = {
         "csv_unknown_zone": "unbekannte Zone „{value}“",
         "csv_unknown_group": "unbekannte Gruppe „{value}“",
         "csv_no_company": "keine Firma angegeben",
+        "company_taken": "eine andere Firma heißt bereits „{company}“",
         "csv_too_long": "{field} ist länger als {limit} Zeichen",
         "csv_address_erased": "{address} wurde auf Wunsch gelöscht (ein Administrator kann das aufheben)",
         "geo_not_json": "kein gültiges JSON: {detail}",

@@ -4,8 +4,8 @@ scores), add, edit, disable and enable (the CSV import: ``web/subscriber_import.
 Changes go through ``membership/manage.py`` as the CLI's ``subscribers add|disable|enable`` do, with its
 validation (the import's) and its audit entries (``via`` web), plus a ``console.*`` entry with the
 account and client address. Coordinators and admins change; moderators see. A company page shows
-personal data: each view is in the audit log (``console.subscriber_view``). A company keeps its name
-(the import matches companies by name): a new name is a new subscriber.
+personal data: each view is in the audit log (``console.subscriber_view``). Renaming and removing:
+``web/subscriber_changes.py``.
 """
 
 from __future__ import annotations
@@ -114,10 +114,10 @@ async def company(request: Request) -> Response:
     who = await visitor(request)
     if who is None:
         return to_login()
-    return await _company_page(request, who, request.path_params["subscriber_id"])
+    return await company_page(request, who, request.path_params["subscriber_id"])
 
 
-async def _company_page(
+async def company_page(
     request: Request, who: Visitor, subscriber_id: int, problems: list[str] | None = None, code: int = 200
 ) -> Response:
     async with deps(request).sessions() as session, session.begin():
@@ -170,7 +170,7 @@ async def edit(request: Request) -> Response:
             )
     except SaveRelayError as refused:
         problems = error_lines(refused, who.account.language)
-        return await _company_page(request, who, subscriber_id, problems, code=400)
+        return await company_page(request, who, subscriber_id, problems, code=400)
     return RedirectResponse(f"/subscribers/{subscriber_id}", status_code=303)
 
 
