@@ -69,13 +69,14 @@ async def _queue_page(request: Request, who: Visitor, outcome: Outcome | None = 
     status, narrow, shown = _narrow(request, network)
     async with deps(request).sessions() as session:
         rows = await report_store.list_reports(session, status, network_id=network.id, narrow=narrow)
-        counts = await report_store.status_counts(session, network.id)
+        counts = await report_store.status_counts(session, network.id, cap=report_store.COUNT_CAP)
         zones = await recipients.zone_slugs(session, network.id)
     language = who.account.language
     context = {
         "who": who,
         "rows": rows,
         "counts": counts,
+        "count_cap": report_store.COUNT_CAP,
         "status": status,
         "statuses": list(ReportStatus),
         "zones": zones,
