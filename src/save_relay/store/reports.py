@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import ScalarSelect, Select, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +18,7 @@ from save_relay.store.tables import Distribution, InboundMessage, Report, Report
 HOUSEKEEPING_BATCH = 50  # reports per transaction; the scheduler drains the rest at once
 
 
-Q = TypeVar("Q", bound="Select[Unpack[tuple[Any, ...]]]")
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
 
 @dataclass(frozen=True, slots=True)
