@@ -58,6 +58,8 @@ async def test_problems_and_refusals_in_the_accounts_language(
     for words in csv_said:
         assert words in refused, refused
     assert "invalid address" not in refused  # the English of the CLI stays out
+    summary = {"fr": "0 nouveau(x)", "nl": "0 nieuw"}[language]
+    assert summary in preview.text and "line(s) refused" not in preview.text
     invalid = await client.post("/zones", data={"csrf": csrf, "text": GEOJSON})
     assert invalid.status_code == 400
     problems = invalid.text.split('id="problems"')[1].split("</div>")[0]

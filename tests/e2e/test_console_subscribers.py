@@ -158,7 +158,7 @@ async def test_import_previews_every_bad_line_then_applies(relay: Relay, client:
     refused = preview.text.split('id="import-refused"')[1].split("</div>")[0]
     assert "regel 3: ongeldig adres" in refused and "breedte- en lengtegraad" in refused
     assert "regel 4: onbekende zone &#39;atlantis&#39;" in refused
-    assert "line 2: new subscriber Bakkerij Lommel" in preview.text and "1 new" in preview.text
+    assert "line 2: new subscriber Bakkerij Lommel" in preview.text and "1 nieuw" in preview.text
     assert await subscriber(relay, "Bakkerij Lommel") is None  # a preview applies nothing
 
     text = re.search(r'name="text" value="([^"]*)"', preview.text)
@@ -166,7 +166,7 @@ async def test_import_previews_every_bad_line_then_applies(relay: Relay, client:
     done = await client.post(
         "/subscribers/import/confirm", data={"csrf": csrf, "text": CSV}, files={"x": ("", b"")}
     )
-    assert done.status_code == 200 and "Toegepast" in done.text and "2 line(s) refused" in done.text
+    assert done.status_code == 200 and "Toegepast" in done.text and "2 regel(s) geweigerd" in done.text
     assert (
         await subscriber(relay, "Bakkerij Lommel") is not None and await subscriber(relay, "Kapot BV") is None
     )
@@ -190,6 +190,6 @@ async def test_an_upload_may_be_larger_than_other_requests(relay: Relay, client:
     assert len(text.encode()) > 2 * relay.settings.http.max_request_bytes
     files = {"file": ("groot.csv", text.encode(), "text/csv")}
     preview = await client.post("/subscribers/import", data={"csrf": csrf}, files=files)
-    assert preview.status_code == 200 and "400 new" in preview.text
+    assert preview.status_code == 200 and "400 nieuw" in preview.text
     other = await client.post("/subscribers/new", data={"csrf": csrf, "company": "X", "street": text})
     assert other.status_code == 413

@@ -28,6 +28,8 @@ CHANGE_TEXTS: Final[dict[str, dict[str, str]]] = {
         "prune_members": "abonnees",
         "prune_confirm": "Toepassen en deze zones verwijderen",
         "prune_nothing": "Geen zone wordt verwijderd.",
+        "import_counts": "{created} nieuw, {updated} gewijzigd, {unchanged} ongewijzigd; {added} adres(sen) "
+        "toegevoegd; {refused} regel(s) geweigerd",
         "canvass_zones": "Of (ook): de bedrijven in deze zones",
         "canvass_zones_help": "Zonder punt op de kaart gaat het buurtonderzoek naar de gekozen zones; met "
         "beide naar wie in de cirkel of in een zone ligt.",
@@ -54,6 +56,8 @@ CHANGE_TEXTS: Final[dict[str, dict[str, str]]] = {
         "prune_members": "abonnés",
         "prune_confirm": "Appliquer et supprimer ces zones",
         "prune_nothing": "Aucune zone ne sera supprimée.",
+        "import_counts": "{created} nouveau(x), {updated} modifié(s), {unchanged} inchangé(s) ; {added} "
+        "adresse(s) ajoutée(s) ; {refused} ligne(s) refusée(s)",
         "canvass_zones": "Ou (aussi) : les entreprises de ces zones",
         "canvass_zones_help": "Sans point sur la carte, l'enquête va aux zones choisies ; avec les deux, à "
         "ceux qui sont dans le cercle ou dans une zone.",
@@ -79,6 +83,8 @@ CHANGE_TEXTS: Final[dict[str, dict[str, str]]] = {
         "prune_members": "subscribers",
         "prune_confirm": "Apply and remove these zones",
         "prune_nothing": "No zone is removed.",
+        "import_counts": "{created} new, {updated} changed, {unchanged} unchanged subscriber(s); {added} "
+        "address(es) added; {refused} line(s) refused",
         "canvass_zones": "Or (also): the companies in these zones",
         "canvass_zones_help": "Without a point on the map the canvass goes to the zones chosen; with both, "
         "to whoever is in the circle or in a zone.",
@@ -104,6 +110,8 @@ CHANGE_TEXTS: Final[dict[str, dict[str, str]]] = {
         "prune_members": "Abonnenten",
         "prune_confirm": "Anwenden und diese Zonen entfernen",
         "prune_nothing": "Keine Zone wird entfernt.",
+        "import_counts": "{created} neu, {updated} geändert, {unchanged} unverändert; {added} Adresse(n) "
+        "hinzugefügt; {refused} Zeile(n) abgelehnt",
         "canvass_zones": "Oder (auch): die Firmen in diesen Zonen",
         "canvass_zones_help": "Ohne Punkt auf der Karte geht die Befragung an die gewählten Zonen; mit "
         "beidem an alle im Kreis oder in einer Zone.",
