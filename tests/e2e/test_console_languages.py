@@ -14,6 +14,7 @@ from save_relay.core.settings import Settings
 from save_relay.core.states import AccountRole
 from tests.conftest import MODERATORS
 from tests.e2e.console_support import log_in_as, two_networks
+from tests.e2e.test_console_canvasses import form
 from tests.e2e.test_console_reports import client, csrf_of  # noqa: F401
 from tests.e2e.test_console_zones import collection, zone
 from tests.e2e.test_report_flow import post_report
@@ -29,11 +30,13 @@ SAID = {
         ("ligne 2 : adresse invalide « geen-adres »", "zone inconnue « atlantis »", "donnez la latitude"),
         ("objet n° 0 (« Bad Slug ») : slug invalide « Bad Slug »", "l&#39;anneau n&#39;est pas fermé"),
         "a déjà été traité par",
+        ("send : ce moment est passé", "pas une distance : « x m »"),
     ),
     "nl": (
         ("regel 2: ongeldig adres &#39;geen-adres&#39;", "onbekende zone &#39;atlantis&#39;", "breedte-"),
         ("object #0 (&#39;Bad Slug&#39;): ongeldige slug &#39;Bad Slug&#39;", "de ring is niet gesloten"),
         "werd al behandeld door",
+        ("send: dat tijdstip is voorbij", "geen afstand: &#39;x m&#39;"),
     ),
 }
 
@@ -49,7 +52,7 @@ async def test_problems_and_refusals_in_the_accounts_language(
     client: httpx.AsyncClient,  # noqa: F811
     language: str,
 ) -> None:
-    csv_said, zones_said, refusal_said = SAID[language]
+    csv_said, zones_said, refusal_said, canvass_said = SAID[language]
     await log_in_as(relay, client, AccountRole.COORDINATOR, language=language)
     csrf = csrf_of((await client.get("/zones")).text)
     preview = await client.post("/subscribers/import", data={"csrf": csrf, "text": CSV})
@@ -66,6 +69,11 @@ async def test_problems_and_refusals_in_the_accounts_language(
     for words in zones_said:
         assert words in problems, problems
     assert "invalid slug" not in problems
+    canvass = await client.post("/canvasses", data=form(csrf, send="2020-01-01T10:00", radius="x"))
+    assert canvass.status_code == 400
+    for words in canvass_said:
+        assert words in canvass.text, canvass.text
+    assert "that time has passed" not in canvass.text
 
     reference = await post_report(relay)
     await client.post("/logout", data={"csrf": csrf})

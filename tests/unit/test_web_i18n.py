@@ -53,4 +53,5 @@ def test_every_problem_code_is_translated() -> None:
             params = {name: "x" for name in ("names", "expected", "limit", "found", "detail", "company")}
             params |= {name: "x" for name in ("first", "field", "value", "address", "lon", "lat", "pattern")}
             params |= {"other": 1, "kinds": "x", "chain": "x", "feature": 1, "slug": "x", "line": 2}
+            params |= {"at_field": "send"}
             assert text.format_map(params), (language, code)

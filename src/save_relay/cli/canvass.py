@@ -85,7 +85,7 @@ def create_command(
                     fields, title=title, question=text, tz=ZoneInfo(ref.settings.timezone), now=utcnow()
                 )
             except RequestError as exc:
-                raise SaveRelayError("; ".join(exc.problems)) from None
+                raise SaveRelayError(str(exc)) from None
             canvass, count = await create(session, ctx, ref, request, owner=owner, actor=cli_actor())
             send_at = local_time(canvass.send_at, ref.settings.timezone)
         return f"canvass {canvass.id} scheduled: {count} recipient(s) as of now, sent at {send_at}"

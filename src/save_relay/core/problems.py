@@ -67,10 +67,34 @@ ENGLISH: dict[str, str] = {
     "geo_own_parent": "zone is its own parent",
     "geo_unknown_parent": "unknown parent {value!r}",
     "geo_cycle": "parent cycle {chain}",
+    # a canvass (its fields as a form, a mail or the CLI give them)
+    "canvass_not_distance": "not a distance: {value!r} (write e.g. '1.5 km' or '800 m')",
+    "canvass_radius_range": "the radius must be more than 0 and at most {limit} km",
+    "canvass_not_duration": "not a duration: {value!r} (write e.g. '24h', '3d' or '90m')",
+    "canvass_not_moment": "not a date and time: {value!r} ({detail})",
+    "canvass_not_time": "not a time: {value!r} (write 'now', 'YYYY-MM-DD HH:MM' or a duration like '2h')",
+    "canvass_not_window": "not a time window: {value!r} (write e.g. '2026-11-21 02:00 - 04:00')",
+    "canvass_bad_window": "not a time window: {value!r} ({detail})",
+    "canvass_window_reversed": "the window ends before it starts",
+    "canvass_near_empty": "give coordinates ('51.2412, 5.3107') or a subscriber's name",
+    "canvass_near_range": "coordinates out of range: {value!r} (latitude first, then longitude)",
+    "canvass_invalid": "{detail}",
+    "canvass_no_zones": "no zones given",
+    "canvass_no_radius": "missing (write e.g. 'radius: 1.5 km' under 'near:')",
+    "canvass_no_near": "missing (the radius is counted from this point)",
+    "canvass_where": "say where: 'near:' with 'radius:', or 'zones:'",
+    "canvass_past": "that time has passed",
+    "canvass_close_early": "must come after the send time",
+    "canvass_remind_between": "must come after the send time and before the close",
+    "canvass_unknown_fields": "unknown field(s): {names}",
+    "canvass_no_question": "the question is missing: write it below the lines with 'near:', 'send:' ...",
+    "canvass_unknown_field": "unknown field {value!r}",
+    "canvass_twice": "given twice",
     # where a GeoJSON problem is, before its text (not codes of their own)
     "at_feature": "feature #{feature} ('{slug}'): ",
     "at_feature_bare": "feature #{feature}: ",
     "at_line": "line {line}: ",
+    "at_field": "{at_field}: ",
 }
 
 
@@ -105,6 +129,8 @@ def render(problem: Problem, texts: Mapping[str, str]) -> str:
     if "feature" in params:
         place = "at_feature" if "slug" in params else "at_feature_bare"
         return (texts.get(place) or ENGLISH[place]).format_map(params) + text
+    if "at_field" in params:
+        return (texts.get("at_field") or ENGLISH["at_field"]).format_map(params) + text
     return text
 
 

@@ -31,7 +31,7 @@ from save_relay.store.canvass_targets import Area, select_targets
 from save_relay.web.access import CANVASSERS, form_of, network_of, to_login
 from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
-from save_relay.web.i18n import refusal_text
+from save_relay.web.i18n import problem_text, refusal_text
 from save_relay.web.templating import render
 
 MAX_LISTED = 200
@@ -149,7 +149,8 @@ async def create_canvass(request: Request) -> Response:
                 recipients=count,
             )
     except RequestError as invalid:
-        return await _form_page(request, who, shown, invalid.problems, code=400)
+        problems = [problem_text(problem, who.account.language) for problem in invalid.problems]
+        return await _form_page(request, who, shown, problems, code=400)
     except CommandRefused as refused:
         return await _form_page(request, who, shown, [refusal_text(refused, who.account.language)], code=400)
     web.on_change()
