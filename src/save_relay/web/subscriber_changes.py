@@ -80,9 +80,9 @@ async def remove(request: Request) -> Response:
         return to_login()
     who, form = asked
     address = str(form.get("address", "")).strip().lower()
-    login = who.account.login
+    login, subscriber_id = who.account.login, request.path_params["subscriber_id"]
     async with deps(request).sessions() as session, session.begin():
-        found = await own_subscriber(session, who, request.path_params["subscriber_id"])
+        found = await own_subscriber(session, who, subscriber_id)
         company, network_id = found.company, found.network_id
         if address:
             try:
@@ -103,5 +103,5 @@ async def remove(request: Request) -> Response:
             gone = True
         if gone:
             audit(session, request, "console.subscriber_remove", login, network_id, object_ref=company)
-    where = "/subscribers" if gone else f"/subscribers/{found.id}"
+    where = "/subscribers" if gone else f"/subscribers/{subscriber_id}"
     return RedirectResponse(where, status_code=303)
