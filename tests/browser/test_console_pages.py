@@ -133,3 +133,35 @@ async def test_every_new_page_passes_axe(relay: Relay, browser: Browser, tmp_pat
     await browser.open(base + "/zones")
     await browser.wait_for("Number(document.getElementById('area-map').dataset.zones || 0) > 0")
     await keep(browser, tmp_path, "console-zones")
+
+
+@sqlite_only
+async def test_zones_for_a_canvass_and_the_confirmation_pages(relay: Relay, browser: Browser) -> None:
+    """The live count follows a ticked zone (htmx sends the checkboxes); the removal and pruning
+    confirmations pass axe-core."""
+    await coordinator_logged_in(relay, browser)
+    await browser.open(f"{base_url(relay)}/canvasses/new")
+    await browser.run(
+        "document.getElementById('latitude').value = ''; document.getElementById('longitude').value = '';"
+    )
+    await browser.click("#zone-maatheide")
+    await browser.wait_for("/^[0-9]+$/.test(document.getElementById('company-count').textContent.trim())")
+    await assert_clean(browser)
+
+    found = await subscriber(relay, "Metaalwerken Vos NV")
+    assert found is not None
+    await browser.open(f"{base_url(relay)}/subscribers/{found.id}")
+    await browser.click("#remove-company")
+    await browser.wait_for("document.getElementById('remove-confirm') !== null")
+    assert "Metaalwerken Vos NV" in await browser.text("#remove-what")
+    await assert_clean(browser)
+    assert await subscriber(relay, "Metaalwerken Vos NV") is not None  # asking removed nothing
+
+    await browser.open(f"{base_url(relay)}/zones")
+    text = '{"type": "FeatureCollection", "features": []}'
+    await browser.type("#geojson-text", text)
+    await browser.click("#prune")
+    await browser.click("#zones-apply")
+    await browser.wait_for("document.getElementById('prune-preview') !== null")
+    assert "kristal-park" in await browser.text("#prune-removed")
+    await assert_clean(browser)
