@@ -95,7 +95,7 @@ async def test_import_preview_shows_the_bad_line(relay: Relay, browser: Browser,
     await browser.click("#import-preview")
     await browser.wait_for("document.getElementById('import-refused') !== null")
     refused = await browser.text("#import-refused")
-    assert "line 3: invalid address 'geen-adres'" in refused
+    assert "regel 3: ongeldig adres 'geen-adres'" in refused
     assert await subscriber(relay, "Bakkerij Lommel") is None
     await assert_clean(browser)
     await keep(browser, tmp_path, "console-import-preview")
@@ -161,3 +161,34 @@ async def test_an_admin_adds_a_webhook_and_sees_its_secret_once(
     await browser.open(base + "/webhooks")
     assert "meldkamer-securitas" in await browser.text("main")
     assert secret not in await browser.run("return document.documentElement.outerHTML;")  # once only
+
+
+async def test_zones_for_a_canvass_and_the_confirmation_pages(relay: Relay, browser: Browser) -> None:
+    """The live count follows a ticked zone (htmx sends the checkboxes); the removal and pruning
+    confirmations pass axe-core."""
+    await coordinator_logged_in(relay, browser)
+    await browser.open(f"{base_url(relay)}/canvasses/new")
+    await browser.run(
+        "document.getElementById('latitude').value = ''; document.getElementById('longitude').value = '';"
+    )
+    await browser.click("#zone-maatheide")
+    await browser.wait_for("/^[0-9]+$/.test(document.getElementById('company-count').textContent.trim())")
+    await assert_clean(browser)
+
+    found = await subscriber(relay, "Metaalwerken Vos NV")
+    assert found is not None
+    await browser.open(f"{base_url(relay)}/subscribers/{found.id}")
+    await browser.click("#remove-company")
+    await browser.wait_for("document.getElementById('remove-confirm') !== null")
+    assert "Metaalwerken Vos NV" in await browser.text("#remove-what")
+    await assert_clean(browser)
+    assert await subscriber(relay, "Metaalwerken Vos NV") is not None  # asking removed nothing
+
+    await browser.open(f"{base_url(relay)}/zones")
+    text = '{"type": "FeatureCollection", "features": []}'
+    await browser.type("#geojson-text", text)
+    await browser.click("#prune")
+    await browser.click("#zones-apply")
+    await browser.wait_for("document.getElementById('prune-preview') !== null")
+    assert "kristal-park" in await browser.text("#prune-removed")
+    await assert_clean(browser)

@@ -43,9 +43,11 @@ async def log_in_as(
     role: AccountRole,
     login: str = COORDINATOR,
     network: str = "industrie",
+    language: str = "nl",
 ) -> None:
-    """An account of ``role`` with TOTP, logged in: the client holds its session cookie."""
-    secret = await add_account(relay, login, role, totp=True, network=network)
+    """An account of ``role`` (speaking ``language``) with TOTP, logged in: the client holds its session
+    cookie."""
+    secret = await add_account(relay, login, role, totp=True, language=language, network=network)
     assert secret is not None
     assert (await log_in(client, pyotp.TOTP(secret).now(), login=login)).status_code == 303
 

@@ -89,6 +89,19 @@ def test_subscribers(cli: tuple[Path, Path]) -> None:
     assert "0 new, 0 changed, 49 unchanged" in out
 
 
+def test_rename(cli: tuple[Path, Path]) -> None:
+    out, _ = sr(cli, "subscribers", "rename", "metaalwerken vos nv", "Metaalwerken Vos & Zonen NV")
+    assert "renamed metaalwerken vos nv to Metaalwerken Vos & Zonen NV" in out
+    assert (
+        "Metaalwerken Vos & Zonen NV"
+        in sr(cli, "subscribers", "show", "security@metaalwerken-vos.example")[0]
+    )
+    _, taken = sr(cli, "subscribers", "rename", "Dusart Logistics BV", "Metaalwerken Vos & Zonen NV", code=1)
+    assert "another company is already called" in taken
+    _, missing = sr(cli, "subscribers", "rename", "Bestaat Niet BV", "X", code=1)
+    assert "no subscriber or address" in missing
+
+
 def test_privacy_and_holds(cli: tuple[Path, Path]) -> None:
     out, _ = sr(
         cli, "privacy", "export", "security@metaalwerken-vos.example", "--reason", "subject access request"

@@ -116,7 +116,11 @@ async def test_problems_are_listed_and_a_scheduled_one_cancelled(
     bad = await client.post("/canvasses", data=form(csrf, question=" ", close="soon", radius="0"))
     assert bad.status_code == 400
     problems = bad.text.split('id="problems"')[1].split("</div>")[0]
-    assert "question is missing" in problems and "close:" in problems and "radius:" in problems
+    assert (
+        "de vraag ontbreekt" in problems
+        and "close: geen duur" in problems
+        and "radius: de straal" in problems
+    )
     assert 'value="Witte bestelwagen Balendijk"' in bad.text  # the form as it was filled in
     nobody = await client.post("/canvasses", data=form(csrf, owner="boef@example.com"))
     assert nobody.status_code == 400
@@ -128,7 +132,7 @@ async def test_problems_are_listed_and_a_scheduled_one_cancelled(
     assert (await client.post(f"/canvasses/{later}/cancel", data={"csrf": csrf})).status_code == 303
     await wait_status(relay, "cancelled", later)
     again = await client.post(f"/canvasses/{later}/cancel", data={"csrf": csrf})
-    assert again.status_code == 409 and "only a scheduled one can be cancelled" in again.text
+    assert again.status_code == 409 and "kan niet meer geannuleerd worden" in again.text
 
 
 async def test_another_networks_account_gets_403(relay: Relay, client: httpx.AsyncClient) -> None:  # noqa: F811

@@ -9,11 +9,13 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from save_relay.app import Relay
 from save_relay.core.clock import as_utc
 from save_relay.core.states import AccountRole
-from save_relay.store.reports import by_reference
+from save_relay.store import reports
+from save_relay.store.reports import by_reference, status_counts
 from tests.e2e.test_console_reports import OTHER, client, csrf_of, moderator, settings  # noqa: F401
 from tests.e2e.test_delivery import announced
 from tests.e2e.test_report_flow import NETWORK, _distribution_count, post_report
@@ -71,7 +73,15 @@ async def test_bulk_reject_with_one_reason(relay: Relay, client: httpx.AsyncClie
     one, two, three = [await post_report(relay) for _ in range(3)]
     await moderator(relay, client)
     queue = await client.get("/reports")
-    assert 'action="/reports/reject"' in queue.text
+    assert 'action="/reports/reject"' in queue.text and "te beoordelen (3)" in queue.text
+    assert relay.ctx is not None
+    async with relay.sessions() as session:  # each status counted up to a cap ("2+" here)
+        network_id = relay.ctx.networks["industrie"].id
+        assert await status_counts(session, network_id, cap=2) == {"pending": 2}
+        assert await status_counts(session, network_id) == {"pending": 3}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reports, "COUNT_CAP", 2)
+        assert "te beoordelen (2+)" in (await client.get("/reports")).text
     data = {"csrf": csrf_of(queue.text), "references": [one, two], "reason": "dubbele melding"}
     assert (await client.post("/reports/reject", data={**data, "csrf": "x"})).status_code == 403
     assert (await client.post("/reports/reject", data={**data, "reason": " "})).status_code == 400

@@ -189,5 +189,5 @@ async def test_the_report_page_lists_followups_and_a_withdrawn_report_is_not_app
     refused = await client.post(
         f"/reports/{reference}", data={"csrf": csrf_of(pending.text), "action": "approve"}
     )
-    assert refused.status_code == 409 and "withdrawn by the reporter" in refused.text
+    assert refused.status_code == 409 and "door de melder ingetrokken" in refused.text
     assert await _distribution_count(relay) == 0

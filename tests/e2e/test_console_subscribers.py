@@ -77,7 +77,7 @@ async def test_add_edit_disable_enable(relay: Relay, client: httpx.AsyncClient) 
     }
     assert (await client.post("/subscribers/new", data={**data, "csrf": "x"})).status_code == 403
     bad = await client.post("/subscribers/new", data={**data, "addresses": "geen-adres", "longitude": ""})
-    assert bad.status_code == 400 and "invalid address" in bad.text and "both be given" in bad.text
+    assert bad.status_code == 400 and "ongeldig adres" in bad.text and "allebei" in bad.text
     assert 'value="Bakkerij Lommel"' in bad.text  # the form as it was filled in
     assert await subscriber(relay, "Bakkerij Lommel") is None
     added = await client.post("/subscribers/new", data=data)
@@ -156,9 +156,9 @@ async def test_import_previews_every_bad_line_then_applies(relay: Relay, client:
     preview = await client.post("/subscribers/import", data={"csrf": csrf}, files=files)
     assert preview.status_code == 200
     refused = preview.text.split('id="import-refused"')[1].split("</div>")[0]
-    assert "line 3: invalid address" in refused and "latitude and longitude" in refused
-    assert "line 4: unknown zone &#39;atlantis&#39;" in refused
-    assert "line 2: new subscriber Bakkerij Lommel" in preview.text and "1 new" in preview.text
+    assert "regel 3: ongeldig adres" in refused and "breedte- en lengtegraad" in refused
+    assert "regel 4: onbekende zone &#39;atlantis&#39;" in refused
+    assert "line 2: new subscriber Bakkerij Lommel" in preview.text and "1 nieuw" in preview.text
     assert await subscriber(relay, "Bakkerij Lommel") is None  # a preview applies nothing
 
     text = re.search(r'name="text" value="([^"]*)"', preview.text)
@@ -166,7 +166,7 @@ async def test_import_previews_every_bad_line_then_applies(relay: Relay, client:
     done = await client.post(
         "/subscribers/import/confirm", data={"csrf": csrf, "text": CSV}, files={"x": ("", b"")}
     )
-    assert done.status_code == 200 and "Toegepast" in done.text and "2 line(s) refused" in done.text
+    assert done.status_code == 200 and "Toegepast" in done.text and "2 regel(s) geweigerd" in done.text
     assert (
         await subscriber(relay, "Bakkerij Lommel") is not None and await subscriber(relay, "Kapot BV") is None
     )
@@ -174,7 +174,7 @@ async def test_import_previews_every_bad_line_then_applies(relay: Relay, client:
     assert logged.actor == COORDINATOR and logged.detail["created"] == 1 and logged.detail["refused"] == 2
 
     pasted = await client.post("/subscribers/import", data={"csrf": csrf, "text": "company\nX\n"})
-    assert pasted.status_code == 200 and "missing column(s) addresses" in pasted.text
+    assert pasted.status_code == 200 and "ontbrekende kolom(men) addresses" in pasted.text
     latin = {"file": ("oud.csv", "company,addresses\nCafé,a@b.example\n".encode("latin-1"), "text/csv")}
     assert (await client.post("/subscribers/import", data={"csrf": csrf}, files=latin)).status_code == 400
     empty = await client.post("/subscribers/import/confirm", data={"csrf": csrf, "text": " "})
@@ -190,6 +190,6 @@ async def test_an_upload_may_be_larger_than_other_requests(relay: Relay, client:
     assert len(text.encode()) > 2 * relay.settings.http.max_request_bytes
     files = {"file": ("groot.csv", text.encode(), "text/csv")}
     preview = await client.post("/subscribers/import", data={"csrf": csrf}, files=files)
-    assert preview.status_code == 200 and "400 new" in preview.text
+    assert preview.status_code == 200 and "400 nieuw" in preview.text
     other = await client.post("/subscribers/new", data={"csrf": csrf, "company": "X", "street": text})
     assert other.status_code == 413

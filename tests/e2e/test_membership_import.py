@@ -159,7 +159,7 @@ async def test_bad_geojson_is_refused_whole(sessions: tuple[SessionFactory, int]
     async with factory() as session, session.begin():
         with pytest.raises(ZoneError) as refused:
             await import_zones(session, network_id, _text("zones_bad.geojson"))
-    problems = "\n".join(refused.value.problems)
+    problems = "\n".join(map(str, refused.value.problems))
     for expected in ("duplicate slug 'gemeente'", "Self-intersection", "unknown parent 'bestaat-niet'"):
         assert expected in problems
     assert "coordinate [5.1, 95.0] out of range" in problems

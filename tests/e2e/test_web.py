@@ -137,3 +137,17 @@ async def test_one_click_as_multipart_get_wrong_token_and_oversized(
     assert done.request.headers["content-type"].startswith("multipart/form-data; boundary=")
     assert await status_of(relay, address) == "unsubscribed"
     assert (await client.post(path, files=one_click)).status_code == 200  # idempotent
+
+
+async def test_responses_are_not_held_by_nagle(relay: Relay, client: httpx.AsyncClient) -> None:
+    """The server's connections send at once (TCP_NODELAY): asyncio leaves it off on sockets made by
+    ``socket.create_server``, and then every small response waited for the client's delayed ACK (40 ms)."""
+    import socket
+
+    assert (await client.get("/healthz")).status_code == 200  # a kept-alive connection is open now
+    assert relay.http is not None and relay.http._server is not None
+    connections = relay.http._server.server_state.connections
+    assert connections
+    for connection in connections:
+        sock = connection.transport.get_extra_info("socket")  # type: ignore[attr-defined]
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1

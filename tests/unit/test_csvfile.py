@@ -64,9 +64,10 @@ def test_unknown_groups_pass_when_groups_may_be_created() -> None:
 def test_header_problems_refuse_the_file() -> None:
     parsed = parse_subscribers("company,email,latitude\nX,x@y.example,1\n", zones=ZONES, groups=GROUPS)
     assert parsed.rows == ()
-    assert parsed.errors[0].line == 1 and "unknown column(s) 'email'" in parsed.errors[0].reason
+    assert parsed.errors[0].line == 1 and "unknown column(s) email" in parsed.errors[0].reason
     assert "missing column(s) addresses" in parsed.errors[0].reason
-    assert parse_subscribers("", zones=ZONES, groups=GROUPS).errors == (LineError(0, "the file is empty"),)
+    assert parse_subscribers("", zones=ZONES, groups=GROUPS).errors == (LineError.of(0, "csv_empty"),)
+    assert str(LineError.of(0, "csv_empty")) == "the file is empty"
 
 
 def test_optional_columns_and_locations() -> None:

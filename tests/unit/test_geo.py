@@ -250,7 +250,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str]] = [
         r"#2 \('park'\).*duplicate slug 'park'",
     ),
     ("bad slug", _collection(_feature("Kolonel Dusart")), r"#1 \('Kolonel Dusart'\).*invalid slug"),
-    ("missing slug", _collection(_feature(None)), r"#1 \(None\).*invalid slug"),
+    ("missing slug", _collection(_feature(None)), r"#1: invalid slug"),
     ("slug too long", _collection(_feature("x" * 64)), r"invalid slug"),
     ("empty name", _collection(_feature("park", name="  ")), r"#1 \('park'\).*empty name"),
     ("unknown kind", _collection(_feature("park", kind="shopping-mall")), r"unknown kind 'shopping-mall'"),

@@ -57,6 +57,8 @@ PARAMS: dict[Reason, dict[str, i18n.ParamValue]] = {
     Reason.INVALID_RECIPIENTS: {"names": "ploeg-a"},
     Reason.STRICT_EXTERNAL_GROUPS: {"names": "bewaking-securitas"},
     Reason.SAME_MODERATOR: {"reference": "SAVE-2026-000123", "by": "jan@politie.test"},
+    Reason.NO_LOCATION: {"company": "Staal Noord NV"},
+    Reason.CANVASS_NOT_SCHEDULED: {"number": 7, "status": "sent"},
 }
 
 

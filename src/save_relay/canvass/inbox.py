@@ -60,7 +60,7 @@ async def handle_canvass_request(session: AsyncSession, ctx: Context, inbound: I
                     session, ctx, network, request, owner=actor.name, actor=actor, inbound_id=inbound.id
                 )
         except RequestError as exc:
-            raise Refused("; ".join(exc.problems), answer=True) from exc
+            raise Refused(str(exc), answer=True) from exc
         except CommandRefused as exc:
             raise Refused(str(exc), answer=True) from exc
     except Refused as refusal:

@@ -26,6 +26,7 @@ from save_relay.core.states import CanvassStatus, TokenPurpose
 from save_relay.core.tokens import token_hash
 from save_relay.delivery.notices import queue_notice
 from save_relay.mail.commands import REPLY_MARKERS
+from save_relay.mail.i18n import Reason, Refusal
 from save_relay.processing.gate import Actor
 from save_relay.store import audit, recipients
 from save_relay.store import canvass as store
@@ -44,13 +45,22 @@ async def _subscriber_point(session: AsyncSession, network_id: int, name: str) -
     """The location of the subscriber called ``name``: exact (any case), else the one containing it."""
     found = await subscriber_store.named(session, network_id, name)
     if not found:
-        raise CommandRefused(f"near: no subscriber called {name!r}; give coordinates instead")
+        raise CommandRefused(
+            f"near: no subscriber called {name!r}; give coordinates instead",
+            Refusal.of(Reason.UNKNOWN_PLACE, value=name),
+        )
     if len(found) > 1:
         names = ", ".join(s.company for s in found[:5])
-        raise CommandRefused(f"near: {name!r} matches several subscribers ({names}); be more precise")
+        raise CommandRefused(
+            f"near: {name!r} matches several subscribers ({names}); be more precise",
+            Refusal.of(Reason.AMBIGUOUS_PLACE, value=name, names=names),
+        )
     subscriber = found[0]
     if subscriber.latitude is None or subscriber.longitude is None:
-        raise CommandRefused(f"near: {subscriber.company} has no location; give coordinates instead")
+        raise CommandRefused(
+            f"near: {subscriber.company} has no location; give coordinates instead",
+            Refusal.of(Reason.NO_LOCATION, company=subscriber.company),
+        )
     return subscriber.latitude, subscriber.longitude, street_only(subscriber.street or "")
 
 
@@ -70,7 +80,10 @@ async def _zone_slugs(session: AsyncSession, network_id: int, requested: tuple[s
     }
     unknown = [item for item in requested if item.casefold() not in lookup]
     if unknown:
-        raise CommandRefused(f"zones: unknown zone(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        raise CommandRefused(
+            f"zones: unknown zone(s) {', '.join(unknown)}; known: {', '.join(known)}",
+            Refusal.of(Reason.UNKNOWN_ZONES, names=tuple(unknown)),
+        )
     return list(dict.fromkeys(lookup[item.casefold()] for item in requested))
 
 
@@ -117,7 +130,8 @@ async def create(
     conf = network.settings
     owner = owner.lower()
     if not await is_moderator(session, network.id, owner):
-        raise CommandRefused(f"{owner} is not a moderator of {conf.address}")
+        refusal = Refusal.of(Reason.NOT_MODERATOR)
+        raise CommandRefused(f"{owner} is not a moderator of {conf.address}", refusal)
     area, place = await resolve_area(session, network.id, request)
     targets = await select_targets(session, network.id, area, conf.default_groups)
     window = request.window or (None, None)
@@ -203,7 +217,8 @@ async def cancel(session: AsyncSession, ctx: Context, canvass: Canvass, actor: A
     """Cancel a canvass that has not gone out (the caller holds its row lock); CommandRefused otherwise."""
     if canvass.status != CanvassStatus.SCHEDULED:
         raise CommandRefused(
-            f"canvass {canvass.id} is {canvass.status}: only a scheduled one can be cancelled"
+            f"canvass {canvass.id} is {canvass.status}: only a scheduled one can be cancelled",
+            Refusal.of(Reason.CANVASS_NOT_SCHEDULED, number=canvass.id, status=str(canvass.status)),
         )
     network = ctx.network(canvass.network_id)
     now = utcnow()

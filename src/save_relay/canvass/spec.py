@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, TypeVar
 
 from save_relay.core.errors import SaveRelayError
+from save_relay.core.problems import Problem, joined
 
 __all__ = [
     "DEFAULT_CLOSE",
@@ -102,10 +103,10 @@ def parse_distance(text: str) -> float:
     m = _DISTANCE.match(text.strip())
     factor = _LENGTHS.get(m.group(2).lower()) if m else None
     if m is None or factor is None:
-        raise ValueError(f"not a distance: {text.strip()[:40]!r} (write e.g. '1.5 km' or '800 m')")
+        raise SpecError("canvass_not_distance", value=text.strip()[:40])
     metres = _number(m.group(1)) * factor
     if not 0 < metres <= MAX_RADIUS_M:
-        raise ValueError(f"the radius must be more than 0 and at most {MAX_RADIUS_M / 1000:g} km")
+        raise SpecError("canvass_radius_range", limit=f"{MAX_RADIUS_M / 1000:g}")
     return metres
 
 
@@ -116,11 +117,11 @@ def parse_duration(text: str) -> timedelta:
         m = _DURATION_PART.match(rest)
         unit = _UNITS.get(m.group(2)) if m else None
         if m is None or unit is None:
-            raise ValueError(f"not a duration: {text.strip()[:40]!r} (write e.g. '24h', '3d' or '90m')")
+            raise SpecError("canvass_not_duration", value=text.strip()[:40])
         total, found = total + _number(m.group(1)) * unit, True
         rest = rest[m.end() :].lstrip(" ,")
     if not found or total <= 0:
-        raise ValueError(f"not a duration: {text.strip()[:40]!r}")
+        raise SpecError("canvass_not_duration", value=text.strip()[:40])
     return timedelta(seconds=total)
 
 
@@ -151,14 +152,12 @@ def parse_when(text: str, tz: tzinfo, now: datetime) -> datetime:
         try:
             return _local(_date(m.group("date")), _time(m.group("time")), tz)
         except ValueError as exc:
-            raise ValueError(f"not a date and time: {value[:40]!r} ({exc})") from None
+            raise SpecError("canvass_not_moment", value=value[:40], detail=str(exc)) from None
     offset = re.sub(r"^(?:in|over|dans|\+)\s*", "", value, flags=re.IGNORECASE)
     try:
         return now + parse_duration(offset)
     except ValueError:
-        raise ValueError(
-            f"not a time: {value[:40]!r} (write 'now', 'YYYY-MM-DD HH:MM' or a duration like '2h')"
-        ) from None
+        raise SpecError("canvass_not_time", value=value[:40]) from None
 
 
 def parse_window(text: str, tz: tzinfo) -> tuple[datetime, datetime]:
@@ -166,7 +165,7 @@ def parse_window(text: str, tz: tzinfo) -> tuple[datetime, datetime]:
     2026-11-22 04:00', or a whole day '2026-11-21' -> (start, end) in UTC."""
     m = _WINDOW.match(" ".join(text.split()))
     if m is None or (m.group("t2") and not m.group("t1")):
-        raise ValueError(f"not a time window: {text.strip()[:60]!r} (write e.g. '2026-11-21 02:00 - 04:00')")
+        raise SpecError("canvass_not_window", value=text.strip()[:60])
     try:
         first = _date(m.group("d1"))
         if not m.group("t1"):
@@ -178,11 +177,11 @@ def parse_window(text: str, tz: tzinfo) -> tuple[datetime, datetime]:
         end_day = _date(m.group("d2")) if m.group("d2") else first
         end = _local(end_day, _time(m.group("t2")), tz)
     except ValueError as exc:
-        raise ValueError(f"not a time window: {text.strip()[:60]!r} ({exc})") from None
+        raise SpecError("canvass_bad_window", value=text.strip()[:60], detail=str(exc)) from None
     if end < start and not m.group("d2"):  # '22:00 - 02:00': the end is on the next day
         end = _local(first + timedelta(days=1), _time(m.group("t2")), tz)
     if end < start:
-        raise ValueError("the window ends before it starts")
+        raise SpecError("canvass_window_reversed")
     return start, end
 
 
@@ -192,11 +191,11 @@ def parse_near(text: str) -> tuple[float, float] | str:
     m = _COORDS.match(value)
     if m is None:
         if not value:
-            raise ValueError("near: give coordinates ('51.2412, 5.3107') or a subscriber's name")
+            raise SpecError("canvass_near_empty")
         return value[:200]
     lat, lon = float(m.group(1)), float(m.group(2))
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValueError(f"coordinates out of range: {value!r} (latitude first, then longitude)")
+        raise SpecError("canvass_near_range", value=value)
     return lat, lon
 
 
@@ -219,12 +218,21 @@ class Request:
     close_at: datetime
 
 
-class RequestError(SaveRelayError, ValueError):
-    """A request with problems; ``problems`` lists each one."""
+class SpecError(ValueError):
+    """A value that does not parse, as a problem code (``core/problems.py``); ``str()`` is English."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, code: str, **params: str | int) -> None:
+        self.problem = Problem.of(code, **params)
+        super().__init__(str(self.problem))
+
+
+class RequestError(SaveRelayError, ValueError):
+    """A request with problems; ``problems`` lists each one (codes: the console words them, a mail
+    answer and the CLI print their English)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
-        super().__init__("; ".join(problems))
+        super().__init__(joined(problems))
 
 
 def _after(text: str | None, base: datetime, tz: tzinfo, now: datetime) -> datetime | None:
@@ -237,47 +245,49 @@ def _after(text: str | None, base: datetime, tz: tzinfo, now: datetime) -> datet
     return base + parse_duration(re.sub(r"^(?:na|after|apres|\+)\s*", "", value, flags=re.IGNORECASE))
 
 
-def _try(problems: list[str], label: str, func: Callable[..., T], *args: Any) -> T | None:
-    """``func(*args)``, or None with the ValueError's message added to ``problems``."""
+def _try(problems: list[Problem], label: str, func: Callable[..., T], *args: Any) -> T | None:
+    """``func(*args)``, or None with its problem (at the field ``label``) added to ``problems``."""
     try:
         return func(*args)
-    except ValueError as exc:
-        problems.append(f"{label}: {exc}")
-        return None
+    except SpecError as exc:
+        problems.append(Problem.of(exc.problem.code, **exc.problem.param_map, at_field=label))
+    except ValueError as exc:  # a date that does not exist, from the standard library
+        problems.append(Problem.of("canvass_invalid", detail=str(exc), at_field=label))
+    return None
 
 
 def _where(
-    fields: Mapping[str, str], problems: list[str]
+    fields: Mapping[str, str], problems: list[Problem]
 ) -> tuple[tuple[float, float] | str | None, float | None, tuple[str, ...]]:
     near = _try(problems, "near", parse_near, fields["near"]) if "near" in fields else None
     radius = _try(problems, "radius", parse_distance, fields["radius"]) if "radius" in fields else None
     zones = _split_list(fields.get("zones", ""))
     if "zones" in fields and not zones:
-        problems.append("zones: no zones given")
+        problems.append(Problem.of("canvass_no_zones", at_field="zones"))
     if "near" in fields and "radius" not in fields:
-        problems.append("radius: missing (write e.g. 'radius: 1.5 km' under 'near:')")
+        problems.append(Problem.of("canvass_no_radius", at_field="radius"))
     if "radius" in fields and "near" not in fields:
-        problems.append("near: missing (the radius is counted from this point)")
+        problems.append(Problem.of("canvass_no_near", at_field="near"))
     if "near" not in fields and "zones" not in fields:
-        problems.append("say where: 'near:' with 'radius:', or 'zones:'")
+        problems.append(Problem.of("canvass_where"))
     return near, radius, zones
 
 
 def _times(
-    fields: Mapping[str, str], tz: tzinfo, now: datetime, problems: list[str]
+    fields: Mapping[str, str], tz: tzinfo, now: datetime, problems: list[Problem]
 ) -> tuple[datetime, datetime | None, datetime]:
     send_at = now
     if "send" in fields:
         send_at = _try(problems, "send", parse_when, fields["send"], tz, now) or now
         if send_at < now - timedelta(minutes=1):
-            problems.append("send: that time has passed")
+            problems.append(Problem.of("canvass_past", at_field="send"))
     remind_at = _try(problems, "remind", _after, fields.get("remind"), send_at, tz, now)
     close_at = _try(problems, "close", _after, fields.get("close"), send_at, tz, now)
     close_at = close_at or send_at + DEFAULT_CLOSE
     if close_at <= send_at:
-        problems.append("close: must come after the send time")
+        problems.append(Problem.of("canvass_close_early", at_field="close"))
     if remind_at is not None and not send_at < remind_at < close_at:
-        problems.append("remind: must come after the send time and before the close")
+        problems.append(Problem.of("canvass_remind_between", at_field="remind"))
     return send_at, remind_at, close_at
 
 
@@ -285,16 +295,16 @@ def request_from_fields(
     fields: Mapping[str, str], *, title: str, question: str, tz: tzinfo, now: datetime
 ) -> Request:
     """Check and convert ``fields`` (keys of FIELDS); raises RequestError listing every problem."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     unknown = sorted(set(fields) - set(FIELDS))
     if unknown:
-        problems.append(f"unknown field(s): {', '.join(unknown)}")
+        problems.append(Problem.of("canvass_unknown_fields", names=tuple(unknown)))
     near, radius_m, zones = _where(fields, problems)
     window = _try(problems, "window", parse_window, fields["window"], tz) if "window" in fields else None
     send_at, remind_at, close_at = _times(fields, tz, now, problems)
     question = question.strip()[:MAX_QUESTION_CHARS]
     if not question:
-        problems.append("the question is missing: write it below the lines with 'near:', 'send:' ...")
+        problems.append(Problem.of("canvass_no_question"))
     title = " ".join(title.split())[:MAX_TITLE_CHARS] or " ".join(question.split())[:80]
     if problems:
         raise RequestError(problems)
@@ -324,7 +334,7 @@ def parse_mail(subject: str, text: str, *, tz: tzinfo, now: datetime) -> Request
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     fields: dict[str, str] = {}
-    problems: list[str] = []
+    problems: list[Problem] = []
     body_start = len(lines)
     started = False
     for i, line in enumerate(lines):
@@ -341,14 +351,14 @@ def parse_mail(subject: str, text: str, *, tz: tzinfo, now: datetime) -> Request
         started = True
         name = _FIELD_BY_WORD.get(_fold(m.group(1)))
         if name is None:
-            problems.append(f"unknown field {m.group(1)[:30]!r}")
+            problems.append(Problem.of("canvass_unknown_field", value=m.group(1)[:30]))
             continue
         if name == "question":
             lines[i] = m.group(2)
             body_start = i
             break
         if name in fields:
-            problems.append(f"{name}: given twice")
+            problems.append(Problem.of("canvass_twice", at_field=name))
         fields[name] = m.group(2).strip()
     title = fields.pop("title", "") or _strip_reply_prefix(subject)
     question = "\n".join(line.rstrip() for line in lines[body_start:]).strip()

@@ -95,7 +95,7 @@ def create_command(
                     fields, title=title, question=text, tz=ZoneInfo(ref.settings.timezone), now=utcnow()
                 )
             except RequestError as exc:
-                raise SaveRelayError("; ".join(exc.problems)) from None
+                raise SaveRelayError(str(exc)) from None
             actor = moderator_actor(ref, as_) if as_ else cli_actor()
             canvass, count = await create(session, ctx, ref, request, owner=owner, actor=actor)
             send_at = local_time(canvass.send_at, ref.settings.timezone)

@@ -33,7 +33,7 @@ from save_relay.core.errors import NotFound, SaveRelayError
 from save_relay.core.geo import ZoneError
 from save_relay.membership import erasure_approval
 from save_relay.membership.digest import send_unsubscribe_digest
-from save_relay.membership.manage import add, describe, remove, set_enabled, set_sms
+from save_relay.membership.manage import add, describe, remove, rename, set_enabled, set_sms, subscriber_named
 from save_relay.membership.privacy import Erasure, erasable, erase, export
 from save_relay.membership.retention import Purged, purge_expired
 from save_relay.membership.subscribers import SubscriberImport, export_csv, import_csv
@@ -264,6 +264,22 @@ def subscribers_remove(
 
     async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> list[str]:
         return await remove(session, ref.id, target, actor=actor_name())
+
+    _echo_lines(_in_transaction(network, work))
+
+
+@subscribers_app.command("rename")
+def subscribers_rename(
+    company: Annotated[str, typer.Argument(help="the company's name now (any case)")],
+    new_name: Annotated[str, typer.Argument(help="its new name")],
+    network: NetworkOption = None,
+) -> None:
+    """Give a company a new name (refused if another company has it)."""
+
+    async def work(session: AsyncSession, ctx: Context, ref: NetworkRef) -> list[str]:
+        found = await subscriber_named(session, ref.id, company)
+        await rename(session, found, new_name, actor=actor_name(), via="cli")
+        return [f"renamed {company} to {found.company}"]
 
     _echo_lines(_in_transaction(network, work))
 

@@ -21,6 +21,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from save_relay.core.errors import SaveRelayError
+from save_relay.core.problems import Problem, at_feature
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -146,61 +147,62 @@ class ZoneShape:
 class ZoneError(SaveRelayError, ValueError):
     """A zone file is invalid; ``problems`` lists every problem found, one per entry."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         n = len(self.problems)
-        super().__init__(f"{n} problem{'s' if n != 1 else ''} in zone file:\n  " + "\n  ".join(self.problems))
+        lines = "\n  ".join(map(str, self.problems))
+        super().__init__(f"{n} problem{'s' if n != 1 else ''} in zone file:\n  " + lines)
 
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _ring_problems(ring: object) -> list[str]:
+def _ring_problems(ring: object) -> list[Problem]:
     if not isinstance(ring, list) or len(ring) < 4:
-        return ["a linear ring needs at least 4 positions"]
-    problems: list[str] = []
+        return [Problem.of("geo_ring_short")]
+    problems: list[Problem] = []
     for pos in ring:
         if not (isinstance(pos, list) and len(pos) in (2, 3) and all(_is_number(c) for c in pos)):
-            return [f"malformed position {pos!r}"]
+            return [Problem.of("geo_bad_position", value=json.dumps(pos)[:80])]
         lon, lat = pos[0], pos[1]
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            problems.append(f"coordinate [{lon}, {lat}] out of range (lon -180..180, lat -90..90)")
+            problems.append(Problem.of("geo_out_of_range", lon=lon, lat=lat))
             break
     if not problems and ring[0][:2] != ring[-1][:2]:
-        problems.append("linear ring is not closed (first position != last position)")
+        problems.append(Problem.of("geo_ring_open"))
     return problems
 
 
-def _geometry_problems(geom: object) -> list[str]:
+def _geometry_problems(geom: object) -> list[Problem]:
     if not isinstance(geom, dict):
-        return ["missing geometry"]
+        return [Problem.of("geo_no_geometry")]
     gtype = geom.get("type")
     coords = geom.get("coordinates")
     if gtype not in ("Polygon", "MultiPolygon"):
-        return [f"geometry type {gtype!r} is not Polygon or MultiPolygon"]
+        return [Problem.of("geo_bad_type", value=str(gtype))]
     polygons = [coords] if gtype == "Polygon" else coords
     if not isinstance(polygons, list) or not polygons:
-        return ["empty or malformed coordinates"]
-    problems: list[str] = []
+        return [Problem.of("geo_bad_coordinates")]
+    problems: list[Problem] = []
     for polygon in polygons:
         if not isinstance(polygon, list) or not polygon:
-            return ["empty or malformed polygon"]
+            return [Problem.of("geo_bad_polygon")]
         for ring in polygon:
             problems += _ring_problems(ring)
     if problems:
         return problems
     shp = shape(geom)
     if shp.is_empty:
-        return ["empty geometry"]
+        return [Problem.of("geo_empty")]
     if not shapely.is_valid(shp):
-        return [f"invalid geometry: {shapely.is_valid_reason(shp)}"]
+        return [Problem.of("geo_invalid", detail=shapely.is_valid_reason(shp))]
     return []
 
 
-def _cycle_problems(parents: Mapping[str, str | None], where: Mapping[str, str]) -> list[str]:
+def _cycle_problems(parents: Mapping[str, str | None], where: Mapping[str, int]) -> list[Problem]:
     """One problem per parent cycle, naming its members in order."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     settled: set[str] = set()
     for start in parents:
         path: list[str] = []
@@ -211,27 +213,27 @@ def _cycle_problems(parents: Mapping[str, str | None], where: Mapping[str, str])
         if node is not None and node in path:
             cycle = path[path.index(node) :]
             chain = " -> ".join([*cycle, node])
-            problems.append(f"{where[cycle[0]]}: parent cycle {chain}")
+            problems.append(Problem.of("geo_cycle", feature=where[cycle[0]], slug=cycle[0], chain=chain))
         settled.update(path)
     return problems
 
 
 def _property_problems(
-    slug: object, name: object, kind: object, parent: object, seen: Mapping[str, str]
-) -> list[str]:
-    errs: list[str] = []
+    slug: object, name: object, kind: object, parent: object, seen: Mapping[str, int]
+) -> list[Problem]:
+    errs: list[Problem] = []
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        errs.append(f"invalid slug {slug!r} (must match {SLUG_RE.pattern})")
+        errs.append(Problem.of("geo_bad_slug", value=str(slug), pattern=SLUG_RE.pattern))
     elif slug in seen:
-        errs.append(f"duplicate slug {slug!r} (also {seen[slug]})")
+        errs.append(Problem.of("geo_duplicate_slug", value=slug, other=seen[slug]))
     if not isinstance(name, str) or not name.strip():
-        errs.append("missing or empty name")
+        errs.append(Problem.of("geo_no_name"))
     if kind not in ZONE_KINDS:
-        errs.append(f"unknown kind {kind!r} (expected one of {', '.join(sorted(ZONE_KINDS))})")
+        errs.append(Problem.of("geo_bad_kind", value=str(kind), kinds=", ".join(sorted(ZONE_KINDS))))
     if parent is not None and not isinstance(parent, str):
-        errs.append(f"parent must be a slug or null, got {parent!r}")
-    elif parent == slug:
-        errs.append("zone is its own parent")
+        errs.append(Problem.of("geo_bad_parent", value=str(parent)))
+    elif parent is not None and parent == slug:
+        errs.append(Problem.of("geo_own_parent"))
     return errs
 
 
@@ -240,11 +242,11 @@ def _parse(data: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
         try:
             data = json.loads(data)
         except ValueError as exc:
-            raise ZoneError([f"not valid JSON: {exc}"]) from exc
+            raise ZoneError([Problem.of("geo_not_json", detail=str(exc))]) from exc
     if not isinstance(data, Mapping) or data.get("type") != "FeatureCollection":
-        raise ZoneError(["top level is not a GeoJSON FeatureCollection"])
+        raise ZoneError([Problem.of("geo_not_collection")])
     if not isinstance(data.get("features"), list):
-        raise ZoneError(["FeatureCollection has no 'features' list"])
+        raise ZoneError([Problem.of("geo_no_features")])
     return data
 
 
@@ -257,22 +259,21 @@ def load_zones(data: Mapping[str, Any] | str | bytes) -> list[ZoneShape]:
     together as one :class:`ZoneError`.
     """
     features = _parse(data)["features"]
-    problems: list[str] = []
+    problems: list[Problem] = []
     zones: list[ZoneShape] = []
-    where: dict[str, str] = {}
+    where: dict[str, int] = {}  # slug -> the index of the first feature with it
     parents: dict[str, str | None] = {}
     for i, feat in enumerate(features):
         props = feat.get("properties") if isinstance(feat, dict) else None
         if not isinstance(props, dict) or feat.get("type") != "Feature":
-            problems.append(f"feature #{i}: not a GeoJSON Feature with properties")
+            problems.append(Problem.of("geo_not_feature", feature=i))
             continue
         slug, name, kind, parent = (props.get(k) for k in ("slug", "name", "kind", "parent"))
-        label = f"feature #{i} ({slug!r})"
         errs = _property_problems(slug, name, kind, parent, where)
         errs += _geometry_problems(feat.get("geometry"))
-        problems += [f"{label}: {e}" for e in errs]
+        problems += [at_feature(e, i, slug) for e in errs]
         if isinstance(slug, str) and slug not in where:
-            where[slug] = label
+            where[slug] = i
             parents[slug] = parent if isinstance(parent, str) and parent != slug else None
         if not errs:
             geom = feat["geometry"]
@@ -281,7 +282,9 @@ def load_zones(data: Mapping[str, Any] | str | bytes) -> list[ZoneShape]:
             )
     for child, parent_slug in parents.items():
         if parent_slug is not None and parent_slug not in parents:
-            problems.append(f"{where[child]}: unknown parent {parent_slug!r}")
+            problems.append(
+                Problem.of("geo_unknown_parent", feature=where[child], slug=child, value=parent_slug)
+            )
     problems += _cycle_problems(parents, where)
     if problems:
         raise ZoneError(problems)

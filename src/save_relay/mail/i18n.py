@@ -71,6 +71,9 @@ class Reason(StrEnum):
     INVALID_RECIPIENTS = "invalid_recipients"  # names
     STRICT_EXTERNAL_GROUPS = "strict_external_groups"  # names
     SAME_MODERATOR = "same_moderator"  # reference, by
+    # canvasses
+    NO_LOCATION = "no_location"  # company: a subscriber named as the spot has no location
+    CANVASS_NOT_SCHEDULED = "canvass_not_scheduled"  # number, status: only a scheduled one is cancelled
 
 
 class Removed(StrEnum):
@@ -550,6 +553,33 @@ _SAFEGUARD_REASONS: dict[Language, dict[Reason, str]] = {
     },
 }
 for _lang, _texts in _SAFEGUARD_REASONS.items():
+    REASONS[_lang].update(_texts)
+
+_CANVASS_REASONS: dict[Language, dict[Reason, str]] = {
+    "nl": {
+        Reason.NO_LOCATION: "{company} heeft geen locatie: geef coördinaten",
+        Reason.CANVASS_NOT_SCHEDULED: (
+            "buurtonderzoek {number} is niet meer gepland ({status}): het kan niet meer geannuleerd worden"
+        ),
+    },
+    "fr": {
+        Reason.NO_LOCATION: "{company} n'a pas de position : donnez des coordonnées",
+        Reason.CANVASS_NOT_SCHEDULED: (
+            "l'enquête {number} n'est plus planifiée ({status}) : elle ne peut plus être annulée"
+        ),
+    },
+    "en": {
+        Reason.NO_LOCATION: "{company} has no location; give coordinates instead",
+        Reason.CANVASS_NOT_SCHEDULED: ("canvass {number} is {status}: only a scheduled one can be cancelled"),
+    },
+    "de": {
+        Reason.NO_LOCATION: "{company} hat keinen Standort: geben Sie Koordinaten an",
+        Reason.CANVASS_NOT_SCHEDULED: (
+            "Befragung {number} ist nicht mehr geplant ({status}): sie kann nicht mehr storniert werden"
+        ),
+    },
+}
+for _lang, _texts in _CANVASS_REASONS.items():
     REASONS[_lang].update(_texts)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from save_relay.core.addresses import normalize_address
 from save_relay.core.geo import SLUG_RE
 from save_relay.core.phones import InvalidNumber, e164
+from save_relay.core.problems import Problem, joined
 
 COLUMNS: tuple[str, ...] = (
     "company",
@@ -58,10 +59,19 @@ class SubscriberRow:
 
 @dataclass(frozen=True, slots=True)
 class LineError:
-    """Why line ``line`` was refused (line 0: the file as a whole)."""
+    """Why line ``line`` was refused (line 0: the file as a whole): its problems, as codes."""
 
     line: int
-    reason: str
+    problems: tuple[Problem, ...]
+
+    @classmethod
+    def of(cls, line: int, code: str, **params: str | int | float | tuple[str, ...]) -> LineError:
+        return cls(line, (Problem.of(code, **params),))
+
+    @property
+    def reason(self) -> str:
+        """The problems in English (the CLI's words)."""
+        return joined(self.problems)
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}" if self.line else self.reason
@@ -81,57 +91,58 @@ def split_list(cell: str | None) -> list[str]:
     return [item.strip() for item in (cell or "").split(";") if item.strip()]
 
 
-def _coordinate(value: str, name: str, limit: float, problems: list[str]) -> float | None:
+def _coordinate(value: str, name: str, limit: int, problems: list[Problem]) -> float | None:
     try:
         number = float(value)
     except ValueError:
-        problems.append(f"{name} {value!r} is not a number")
+        problems.append(Problem.of("csv_not_a_number", field=name, value=value))
         return None
     if not math.isfinite(number) or not -limit <= number <= limit:
-        problems.append(f"{name} {value} out of range (-{limit:g}..{limit:g})")
+        problems.append(Problem.of("csv_out_of_range", field=name, value=value, limit=limit))
         return None
     return number
 
 
-def _location(lat: str, lon: str, problems: list[str]) -> tuple[float | None, float | None]:
+def _location(lat: str, lon: str, problems: list[Problem]) -> tuple[float | None, float | None]:
     if not lat and not lon:
         return None, None
     if not lat or not lon:
-        problems.append("latitude and longitude must both be given (or both left empty)")
+        problems.append(Problem.of("csv_half_location"))
         return None, None
     return _coordinate(lat, "latitude", 90, problems), _coordinate(lon, "longitude", 180, problems)
 
 
-def _addresses(cell: str, problems: list[str], test_environment: bool) -> tuple[str, ...]:
+def _addresses(cell: str, problems: list[Problem], test_environment: bool) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for raw in split_list(cell):
         address = normalize_address(raw, test_environment=test_environment)
         if address is None:
-            problems.append(f"invalid address {raw!r}")
+            problems.append(Problem.of("csv_invalid_address", value=raw))
         else:
             found[address.lower()] = None
     if not found and not problems:
-        problems.append("no address given")
+        problems.append(Problem.of("csv_no_address"))
     return tuple(found)
 
 
-def _numbers(cell: str, region: str, problems: list[str]) -> tuple[str, ...]:
+def _numbers(cell: str, region: str, problems: list[Problem]) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for raw in split_list(cell):
         try:
             found[e164(raw, region)] = None
         except InvalidNumber as exc:
-            problems.append(str(exc))
+            code = "csv_not_mobile" if exc.reason == "not_mobile" else "csv_invalid_mobile"
+            problems.append(Problem.of(code, value=exc.value))
     return tuple(found)
 
 
-def _slugs(cell: str, kind: str, known: Collection[str] | None, problems: list[str]) -> tuple[str, ...]:
+def _slugs(cell: str, kind: str, known: Collection[str] | None, problems: list[Problem]) -> tuple[str, ...]:
     slugs = tuple(dict.fromkeys(split_list(cell)))
     for slug in slugs:
         if not SLUG_RE.match(slug):
-            problems.append(f"invalid {kind} name {slug!r}")
+            problems.append(Problem.of(f"csv_invalid_{kind}_name", value=slug))
         elif known is not None and slug not in known:
-            problems.append(f"unknown {kind} {slug!r}")
+            problems.append(Problem.of(f"csv_unknown_{kind}", value=slug))
     return slugs
 
 
@@ -142,16 +153,16 @@ def validate_row(
     groups: Collection[str] | None,
     test_environment: bool = False,
     region: str = "BE",
-) -> SubscriberRow | list[str]:
+) -> SubscriberRow | list[Problem]:
     """One line's cells (by column name) as a row, or the list of what is wrong with them; ``region``:
     the country of numbers written nationally."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     company = " ".join(cells.get("company", "").split())
     if not company:
-        problems.append("no company given")
+        problems.append(Problem.of("csv_no_company"))
     for name, limit in MAX_LENGTHS.items():
         if len(cells.get(name, "").strip()) > limit:
-            problems.append(f"{name} longer than {limit} characters")
+            problems.append(Problem.of("csv_too_long", field=name, limit=limit))
     addresses = _addresses(cells.get("addresses", ""), problems, test_environment)
     latitude, longitude = _location(cells.get("latitude", ""), cells.get("longitude", ""), problems)
     zone_slugs = _slugs(cells.get("zones", ""), "zone", zones, problems)
@@ -176,17 +187,16 @@ def validate_row(
 def _header(reader: Iterable[list[str]]) -> list[str] | LineError:
     header = next(iter(reader), None)
     if header is None:
-        return LineError(0, "the file is empty")
+        return LineError.of(0, "csv_empty")
     names = [name.strip().lower() for name in header]
     unknown = [n for n in names if n not in COLUMNS]
     missing = [n for n in REQUIRED if n not in names]
     duplicate = sorted({n for n in names if names.count(n) > 1})
     if unknown or missing or duplicate:
-        parts = [f"unknown column(s) {', '.join(map(repr, unknown))}" if unknown else ""]
-        parts += [f"missing column(s) {', '.join(missing)}" if missing else ""]
-        parts += [f"repeated column(s) {', '.join(duplicate)}" if duplicate else ""]
-        expected = ",".join(COLUMNS)
-        return LineError(1, f"bad header: {'; '.join(p for p in parts if p)} (expected {expected})")
+        found = [("csv_unknown_columns", unknown), ("csv_missing_columns", missing)]
+        found += [("csv_repeated_columns", duplicate)]
+        parts = [Problem.of(code, names=tuple(names)) for code, names in found if names]
+        return LineError(1, (*parts, Problem.of("csv_header_expected", expected=",".join(COLUMNS))))
     return names
 
 
@@ -219,21 +229,23 @@ def parse_subscribers(
             if not any(cell.strip() for cell in cells):
                 continue
             if start > MAX_LINES:
-                errors.append(LineError(start, f"more than {MAX_LINES} lines; the rest is ignored"))
+                errors.append(LineError.of(start, "csv_too_many_lines", limit=MAX_LINES))
                 break
             if len(cells) != len(header):
-                errors.append(LineError(start, f"{len(cells)} fields, the header has {len(header)}"))
+                errors.append(LineError.of(start, "csv_field_count", found=len(cells), expected=len(header)))
                 continue
             cells_by_name = dict(zip(header, cells, strict=True))
             found = validate_row(start, cells_by_name, zones, groups, test_environment, region)
             if isinstance(found, list):
-                errors.append(LineError(start, "; ".join(found)))
+                errors.append(LineError(start, tuple(found)))
             elif (first := companies.setdefault(found.company.casefold(), start)) != start:
-                errors.append(LineError(start, f"company {found.company!r} is also on line {first}"))
+                errors.append(
+                    LineError.of(start, "csv_duplicate_company", company=found.company, first=first)
+                )
             else:
                 rows.append(found)
     except csv.Error as exc:
-        errors.append(LineError(reader.line_num, f"unreadable CSV: {exc}; the rest is ignored"))
+        errors.append(LineError.of(reader.line_num, "csv_unreadable", detail=str(exc)))
     return Parsed(tuple(rows), tuple(errors), tuple(header))
 
 

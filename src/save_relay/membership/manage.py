@@ -1,7 +1,9 @@
-"""One subscriber at a time, for the CLI: show, add, remove, disable and enable; all audited.
+"""One subscriber at a time, for the CLI and the console: show, add, rename, remove, disable and enable;
+all audited.
 
 A target is an address (that address, in whichever company it is) or a company name (the whole
-subscriber).
+subscriber). The console names a subscriber by its row (``rename``, ``remove_subscriber``,
+``remove_address``): one company's address, never the same address in another company.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.errors import NotFound, SaveRelayError
 from save_relay.core.phones import InvalidNumber, e164
+from save_relay.core.problems import Problem, ProblemsError
 from save_relay.core.states import AddressStatus
-from save_relay.membership.csvfile import validate_row
+from save_relay.membership.csvfile import MAX_LENGTHS, validate_row
 from save_relay.membership.subscribers import SubscriberImport, apply_rows, without_suppressed
 from save_relay.store import audit, events, phones
 from save_relay.store import subscribers as store
@@ -30,6 +33,18 @@ async def _subscribers(session: AsyncSession, network_id: int, target: str) -> l
     if not found:
         raise NotFound(f"no subscriber or address {target!r}")
     return found
+
+
+async def subscriber_named(session: AsyncSession, network_id: int, company: str) -> Subscriber:
+    """The company called ``company`` (any case); NotFound otherwise."""
+    found = [
+        s
+        for s in await _subscribers(session, network_id, company)
+        if s.company.casefold() == company.casefold()
+    ]
+    if not found:
+        raise NotFound(f"no company {company!r}")
+    return found[0]
 
 
 async def describe(session: AsyncSession, network_id: int, target: str) -> list[dict[str, Any]]:
@@ -87,10 +102,10 @@ async def add(
     groups = await store.group_ids(session, network_id)
     row = validate_row(0, cells, zones, groups, region=region)
     if isinstance(row, list):
-        raise SaveRelayError("; ".join(row))
+        raise ProblemsError(row)
     _, refused = await without_suppressed(session, suppression_key, [row])
     if refused:
-        raise SaveRelayError(refused[0].reason)
+        raise ProblemsError(refused[0].problems)
     columns = set(cells) if replace else {name for name, value in cells.items() if value}
     result = await apply_rows(session, network_id, [row], columns=columns | {"company", "addresses"})
     audit.record(
@@ -140,7 +155,9 @@ async def set_sms(
     return [f"{found[0].company}: SMS to {shown}" if changed else f"{found[0].company}: unchanged ({shown})"]
 
 
-async def remove(session: AsyncSession, network_id: int, target: str, *, actor: str) -> list[str]:
+async def remove(
+    session: AsyncSession, network_id: int, target: str, *, actor: str, via: str = "cli"
+) -> list[str]:
     """Delete an address (a company left without addresses goes too) or a whole company."""
     found = await _subscribers(session, network_id, target)
     lines = []
@@ -148,7 +165,7 @@ async def remove(session: AsyncSession, network_id: int, target: str, *, actor: 
         for row in await store.addresses_in_network(session, network_id, target):
             await session.delete(row)
         await session.flush()
-        events.record(session, network_id=network_id, address=target, event="removed", via="cli")
+        events.record(session, network_id=network_id, address=target, event="removed", via=via)
         lines.append(f"removed {target.lower()}")
         for subscriber in found:
             if not await store.remaining_addresses(session, subscriber.id):
@@ -158,15 +175,74 @@ async def remove(session: AsyncSession, network_id: int, target: str, *, actor: 
         for subscriber in found:
             await session.delete(subscriber)
             lines.append(f"removed {subscriber.company} and its addresses")
+    _removed(session, network_id, target, actor, via)
+    return lines
+
+
+def _removed(session: AsyncSession, network_id: int, target: str, actor: str, via: str) -> None:
     audit.record(
         session,
         action="subscriber_removed",
         actor=actor,
-        via="cli",
+        via=via,
         network_id=network_id,
         object_ref=target[:64],
     )
-    return lines
+
+
+async def remove_subscriber(session: AsyncSession, subscriber: Subscriber, *, actor: str, via: str) -> None:
+    """Delete one company with its addresses and memberships."""
+    await session.delete(subscriber)
+    await session.flush()
+    _removed(session, subscriber.network_id, subscriber.company, actor, via)
+
+
+async def remove_address(
+    session: AsyncSession, subscriber: Subscriber, address: str, *, actor: str, via: str
+) -> bool:
+    """Delete ``address`` of this company only; the company goes too when it has no address left
+    (returned True then). NotFound if the company has no such address."""
+    row = await store.address_of(session, subscriber.id, address)
+    if row is None:
+        raise NotFound(f"{subscriber.company} has no address {address!r}")
+    await session.delete(row)
+    await session.flush()
+    network_id = subscriber.network_id
+    events.record(session, network_id=network_id, address=row.address, event="removed", via=via)
+    _removed(session, network_id, row.address, actor, via)
+    if await store.remaining_addresses(session, subscriber.id):
+        return False
+    await remove_subscriber(session, subscriber, actor=actor, via=via)
+    return True
+
+
+async def rename(session: AsyncSession, subscriber: Subscriber, name: str, *, actor: str, via: str) -> None:
+    """Give the company a new name (the import and the CLI find it by that name from then on).
+
+    ``ProblemsError`` when the name is empty, too long, or another company of the network has it (any
+    case): two companies of one name would be one for the import."""
+    new = " ".join(name.split())
+    limit = MAX_LENGTHS["company"]
+    problems = [Problem.of("csv_no_company")] if not new else []
+    problems += [Problem.of("csv_too_long", field="company", limit=limit)] if len(new) > limit else []
+    others = [
+        s for s in await store.find_subscribers(session, subscriber.network_id, new) if s.id != subscriber.id
+    ]
+    if new and any(s.company.casefold() == new.casefold() for s in others):
+        problems.append(Problem.of("company_taken", company=new))
+    if problems:
+        raise ProblemsError(problems)
+    old, subscriber.company = subscriber.company, new
+    await session.flush()
+    audit.record(
+        session,
+        action="subscriber_renamed",
+        actor=actor,
+        via=via,
+        network_id=subscriber.network_id,
+        object_ref=new[:64],
+        old=old,
+    )
 
 
 async def set_enabled(

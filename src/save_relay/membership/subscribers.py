@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.geo import ZoneIndex
+from save_relay.core.problems import Problem
 from save_relay.core.states import AddressStatus
 from save_relay.membership.csvfile import LineError, SubscriberRow, parse_subscribers, write_subscribers
-from save_relay.membership.suppress import refusal, suppressed
+from save_relay.membership.suppress import suppressed
 from save_relay.store import phones
 from save_relay.store import subscribers as store
 from save_relay.store import zones as zone_store
@@ -205,7 +206,9 @@ async def without_suppressed(
     for row in rows:
         hits = [a for a in row.addresses if a in erased]
         if hits:
-            refused.append(LineError(row.line, "; ".join(refusal(a) for a in hits)))
+            refused.append(
+                LineError(row.line, tuple(Problem.of("csv_address_erased", address=a) for a in hits))
+            )
         else:
             kept.append(row)
     return kept, refused

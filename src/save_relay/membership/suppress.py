@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.erased import derive_key, keyed_hash
+from save_relay.core.problems import Problem
 from save_relay.core.settings import Settings
 from save_relay.store import audit
 from save_relay.store import suppressions as store
@@ -18,7 +19,8 @@ def key_of(settings: Settings) -> bytes:
 
 
 def refusal(address: str) -> str:
-    return f"{address} was erased on request (an admin may lift it: save-relay privacy unsuppress ADDRESS)"
+    """Why a line naming ``address`` is refused, in English (the console translates the code)."""
+    return str(Problem.of("csv_address_erased", address=address))
 
 
 async def suppress(session: AsyncSession, key: bytes, address: str, *, actor: str) -> None:

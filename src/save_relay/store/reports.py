@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import ScalarSelect, Select, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from save_relay.core.clock import as_utc
@@ -15,6 +16,9 @@ from save_relay.core.states import ReportStatus
 from save_relay.store.tables import Distribution, InboundMessage, Report, ReportAttachment
 
 HOUSEKEEPING_BATCH = 50  # reports per transaction; the scheduler drains the rest at once
+
+
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +49,16 @@ async def list_reports(
     network_id: int | None = None,
     narrow: ReportFilter | None = None,
 ) -> list[ReportRow]:
-    query = select(Report).order_by(Report.id.desc()).limit(limit)
+    # the six columns shown, not whole reports (their previews and texts): 200 rows of a queue page
+    columns = (
+        Report.reference,
+        Report.status,
+        Report.received_at,
+        Report.sender,
+        Report.subject,
+        Report.zones,
+    )
+    query = select(*columns).order_by(Report.id.desc()).limit(limit)
     if status:
         query = query.where(Report.status == status)
     if network_id is not None:
@@ -56,11 +69,11 @@ async def list_reports(
         ReportRow(
             r.reference or "", r.status, as_utc(r.received_at), r.sender or "", r.subject, list(r.zones)
         )
-        for r in await session.scalars(query)
+        for r in await session.execute(query)
     ]
 
 
-def _narrowed(query: Select[Report], narrow: ReportFilter) -> Select[Report]:
+def _narrowed(query: Q, narrow: ReportFilter) -> Q:
     if narrow.zone:
         # ``zones`` is a JSON list on both databases: its text holds the slug in quotes (slugs are
         # plain [a-z0-9-], and LIKE's own wildcards are escaped), which needs no JSON functions
@@ -75,12 +88,25 @@ def _narrowed(query: Select[Report], narrow: ReportFilter) -> Select[Report]:
     return query
 
 
-async def status_counts(session: AsyncSession, network_id: int) -> dict[str, int]:
-    """Reports of one network per status (the console queue's counts; ``ix_reports_status``)."""
-    rows = await session.execute(
-        select(Report.status, func.count()).where(Report.network_id == network_id).group_by(Report.status)
-    )
-    return {status: int(count) for status, count in rows.all()}
+#: The console queue counts each status up to this many reports; more shows as "1000+".
+COUNT_CAP = 1000
+
+
+async def status_counts(session: AsyncSession, network_id: int, cap: int = COUNT_CAP) -> dict[str, int]:
+    """Reports of one network per status, each counted up to ``cap`` (the console queue's counts).
+
+    One statement, a capped count per status, each a range of ``ix_reports_status`` read at most ``cap``
+    entries deep: a GROUP BY read every report of the network (100,000 index entries, 17-30 ms on
+    PostgreSQL in the console bench) to show that 93,000 of them are approved. A value equal to ``cap``
+    means "``cap`` or more"."""
+
+    def capped(status: str) -> ScalarSelect[int]:
+        some = select(Report.id).where(Report.network_id == network_id, Report.status == status).limit(cap)
+        return select(func.count()).select_from(some.subquery()).scalar_subquery()
+
+    statuses = list(ReportStatus)
+    row = (await session.execute(select(*(capped(s).label(s.value) for s in statuses)))).one()
+    return {status.value: int(count) for status, count in zip(statuses, row, strict=True) if count}
 
 
 async def by_reference(session: AsyncSession, reference: str) -> Report:

@@ -348,6 +348,18 @@ async def set_address_status(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+async def address_of(session: AsyncSession, subscriber_id: int, address: str) -> SubscriberAddress | None:
+    """The subscriber's row of ``address`` (any case), locked."""
+    return await session.scalar(
+        select(SubscriberAddress)
+        .where(
+            SubscriberAddress.subscriber_id == subscriber_id,
+            func.lower(SubscriberAddress.address) == address.strip().lower(),
+        )
+        .with_for_update()
+    )
+
+
 async def remaining_addresses(session: AsyncSession, subscriber_id: int) -> int:
     return int(
         await session.scalar(

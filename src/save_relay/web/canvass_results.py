@@ -27,6 +27,7 @@ from save_relay.store.tables import Canvass
 from save_relay.web.access import CANVASSERS, form_of, network_of, own, to_login
 from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
+from save_relay.web.i18n import refusal_text
 from save_relay.web.templating import render
 
 
@@ -129,7 +130,8 @@ async def cancel_canvass(request: Request) -> Response:
                 object_ref=ref,
             )
     except CommandRefused as refused:
-        return await _page(request, who, canvass_id, message=str(refused), code=409)
+        why = refusal_text(refused, who.account.language)
+        return await _page(request, who, canvass_id, message=why, code=409)
     web.on_change()
     return RedirectResponse(f"/canvasses/{canvass_id}", status_code=303)
 

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from typing import Final
 
+from save_relay.core.errors import CommandRefused, SaveRelayError
+from save_relay.core.problems import ENGLISH, Problem, ProblemsError, render
+from save_relay.mail.i18n import Refusal, reason_text
+from save_relay.membership.csvfile import LineError
+from save_relay.web.problem_texts import PROBLEM_TEXTS
+from save_relay.web.texts_changes import CHANGE_TEXTS
 from save_relay.web.texts_pages import PAGE_TEXTS
 from save_relay.web.texts_sms import SMS_TEXTS
 from save_relay.web.texts_webhooks import WEBHOOK_TEXTS
@@ -334,8 +340,43 @@ def texts(language: str) -> dict[str, str]:
         **PAGE_TEXTS[DEFAULT],
         **WEBHOOK_TEXTS[DEFAULT],
         **SMS_TEXTS[DEFAULT],
+        **CHANGE_TEXTS[DEFAULT],
         **TEXTS.get(language, {}),
         **PAGE_TEXTS.get(language, {}),
         **WEBHOOK_TEXTS.get(language, {}),
         **SMS_TEXTS.get(language, {}),
+        **CHANGE_TEXTS.get(language, {}),
     }
+
+
+def problem_text(problem: Problem, language: str) -> str:
+    """A CSV or GeoJSON problem (a code with parameters) in ``language``; English for a code it lacks."""
+    return render(problem, PROBLEM_TEXTS.get(language, {}))
+
+
+def line_text(error: LineError, language: str) -> str:
+    """A refused CSV line: where it is and all its problems, in ``language``."""
+    words = PROBLEM_TEXTS.get(language, {})
+    found = "; ".join(problem_text(problem, language) for problem in error.problems)
+    if not error.line:
+        return found
+    return (words.get("at_line") or ENGLISH["at_line"]).format(line=error.line) + found
+
+
+def refusal_text(refused: CommandRefused, language: str) -> str:
+    """Why a service refused an action, in ``language`` when it gave a code (``mail.i18n.Refusal``).
+
+    A refusal without a code (rare: a service's own consistency check) keeps its English message.
+    """
+    if isinstance(refused.refusal, Refusal):
+        return reason_text(refused.refusal, language)
+    return str(refused)
+
+
+def error_lines(error: SaveRelayError, language: str) -> list[str]:
+    """What a service's refusal says, one line per problem, in ``language`` where it gave codes."""
+    if isinstance(error, ProblemsError):
+        return [problem_text(problem, language) for problem in error.problems]
+    if isinstance(error, CommandRefused):
+        return [refusal_text(error, language)]
+    return str(error).split("; ")

@@ -23,6 +23,7 @@ from save_relay.store import recipients
 from save_relay.store import reports as report_store
 from save_relay.web.auth import Visitor, visitor
 from save_relay.web.deps import deps
+from save_relay.web.i18n import refusal_text
 from save_relay.web.period import period
 from save_relay.web.reports import DECIDERS, decide_as, decider_form
 from save_relay.web.templating import render
@@ -68,13 +69,14 @@ async def _queue_page(request: Request, who: Visitor, outcome: Outcome | None = 
     status, narrow, shown = _narrow(request, network)
     async with deps(request).sessions() as session:
         rows = await report_store.list_reports(session, status, network_id=network.id, narrow=narrow)
-        counts = await report_store.status_counts(session, network.id)
+        counts = await report_store.status_counts(session, network.id, cap=report_store.COUNT_CAP)
         zones = await recipients.zone_slugs(session, network.id)
     language = who.account.language
     context = {
         "who": who,
         "rows": rows,
         "counts": counts,
+        "count_cap": report_store.COUNT_CAP,
         "status": status,
         "statuses": list(ReportStatus),
         "zones": zones,
@@ -101,7 +103,7 @@ async def _reject_one(request: Request, who: Visitor, reference: str, reason: st
     except HTTPException as refused:
         return str(refused.status_code)
     except CommandRefused as refused:
-        return str(refused)
+        return refusal_text(refused, who.account.language)
     return None
 
 

@@ -29,6 +29,7 @@ from save_relay.store.tables import Report
 from save_relay.web.access import form_of, own_report
 from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
+from save_relay.web.i18n import refusal_text
 from save_relay.web.originals import is_inline
 from save_relay.web.security import with_images_from
 from save_relay.web.templating import render
@@ -184,6 +185,7 @@ async def decide_report(request: Request) -> Response:
     try:
         applied = await decide_as(request, who, reference, decision, edited=decision.edit_text is not None)
     except CommandRefused as refused:
-        return await _report_page(request, who, reference, message=str(refused), code=409)
+        why = refusal_text(refused, who.account.language)
+        return await _report_page(request, who, reference, message=why, code=409)
     deps(request).on_change()
     return RedirectResponse(f"/reports/{applied.reference}", status_code=303)

@@ -55,6 +55,16 @@ class _Config(uvicorn.Config):
         self.head_timeout = head_timeout
 
 
+def _no_delay(transport: asyncio.Transport) -> None:
+    """Send each write at once (``TCP_NODELAY``). asyncio sets it only on sockets made with
+    ``proto=IPPROTO_TCP``, and ``socket.create_server`` makes them with 0: without it, Nagle held a
+    response's body until the client acknowledged its head, which a client delays by up to 40 ms (every
+    small page and static file took 44 ms on loopback)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class _Protocol(H11Protocol):
     """uvicorn's h11 protocol with a deadline for each request's line and headers (no slow loris).
 
@@ -68,6 +78,7 @@ class _Protocol(H11Protocol):
         self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        _no_delay(transport)
         super().connection_made(transport)
         self._arm()
 

@@ -4,8 +4,8 @@ scores), add, edit, disable and enable (the CSV import: ``web/subscriber_import.
 Changes go through ``membership/manage.py`` as the CLI's ``subscribers add|disable|enable`` do, with its
 validation (the import's) and its audit entries (``via`` web), plus a ``console.*`` entry with the
 account and client address. Coordinators and admins change; moderators see. A company page shows
-personal data: each view is in the audit log (``console.subscriber_view``). A company keeps its name
-(the import matches companies by name): a new name is a new subscriber.
+personal data: each view is in the audit log (``console.subscriber_view``). Renaming and removing:
+``web/subscriber_changes.py``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from save_relay.store.tables import Subscriber
 from save_relay.web.access import EDITORS, form_of, network_of, own, to_login
 from save_relay.web.auth import Visitor, audit, visitor
 from save_relay.web.deps import deps
-from save_relay.web.i18n import texts
+from save_relay.web.i18n import error_lines, texts
 from save_relay.web.templating import render
 
 MAX_LISTED = 200
@@ -125,7 +125,7 @@ async def create(request: Request) -> Response:
             audit(session, request, "console.subscriber_add", login, network_id, object_ref=cells["company"])
             found = await find_subscribers(session, network_id, " ".join(cells["company"].split()))
     except SaveRelayError as refused:
-        return await _new_page(request, who, cells, str(refused).split("; "), code=400)
+        return await _new_page(request, who, cells, error_lines(refused, who.account.language), code=400)
     return RedirectResponse(f"/subscribers/{found[0].id}", status_code=303)
 
 
@@ -134,10 +134,10 @@ async def company(request: Request) -> Response:
     who = await visitor(request)
     if who is None:
         return to_login()
-    return await _company_page(request, who, request.path_params["subscriber_id"])
+    return await company_page(request, who, request.path_params["subscriber_id"])
 
 
-async def _company_page(
+async def company_page(
     request: Request, who: Visitor, subscriber_id: int, problems: list[str] | None = None, code: int = 200
 ) -> Response:
     async with deps(request).sessions() as session, session.begin():
@@ -177,7 +177,7 @@ async def edit(request: Request) -> Response:
     web = deps(request)
     region = network_of(request, who).settings.phone_region
     if problems := _number_problems(_cells(form), region, who.account.language):
-        return await _company_page(request, who, subscriber_id, problems, code=400)
+        return await company_page(request, who, subscriber_id, problems, code=400)
     try:
         async with web.sessions() as session, session.begin():
             found = await own_subscriber(session, who, subscriber_id)
@@ -200,7 +200,8 @@ async def edit(request: Request) -> Response:
                 session, request, "console.subscriber_edit", login, found.network_id, object_ref=found.company
             )
     except SaveRelayError as refused:
-        return await _company_page(request, who, subscriber_id, str(refused).split("; "), code=400)
+        problems = error_lines(refused, who.account.language)
+        return await company_page(request, who, subscriber_id, problems, code=400)
     return RedirectResponse(f"/subscribers/{subscriber_id}", status_code=303)
 
 

@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from save_relay.core.states import AccountRole
-from save_relay.web.i18n import texts
+from save_relay.web.i18n import line_text, problem_text, texts
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PREFIX = "/static"
@@ -52,6 +52,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["static"] = static_url
+    env.globals["problem_text"] = problem_text  # a service's problem code in the page's language
+    env.globals["line_text"] = line_text
     return env
 
 

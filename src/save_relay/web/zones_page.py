@@ -2,8 +2,10 @@
 
 The upload is ``membership/zones.import_zones`` as ``save-relay zones import`` runs it: the file is
 validated whole first (``geo.ZoneError`` lists every problem, and then nothing changes), zones missing
-from the file are kept (pruning stays on the CLI, where its consequences are spelled out), and the
-memberships of new and reshaped zones are recomputed. Coordinators and admins upload; moderators see.
+from the file are kept, and the memberships of new and reshaped zones are recomputed. Ticking "remove
+the zones the file does not name" is ``zones import --prune`` in two steps: a dry run (rolled back) lists
+the zones that would go with their member counts, and only its confirm form (the text carried back,
+validated again) applies it. Coordinators and admins upload; moderators see.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from save_relay.core.geo import ZoneError
+from save_relay.core.problems import Problem
 from save_relay.membership.zones import ZoneImport, import_zones
 from save_relay.store.subscribers import zone_counts
 from save_relay.web.access import EDITORS, network_of, to_login
@@ -28,8 +31,9 @@ async def _page(
     who: Visitor,
     *,
     result: ZoneImport | None = None,
-    problems: list[str] | None = None,
+    problems: list[Problem] | None = None,
     problem: str = "",
+    pruning: str | None = None,
 ) -> Response:
     """The page; ``problems``: the validation's, ``problem``: a text key (both answered 400)."""
     async with deps(request).sessions() as session:
@@ -42,6 +46,8 @@ async def _page(
         "problems": problems or [],
         "problem": problem,
         "may": who.account.role in EDITORS,
+        "pruning": pruning,  # the text of a pruning dry run, for its confirm form
+        "members": {zone.slug: count for zone, count, _ in rows},
     }
     code = 400 if problems or problem else 200
     return render(request, "zones.html", context, language=who.account.language, status=code)
@@ -63,12 +69,38 @@ async def upload(request: Request) -> Response:
     who, text = posted.who, posted.text
     if posted.problem:
         return await _page(request, who, problem=posted.problem)
-    network = network_of(request, who)
+    prune = posted.form.get("prune") == "1"
+    apply = not prune or posted.form.get("confirm") == "1"
     try:
-        async with deps(request).sessions() as session, session.begin():
-            result = await import_zones(session, network.id, text)
-            changed = [*result.added, *result.reshaped, *result.renamed]
-            audit(session, request, "console.zones_import", who.account.login, network.id, zones=changed)
+        result = await _import(request, who, text, prune=prune, apply=apply)
     except ZoneError as invalid:
         return await _page(request, who, problems=invalid.problems)
+    if not apply:
+        return await _page(request, who, result=result, pruning=text)
     return await _page(request, who, result=result)
+
+
+async def _import(request: Request, who: Visitor, text: str, *, prune: bool, apply: bool) -> ZoneImport:
+    """Import ``text``: committed and audited if ``apply``, else a dry run rolled back."""
+    network = network_of(request, who)
+    async with deps(request).sessions() as session:
+        transaction = await session.begin()
+        try:
+            result = await import_zones(session, network.id, text, prune=prune)
+            if apply:
+                changed = [*result.added, *result.reshaped, *result.renamed]
+                login = who.account.login
+                audit(
+                    session,
+                    request,
+                    "console.zones_import",
+                    login,
+                    network.id,
+                    zones=changed,
+                    removed=result.removed,
+                )
+        except BaseException:
+            await transaction.rollback()
+            raise
+        await (transaction.commit() if apply else transaction.rollback())
+    return result

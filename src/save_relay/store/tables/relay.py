@@ -183,7 +183,7 @@ class Report(Base):
 
     __tablename__ = "reports"
     __table_args__ = (
-        Index("ix_reports_status", "network_id", "status"),
+        Index("ix_reports_status", "network_id", "status", "id"),  # the queue: one status, newest first
         Index("ix_reports_incident", "network_id", "incident_at"),
         # statistics: which of a month's reports changed since its figures were kept? (store/stats_cache.py)
         Index("ix_reports_month_changed", "network_id", "incident_month", "changed_at"),
