@@ -15,9 +15,10 @@ from save_relay.app import Relay
 from save_relay.core.clock import utcnow
 from save_relay.mail.parse import parse_message
 from save_relay.membership.holds import set_hold
+from save_relay.membership.manage import set_sms
 from save_relay.membership.privacy import ErasureRefused, erase, export
 from save_relay.membership.retention import purge_expired
-from save_relay.store.tables import AuditEntry, Base, Delivery, InboundMessage, Report
+from save_relay.store.tables import AuditEntry, Base, Delivery, InboundMessage, Report, SubscriberPhone
 from tests.conftest import MODERATORS
 from tests.e2e.test_bounces import send_bounce
 from tests.e2e.test_one_click import URL, http, quiet
@@ -71,12 +72,19 @@ async def leave_traces(relay: Relay, sink: Sink) -> str:
 
 async def test_export_then_erase_leaves_no_trace(relay: Relay, sink: Sink) -> None:
     reference = await leave_traces(relay, sink)
+    assert relay.ctx is not None
+    async with relay.sessions() as session, session.begin():  # the company's SMS number
+        network_id = relay.ctx.networks["industrie"].id
+        await set_sms(
+            session, network_id, "Metaalwerken Vos NV", ["0470 12 34 56"], region="BE", actor="cli:test"
+        )
     async with relay.sessions() as session:
         assert len(await traces(session, REPORTER)) > 10
         info = await export(session, relay.settings, REPORTER)
         audit_before = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert info["subscribers"][0]["company"] == "Metaalwerken Vos NV"
     assert info["subscribers"][0]["addresses"][0]["status"] == "unsubscribed"
+    assert info["subscribers"][0]["sms_numbers"] == ["+32470123456"]
     assert [r["reference"] for r in info["reports"]] == [reference] and "witte bestelwagen" in info[
         "reports"
     ][0]["text"]
@@ -104,6 +112,8 @@ async def test_export_then_erase_leaves_no_trace(relay: Relay, sink: Sink) -> No
     assert audit_after == [*audit_before, "audit_redacted", "personal_data_erased"]
     assert report is not None and report.sender == result.pseudonym and report.status == "approved"
     assert inbound is not None and inbound.raw == b"" and len(inbound.sha256) == 64
+    async with relay.sessions() as session:  # the company had only this address: it went, with its number
+        assert list(await session.scalars(select(SubscriberPhone.number))) == []
 
 
 async def test_a_report_on_evidence_hold_survives_erasure_and_purge(relay: Relay, sink: Sink) -> None:

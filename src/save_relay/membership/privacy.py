@@ -31,6 +31,7 @@ from save_relay.membership.suppress import key_of, suppress
 from save_relay.store import audit
 from save_relay.store import holds as hold_store
 from save_relay.store import privacy as store
+from save_relay.store import phones
 from save_relay.store import subscribers as subscriber_store
 from save_relay.store.tables import (
     BounceEvent,
@@ -74,6 +75,7 @@ async def _subscribers(session: AsyncSession, settings: Settings, address: str) 
         member_of = await subscriber_store.memberships(session, subscriber.network_id)
         manual, computed, groups = member_of.get(subscriber.id, ([], [], []))
         addresses = await subscriber_store.address_rows(session, subscriber.network_id)
+        numbers = await phones.sms_numbers(session, subscriber.network_id)
         out.append(
             {
                 **_plain(
@@ -93,6 +95,7 @@ async def _subscribers(session: AsyncSession, settings: Settings, address: str) 
                 ],
                 "zones": {"manual": manual, "computed": computed},
                 "groups": groups,
+                "sms_numbers": numbers.get(subscriber.id, []),  # go with the company (erase: see above)
             }
         )
     return out
