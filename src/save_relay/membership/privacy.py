@@ -28,10 +28,9 @@ from save_relay.core.settings import Settings
 from save_relay.mail.attachments import extract
 from save_relay.mail.parse import parse_message
 from save_relay.membership.suppress import key_of, suppress
-from save_relay.store import audit
+from save_relay.store import audit, phones
 from save_relay.store import holds as hold_store
 from save_relay.store import privacy as store
-from save_relay.store import phones
 from save_relay.store import subscribers as subscriber_store
 from save_relay.store.tables import (
     BounceEvent,
