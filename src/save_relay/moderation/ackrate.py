@@ -1,7 +1,8 @@
 """Acknowledgements are rate-limited per address (docs/design.md invariant 5: no backscatter).
 
 The same message again (``mail/fingerprint.py``: same sender, subject, text and files) within the hour
-gets no second acknowledgement, whoever sent it: a loop or a double send must not earn a reply per copy;
+gets no second acknowledgement, whoever sent it (a first copy that was not acknowledged, automatic or
+over the limit, does not count): a loop or a double send must not earn a reply per copy;
 the moderators' notification names the first report instead.
 
 At most ``ack_per_sender_per_hour`` acknowledgements go to one unknown address in any hour, over all
@@ -29,6 +30,7 @@ async def ack_allowed(session: AsyncSession, recipient: str, limit: int) -> bool
     return limit > 0 and await deliveries.acks_since(session, recipient, utcnow() - WINDOW) < limit
 
 
-async def repeat_of(session: AsyncSession, report: Report) -> tuple[str, datetime] | None:
-    """The reference and reception time of the same message from the same sender within the hour."""
-    return await reports.earlier_same(session, report, utcnow() - WINDOW)
+async def repeat_of(session: AsyncSession, report: Report, digest: str) -> tuple[str, datetime] | None:
+    """The reference and reception time of the same message (``digest``) from the same sender within the
+    hour that was acknowledged."""
+    return await reports.earlier_same(session, report, digest, utcnow() - WINDOW)

@@ -75,8 +75,8 @@ async def announce(
     files = await make_preview(session, report, parsed, message.raw, conf)
     label_on_arrival(report, parsed, conf)
     label = Label(report.tlp)
-    report.content_digest = content_digest(parsed)
-    repeat = await repeat_of(session, report) if report.sender else None
+    digest = content_digest(parsed)
+    repeat = await repeat_of(session, report, digest) if report.sender else None
     attached, _ = _fitting(files, conf.notification_attachments_max_bytes)
     context = {
         "reference": report.reference,
@@ -85,7 +85,7 @@ async def announce(
     # A null return path marks a bounce or other automatic mail (RFC 3834 section 2): never answered.
     automatic = is_auto_generated(parsed) or not message.mail_from.strip("<> ")
     if conf.send_acknowledgements and report.sender and not automatic:
-        await _acknowledge(session, ctx, network, report, context, parsed.message_id, repeat)
+        await _acknowledge(session, ctx, network, report, context, parsed.message_id, (digest, repeat))
     expires = utcnow() + timedelta(hours=conf.confirm_ttl_hours)
     local_expiry = _local(expires, conf.timezone)
     await ask_moderators(
@@ -145,10 +145,11 @@ async def _acknowledge(
     report: Report,
     context: dict[str, Any],
     in_reply_to: str | None,
-    repeat: tuple[str, datetime] | None,
+    content: tuple[str, tuple[str, datetime] | None],
 ) -> None:
     """Queue the reporter's acknowledgement, unless it is the same message again (``repeat``: the first
     one's reference and time) or an unknown address had its hourly share; either is audited.
+    ``content``: the message's fingerprint, kept on the report once it is acknowledged, and the repeat.
 
     A subscriber always gets one, so a busy company always has its reference number; the limit is there
     against floods and loops from addresses the network does not know (automatic mail is never answered).
@@ -156,6 +157,7 @@ async def _acknowledge(
     there is a follow-up, or ``intrekken`` withdraws the report (``moderation/followup.py``).
     """
     assert report.sender is not None
+    digest, repeat = content
     if repeat is not None:
         log.info(
             "no acknowledgement to %s: same message as %s",
@@ -193,6 +195,7 @@ async def _acknowledge(
             limit=limit,
         )
         return
+    report.content_digest = digest  # acknowledged: the same message again within the hour is a repeat
     conf = network.settings
     token = await token_store.issue(
         session,

@@ -168,18 +168,21 @@ async def inbound_of(session: AsyncSession, report: Report) -> InboundMessage:
     return inbound
 
 
-async def earlier_same(session: AsyncSession, report: Report, since: datetime) -> tuple[str, datetime] | None:
-    """The reference and reception time of another report of this network from the same sender with the
-    same ``content_digest`` received after ``since``, if any (``ix_reports_content``). A digest is set when
-    a report is announced, so the one announced first is the original whatever the processing order."""
-    if report.content_digest is None or report.sender is None:
+async def earlier_same(
+    session: AsyncSession, report: Report, digest: str, since: datetime
+) -> tuple[str, datetime] | None:
+    """The reference and reception time of another report of this network from the same sender with
+    ``content_digest`` equal to ``digest`` received after ``since``, if any (``ix_reports_content``). The
+    digest is set when a report's acknowledgement is queued, so only an acknowledged message makes a later
+    one a repeat, whatever the processing order."""
+    if report.sender is None:
         return None
     row = (
         await session.execute(
             select(Report.reference, Report.received_at)
             .where(
                 Report.network_id == report.network_id,
-                Report.content_digest == report.content_digest,
+                Report.content_digest == digest,
                 Report.sender == report.sender,
                 Report.received_at > since,
                 Report.id != report.id,
