@@ -26,9 +26,9 @@ from save_relay.core.clock import as_utc, utcnow
 from save_relay.core.context import Context
 from save_relay.core.errors import CommandRefused
 from save_relay.mail.commands import APPROVE_WORDS, first_word, visible_reply
-from save_relay.mail.parse import parse_message
+from save_relay.mail.parse import ParsedMessage, parse_message
 from save_relay.processing.authgate import moderator_mail_authenticated
-from save_relay.processing.gate import Refused, actor_of, is_auto_generated, refuse
+from save_relay.processing.gate import Actor, Refused, actor_of, is_auto_generated, refuse
 from save_relay.store import audit
 from save_relay.store import canvass as store
 from save_relay.store.networks import is_moderator
@@ -67,6 +67,19 @@ async def handle_canvass_request(session: AsyncSession, ctx: Context, inbound: I
         refuse(session, network, actor, refusal, action="canvass_refused")
 
 
+async def _check_moderator_reply(
+    session: AsyncSession, network_id: int, parsed: ParsedMessage, actor: Actor, token: Token
+) -> None:
+    """A reply to a moderator's own canvass address (cancel, four-eyes approval): not automatic, from the
+    moderator the address was sent to, who still is one; ``Refused`` (unanswered) otherwise."""
+    if is_auto_generated(parsed):
+        raise Refused("automatic reply ignored", answer=False)
+    if actor.name != token.address:
+        raise Refused("this reply address was sent to another moderator", answer=False)
+    if not await is_moderator(session, network_id, actor.name):
+        raise Refused("the sender is no longer a moderator of this network", answer=False)
+
+
 async def handle_cancel(session: AsyncSession, ctx: Context, inbound: InboundMessage, token: Token) -> None:
     """A reply to a canvass confirmation (token purpose ``canvass-cancel``): ``cancel`` cancels it."""
     network = ctx.network(inbound.network_id)
@@ -75,12 +88,7 @@ async def handle_cancel(session: AsyncSession, ctx: Context, inbound: InboundMes
     canvass = await store.by_cancel_token(session, network.id, inbound.token or "")
     ref = store.ref(canvass.id) if canvass else None
     try:
-        if is_auto_generated(parsed):
-            raise Refused("automatic reply ignored", answer=False)
-        if actor.name != token.address:
-            raise Refused("this reply address was sent to another moderator", answer=False)
-        if not await is_moderator(session, network.id, actor.name):
-            raise Refused("the sender is no longer a moderator of this network", answer=False)
+        await _check_moderator_reply(session, network.id, parsed, actor, token)
         if canvass is None:
             raise Refused("the canvass no longer exists", answer=True)
         if token.used_at is not None or as_utc(token.expires_at) <= utcnow():
@@ -107,12 +115,7 @@ async def handle_approve(session: AsyncSession, ctx: Context, inbound: InboundMe
     canvass_id = request.canvass_id if request is not None else None
     ref = store.ref(canvass_id) if canvass_id is not None else None
     try:
-        if is_auto_generated(parsed):
-            raise Refused("automatic reply ignored", answer=False)
-        if actor.name != token.address:
-            raise Refused("this reply address was sent to another moderator", answer=False)
-        if not await is_moderator(session, network.id, actor.name):
-            raise Refused("the sender is no longer a moderator of this network", answer=False)
+        await _check_moderator_reply(session, network.id, parsed, actor, token)
         if canvass_id is None:
             raise Refused("the canvass no longer exists", answer=True)
         canvass = await store.get(session, canvass_id, lock=True)
